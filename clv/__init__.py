@@ -1,0 +1,1 @@
+"""clv: customer lifetime value and churn."""

@@ -1,0 +1,105 @@
+"""Exceptions and warnings raised by clv.
+
+The tree, so that callers can catch exactly what they mean::
+
+    CLVError(Exception)                    base of every error clv raises on purpose
+    ├── InvalidDataError(CLVError, ValueError)
+    │                                      bad input data: missing columns, nulls,
+    │                                      impossible values; names the column, the
+    │                                      count and a few offending customers
+    ├── InvalidParameterError(CLVError, ValueError)
+    │                                      a constructor or call argument outside its range
+    ├── NotFittedError(CLVError, AttributeError)
+    │                                      a fitted attribute was used before ``fit``
+    ├── ConvergenceError(CLVError, RuntimeError)
+    │                                      the optimiser truly failed; carries a numbered
+    │                                      checklist of what to try
+    └── ModelLoadError(CLVError, ValueError)
+                                           a saved model cannot be read
+
+    CLVWarning(UserWarning)                base of every warning clv emits
+    ├── DataQualityWarning(CLVWarning)     input accepted, but something was dropped or fixed
+    └── PrecisionWarning(CLVWarning)       the optimum was reached but the optimiser
+                                           reported a loss of precision
+
+The errors that describe bad input subclass :class:`ValueError`, so code written
+against scikit-learn's conventions keeps working. Warnings are emitted with
+:func:`warnings.warn` and can be filtered by class; clv never changes the warning
+filters itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "CLVError",
+    "CLVWarning",
+    "ConvergenceError",
+    "DataQualityWarning",
+    "InvalidDataError",
+    "InvalidParameterError",
+    "ModelLoadError",
+    "NotFittedError",
+    "PrecisionWarning",
+    "describe_examples",
+]
+
+
+class CLVError(Exception):
+    """Base class of every error raised by clv on purpose."""
+
+
+class InvalidDataError(CLVError, ValueError):
+    """Input data violates the contract (columns, types, values)."""
+
+
+class InvalidParameterError(CLVError, ValueError):
+    """An argument is outside its documented range."""
+
+
+class NotFittedError(CLVError, AttributeError):
+    """A model was used before it was fitted."""
+
+
+class ConvergenceError(CLVError, RuntimeError):
+    """The optimiser failed to find a maximum of the likelihood."""
+
+
+class ModelLoadError(CLVError, ValueError):
+    """A saved model cannot be read (missing file, wrong format or version)."""
+
+
+class CLVWarning(UserWarning):
+    """Base class of every warning emitted by clv."""
+
+
+class DataQualityWarning(CLVWarning):
+    """Input was accepted, but rows were dropped or repaired."""
+
+
+class PrecisionWarning(CLVWarning):
+    """The optimiser stopped at the optimum with a loss of precision."""
+
+
+def describe_examples(ids: Iterable[object] | Sequence[object], limit: int = 3) -> str:
+    """Format a few offending identifiers for an error message.
+
+    Parameters
+    ----------
+    ids : iterable
+        Identifiers (customer ids or row labels), in the order to show.
+    limit : int, default 3
+        How many to show.
+
+    Returns
+    -------
+    str
+        For example ``"e.g. 1041, 77, 9"``.
+    """
+    shown = []
+    for value in ids:
+        if len(shown) >= limit:
+            break
+        shown.append(str(value))
+    return "e.g. " + ", ".join(shown) if shown else ""

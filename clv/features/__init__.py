@@ -1,0 +1,11 @@
+"""Features: the transaction contract, customer tables and behavioural features.
+
+Transactions enter through one contract (``customer_id``, ``timestamp``,
+``amount``; map your own names with keyword arguments) and are validated once.
+See :mod:`clv.features._contract` for the policies on duplicated rows, returns
+(negative amounts) and timezone-aware timestamps.
+"""
+
+from clv.features.rfm import calibration_holdout_split, rfm_summary
+
+__all__ = ["calibration_holdout_split", "rfm_summary"]

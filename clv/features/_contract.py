@@ -1,0 +1,330 @@
+"""The transaction contract: column mapping, validation and normalisation.
+
+Everything that enters clv as a transaction log passes through
+:func:`prepare_transactions` once. It maps the caller's column names to the
+canonical ``customer_id``, ``timestamp``, ``amount``; checks every rule of the
+contract and raises :class:`clv.errors.InvalidDataError` naming the column, the
+number of offending rows and a few customer ids; and returns a new frame with the
+event time as a number of days since 1970-01-01 (``t``), ready for the feature
+definitions. The caller's frame is never modified.
+
+Policies
+--------
+Duplicated rows
+    Identical rows (same customer, timestamp, amount and every other column) are
+    kept by default: transaction logs are often line items, and two identical lines
+    on one day are two items of one purchase (the CDNOW sample has 21 such lines, and
+    the published Gamma-Gamma estimates count them). ``duplicates="drop"`` removes
+    them with a :class:`~clv.errors.DataQualityWarning`; ``duplicates="raise"`` refuses
+    them.
+Negative amounts (returns)
+    Refused by default: a return is not a purchase, and netting it silently against
+    a purchase changes the spend the models learn. ``negative_amounts="drop"`` drops
+    those rows with a :class:`~clv.errors.DataQualityWarning`. Zero amounts are valid
+    purchases.
+Timezone-aware timestamps
+    Accepted. Days are calendar days in the timestamps' own zone (a purchase at
+    23:30 in Paris belongs to that Paris day); dates given as boundaries
+    (``observation_end`` etc.) are read in the same zone when they are naive, and
+    converted to it when they are aware.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from clv.errors import (
+    DataQualityWarning,
+    InvalidDataError,
+    InvalidParameterError,
+    describe_examples,
+)
+
+CUSTOMER_ID = "customer_id"
+TIMESTAMP = "timestamp"
+AMOUNT = "amount"
+
+TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0}
+"""Supported time units and their length in days."""
+
+_NANOS_PER_DAY = 86_400 * 10**9
+
+DuplicatesPolicy = Literal["keep", "drop", "raise"]
+NegativeAmountsPolicy = Literal["raise", "drop"]
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """The caller's names for the canonical transaction columns."""
+
+    customer_id: str = CUSTOMER_ID
+    timestamp: str = TIMESTAMP
+    amount: str | None = AMOUNT
+
+
+@dataclass(frozen=True)
+class PreparedTransactions:
+    """A validated transaction log.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        Columns ``customer_id``, ``t`` (float days since 1970-01-01 in the
+        timestamps' own zone; whole days when same-day purchases are merged) and,
+        when the log has amounts, ``amount``; plus any passed-through columns.
+    tz : str or None
+        The timezone of the original timestamps, if they were aware.
+    has_amount : bool
+        Whether the log carries amounts.
+    """
+
+    events: pd.DataFrame
+    tz: object
+    has_amount: bool
+
+    def day_of(self, value: object, name: str) -> float:
+        """Convert a boundary date to days since 1970-01-01 in the log's zone."""
+        return to_day_number(value, name, self.tz)
+
+
+def check_time_unit(time_unit: str) -> float:
+    """Return the length of ``time_unit`` in days, or raise a clear error."""
+    if time_unit not in TIME_UNITS:
+        raise InvalidParameterError(
+            f"The 'time_unit' parameter must be one of {sorted(TIME_UNITS)} "
+            f"('D' days, 'W' weeks of 7 days). Got {time_unit!r} instead."
+        )
+    return TIME_UNITS[time_unit]
+
+
+def to_day_number(value: object, name: str, tz: object = None) -> float:
+    """Convert a date-like boundary to float days since 1970-01-01.
+
+    Parameters
+    ----------
+    value : str, date, datetime or pandas.Timestamp
+        The boundary. A date without a time means the whole of that day: purchases
+        on that day are included.
+    name : str
+        The parameter name, for error messages.
+    tz : timezone or None
+        The zone of the transaction timestamps.
+
+    Returns
+    -------
+    float
+        The day number of the boundary's calendar day (its time of day is dropped:
+        boundaries are inclusive whole days).
+    """
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"The '{name}' parameter must be a date. Got {value!r} instead."
+        ) from exc
+    if stamp is pd.NaT:
+        raise InvalidParameterError(
+            f"The '{name}' parameter must be a date. Got {value!r} instead."
+        )
+    if stamp.tzinfo is not None:
+        stamp = (
+            stamp.tz_convert(tz).tz_localize(None) if tz is not None else stamp.tz_localize(None)
+        )
+    return float(stamp.as_unit("ns").normalize().value // _NANOS_PER_DAY)
+
+
+def _examples(customers: pd.Series, mask: np.ndarray) -> str:
+    return describe_examples(pd.unique(customers[mask]))
+
+
+def _as_frame(transactions: object) -> pd.DataFrame:
+    if isinstance(transactions, pd.DataFrame):
+        return transactions
+    raise InvalidDataError(
+        f"Transactions must be a pandas DataFrame; got {type(transactions).__name__}."
+    )
+
+
+def _parse_timestamps(raw: pd.Series, customers: pd.Series, column: str) -> pd.Series:
+    null = raw.isna().to_numpy()
+    if null.any():
+        raise InvalidDataError(
+            f"Column '{column}': {int(null.sum())} rows have a null timestamp "
+            f"(customers {_examples(customers, null)})."
+        )
+    if isinstance(raw.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(raw.dtype):
+        return raw
+    try:
+        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    except (TypeError, ValueError):
+        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+    if not (
+        isinstance(parsed.dtype, pd.DatetimeTZDtype)
+        or pd.api.types.is_datetime64_dtype(parsed.dtype)
+    ):
+        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        raise InvalidDataError(
+            f"Column '{column}': {int(bad.sum())} rows cannot be parsed as dates "
+            f"(customers {_examples(customers, bad)})."
+        )
+    return parsed
+
+
+def _parse_amounts(raw: pd.Series, customers: pd.Series, column: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raise InvalidDataError(f"Column '{column}' must be numeric; it holds booleans.")
+    numeric = pd.to_numeric(raw, errors="coerce")
+    not_numeric = (numeric.isna() & raw.notna()).to_numpy()
+    if not_numeric.any():
+        raise InvalidDataError(
+            f"Column '{column}': {int(not_numeric.sum())} rows are not numeric "
+            f"(customers {_examples(customers, not_numeric)})."
+        )
+    values = numeric.to_numpy(dtype="float64", na_value=np.nan)
+    null = np.isnan(values)
+    if null.any():
+        raise InvalidDataError(
+            f"Column '{column}': {int(null.sum())} rows have a null amount "
+            f"(customers {_examples(customers, null)})."
+        )
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise InvalidDataError(
+            f"Column '{column}': {int(infinite.sum())} rows have an infinite amount "
+            f"(customers {_examples(customers, infinite)})."
+        )
+    return values
+
+
+def prepare_transactions(
+    transactions: pd.DataFrame,
+    *,
+    customer_id: str = CUSTOMER_ID,
+    timestamp: str = TIMESTAMP,
+    amount: str | None = AMOUNT,
+    merge_same_day: bool = True,
+    duplicates: DuplicatesPolicy = "keep",
+    negative_amounts: NegativeAmountsPolicy = "raise",
+    require_amount: bool = False,
+    extra_columns: tuple[str, ...] = (),
+) -> PreparedTransactions:
+    """Validate a transaction log and normalise it to canonical columns.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        One row per transaction (or transaction line).
+    customer_id, timestamp, amount : str
+        The caller's names of the customer id, timestamp and amount columns.
+        ``amount`` may name a column that does not exist when amounts are not
+        required; pass ``amount=None`` to ignore amounts.
+    merge_same_day : bool, default True
+        Count purchases on the same calendar day as one purchase.
+    duplicates : {"keep", "drop", "raise"}, default "keep"
+        What to do with identical rows (see the module notes).
+    negative_amounts : {"raise", "drop"}, default "raise"
+        What to do with negative amounts (returns).
+    require_amount : bool, default False
+        Raise if the amount column is missing.
+    extra_columns : tuple of str
+        Further columns to carry through unchanged.
+
+    Returns
+    -------
+    PreparedTransactions
+
+    Raises
+    ------
+    clv.errors.InvalidDataError
+        If the log breaks the contract.
+    """
+    frame = _as_frame(transactions)
+    if duplicates not in ("keep", "drop", "raise"):
+        raise InvalidParameterError(
+            f"The 'duplicates' parameter must be 'keep', 'drop' or 'raise'. Got {duplicates!r} instead."
+        )
+    if negative_amounts not in ("raise", "drop"):
+        raise InvalidParameterError(
+            "The 'negative_amounts' parameter must be 'raise' or 'drop'. "
+            f"Got {negative_amounts!r} instead."
+        )
+    has_amount = amount is not None and amount in frame.columns
+    required = {CUSTOMER_ID: customer_id, TIMESTAMP: timestamp}
+    if require_amount or (amount is not None and amount != AMOUNT):
+        required[AMOUNT] = amount  # an explicitly mapped amount column must exist
+    missing = [
+        f"'{given}'" + (f" (for {canonical})" if given != canonical else "")
+        for canonical, given in required.items()
+        if given is None or given not in frame.columns
+    ]
+    missing += [f"'{name}'" for name in extra_columns if name not in frame.columns]
+    if missing:
+        raise InvalidDataError(
+            f"Transactions lack column(s) {', '.join(missing)}; found {list(map(str, frame.columns))}."
+        )
+    if len(frame) == 0:
+        raise InvalidDataError("The transaction log is empty: there is nothing to summarise.")
+
+    customers = frame[customer_id]
+    null_ids = customers.isna().to_numpy()
+    if null_ids.any():
+        rows = describe_examples(frame.index[null_ids])
+        raise InvalidDataError(
+            f"Column '{customer_id}': {int(null_ids.sum())} rows have a null customer id "
+            f"(rows {rows.removeprefix('e.g. ')})."
+        )
+
+    stamps = _parse_timestamps(frame[timestamp], customers, timestamp)
+    tz = getattr(stamps.dt, "tz", None)
+    if tz is not None:
+        stamps = stamps.dt.tz_localize(None)
+    nanos = stamps.astype("datetime64[ns]").to_numpy().view("int64")
+    if merge_same_day:
+        t = (nanos // _NANOS_PER_DAY).astype("float64")
+    else:
+        t = nanos / _NANOS_PER_DAY
+
+    columns: dict[str, object] = {CUSTOMER_ID: customers.to_numpy(), "t": t}
+    if has_amount:
+        columns[AMOUNT] = _parse_amounts(frame[amount], customers, amount)
+    for name in extra_columns:
+        columns[name] = frame[name].to_numpy()
+    events = pd.DataFrame(columns)
+
+    if has_amount:
+        negative = events[AMOUNT].to_numpy() < 0
+        if negative.any():
+            message = (
+                f"Column '{amount}': {int(negative.sum())} rows have a negative amount "
+                f"(returns; customers {_examples(customers, negative)})"
+            )
+            if negative_amounts == "raise":
+                raise InvalidDataError(
+                    message + ". Remove returns first or pass negative_amounts='drop'."
+                )
+            warnings.warn(message + "; they were dropped.", DataQualityWarning, stacklevel=3)
+            events = events.loc[~negative]
+            if events.empty:
+                raise InvalidDataError("The transaction log is empty after dropping returns.")
+
+    if duplicates != "keep":
+        duplicated = frame.duplicated().to_numpy()
+        if has_amount and negative_amounts == "drop":
+            duplicated = duplicated[events.index.to_numpy()]
+        if duplicated.any():
+            message = (
+                f"{int(duplicated.sum())} rows are exact duplicates of earlier rows "
+                f"(customers {describe_examples(pd.unique(events[CUSTOMER_ID].to_numpy()[duplicated]))})"
+            )
+            if duplicates == "raise":
+                raise InvalidDataError(message + ". Pass duplicates='keep' or 'drop'.")
+            warnings.warn(message + "; they were dropped.", DataQualityWarning, stacklevel=3)
+            events = events.loc[~duplicated]
+    return PreparedTransactions(events=events.reset_index(drop=True), tz=tz, has_amount=has_amount)

@@ -1,0 +1,42 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+HEAVY = ["mlflow", "xgboost", "pyspark", "matplotlib", "lifetimes"]
+
+
+def test_import_is_light_and_changes_no_global_state():
+    code = textwrap.dedent(
+        f"""
+        import json, sys, warnings
+        import pandas as pd
+        filters = list(warnings.filters)
+        options = {{k: pd.get_option(k) for k in ["mode.copy_on_write", "display.max_rows"] if True}}
+        import clv, clv.features, clv.models, clv.datasets
+        heavy = [m for m in {HEAVY!r} if m in sys.modules]
+        same_filters = warnings.filters == filters
+        same_options = options == {{k: pd.get_option(k) for k in options}}
+        print(json.dumps({{"heavy": heavy, "filters": same_filters, "options": same_options}}))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"heavy": [], "filters": True, "options": True}
+
+
+def test_cli_demo_runs():
+    out = subprocess.run(
+        [sys.executable, "-m", "clv.cli", "demo"], capture_output=True, text=True, check=True
+    )
+    assert "2,357 customers" in out.stdout
+
+
+def test_cli_user_error_is_one_line_and_exit_2(tmp_path):
+    from clv.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no-such-command"])
+    assert exit_info.value.code == 2
