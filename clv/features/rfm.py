@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -9,14 +11,17 @@ from clv.errors import InvalidDataError, InvalidParameterError
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
+    TIME_UNITS,
     TIMESTAMP,
     DuplicatesPolicy,
     NegativeAmountsPolicy,
     PreparedTransactions,
     check_time_unit,
     prepare_transactions,
+    to_day_number,
 )
 from clv.features._definitions import calibration_holdout_table, purchase_events, rfm_table
+from clv.features._engines import is_spark_frame, run_by_customer
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
 
@@ -30,10 +35,9 @@ def _check_end_after_first(prepared: PreparedTransactions, end: float, name: str
         )
 
 
-def _finish(table: pd.DataFrame, columns: list[str], time_unit: str) -> pd.DataFrame:
-    result = table[columns].reset_index(drop=True)
-    result.attrs["time_unit"] = time_unit
-    return result
+def _finish(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
+    table.attrs["time_unit"] = time_unit
+    return table
 
 
 def rfm_summary(
@@ -93,25 +97,62 @@ def rfm_summary(
     >>> int(table["frequency"].sum())
     2457
     """
-    unit_days = check_time_unit(time_unit)
-    prepared = prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        merge_same_day=merge_same_day,
-        duplicates=duplicates,
-        negative_amounts=negative_amounts,
+    check_time_unit(time_unit)
+    options = {
+        "customer_id": customer_id,
+        "timestamp": timestamp,
+        "amount": amount,
+        "merge_same_day": merge_same_day,
+        "duplicates": duplicates,
+        "negative_amounts": negative_amounts,
+    }
+    compute = partial(_rfm_frame, observation_end=observation_end, time_unit=time_unit, **options)
+    if is_spark_frame(transactions):
+        return run_by_customer(transactions, compute, _output_columns(transactions, amount, False))
+    prepared = _prepare(transactions, options)
+    _check_end_after_first(
+        prepared, prepared.day_of(observation_end, "observation_end"), "observation_end"
+    )
+    return _finish(compute(prepared), time_unit)
+
+
+def _prepare(transactions: object, options: dict) -> PreparedTransactions:
+    return prepare_transactions(transactions, **options)
+
+
+def _output_columns(transactions: object, amount: str | None, holdout: bool) -> list[str]:
+    has_amount = amount is not None and amount in transactions.columns
+    columns = _CUSTOMER_COLUMNS + (["monetary_value"] if has_amount else [])
+    if holdout:
+        columns += ["holdout_frequency"]
+        columns += ["holdout_monetary_value"] if has_amount else []
+        columns += ["holdout_duration"]
+    return columns
+
+
+def _rfm_frame(
+    transactions: pd.DataFrame | PreparedTransactions,
+    *,
+    observation_end: object,
+    time_unit: str,
+    **options: object,
+) -> pd.DataFrame:
+    """Validate a (part of a) log and build its customer table: the one definition."""
+    prepared = (
+        transactions
+        if isinstance(transactions, PreparedTransactions)
+        else _prepare(transactions, options)
     )
     end = prepared.day_of(observation_end, "observation_end")
-    _check_end_after_first(prepared, end, "observation_end")
     table = rfm_table(
-        purchase_events(prepared.events, start=-np.inf, end=_inclusive(end, merge_same_day)),
+        purchase_events(
+            prepared.events, start=-np.inf, end=_inclusive(end, options["merge_same_day"])
+        ),
         end=end,
-        unit_days=unit_days,
+        unit_days=TIME_UNITS[time_unit],
     )
     columns = _CUSTOMER_COLUMNS + (["monetary_value"] if prepared.has_amount else [])
-    return _finish(table, columns, time_unit)
+    return table[columns].reset_index(drop=True)
 
 
 def _inclusive(end_day: float, merge_same_day: bool) -> float:
@@ -161,28 +202,66 @@ def calibration_holdout_split(
     ``calibration_and_holdout_data`` averages holdout spend per transaction *row*
     instead; the totals agree.
     """
-    unit_days = check_time_unit(time_unit)
-    prepared = prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        merge_same_day=merge_same_day,
-        duplicates=duplicates,
-        negative_amounts=negative_amounts,
+    check_time_unit(time_unit)
+    options = {
+        "customer_id": customer_id,
+        "timestamp": timestamp,
+        "amount": amount,
+        "merge_same_day": merge_same_day,
+        "duplicates": duplicates,
+        "negative_amounts": negative_amounts,
+    }
+    compute = partial(
+        _split_frame,
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        time_unit=time_unit,
+        **options,
     )
-    calibration_day = prepared.day_of(calibration_end, "calibration_end")
-    holdout_day = prepared.day_of(holdout_end, "holdout_end")
-    if holdout_day <= calibration_day:
+    if is_spark_frame(transactions):
+        _check_boundaries(None, calibration_end, holdout_end)
+        return run_by_customer(transactions, compute, _output_columns(transactions, amount, True))
+    prepared = _prepare(transactions, options)
+    calibration_day = _check_boundaries(prepared, calibration_end, holdout_end)
+    _check_end_after_first(prepared, calibration_day, "calibration_end")
+    return _finish(compute(prepared), time_unit)
+
+
+def _check_boundaries(
+    prepared: PreparedTransactions | None, calibration_end: object, holdout_end: object
+) -> float:
+    tz = prepared.tz if prepared is not None else None
+    calibration_day = to_day_number(calibration_end, "calibration_end", tz)
+    if to_day_number(holdout_end, "holdout_end", tz) <= calibration_day:
         raise InvalidParameterError(
             f"The 'holdout_end' date ({holdout_end}) must be after 'calibration_end' "
             f"({calibration_end})."
         )
-    _check_end_after_first(prepared, calibration_day, "calibration_end")
+    return calibration_day
+
+
+def _split_frame(
+    transactions: pd.DataFrame | PreparedTransactions,
+    *,
+    calibration_end: object,
+    holdout_end: object,
+    time_unit: str,
+    **options: object,
+) -> pd.DataFrame:
+    """Validate a (part of a) log and build its calibration/holdout table."""
+    prepared = (
+        transactions
+        if isinstance(transactions, PreparedTransactions)
+        else _prepare(transactions, options)
+    )
+    unit_days = TIME_UNITS[time_unit]
+    calibration_day = prepared.day_of(calibration_end, "calibration_end")
+    holdout_day = prepared.day_of(holdout_end, "holdout_end")
+    merge = options["merge_same_day"]
     table = calibration_holdout_table(
         prepared.events,
-        calibration_end=_inclusive(calibration_day, merge_same_day),
-        holdout_end=_inclusive(holdout_day, merge_same_day),
+        calibration_end=_inclusive(calibration_day, merge),
+        holdout_end=_inclusive(holdout_day, merge),
         unit_days=unit_days,
     )
     # T and the holdout length count whole days from the boundaries.
@@ -192,4 +271,4 @@ def calibration_holdout_split(
     columns += ["holdout_frequency"]
     columns += ["holdout_monetary_value"] if prepared.has_amount else []
     columns += ["holdout_duration"]
-    return _finish(table, columns, time_unit)
+    return table[columns].reset_index(drop=True)

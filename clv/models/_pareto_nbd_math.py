@@ -1,0 +1,513 @@
+r"""Pareto/NBD mathematics: likelihood with gradient, predictions and simulation.
+
+Pure numpy functions on a parameter vector ``params = [r, alpha, s, beta]`` and
+customer summaries ``x`` (repeat purchases), ``t_x`` (time of the last purchase)
+and ``T`` (length of observation), all in one time unit. The model (Schmittlein,
+Morrison & Colombo 1987): while alive a customer buys as a Poisson process with
+rate :math:`\lambda`; the lifetime is exponential with rate :math:`\mu`;
+:math:`\lambda \sim \mathrm{Gamma}(r, \alpha)` and :math:`\mu \sim \mathrm{Gamma}(s,
+\beta)` (shape, rate) across customers.
+
+The likelihood and the integral it holds
+----------------------------------------
+Integrating the individual likelihood (Fader & Hardie 2005, "A Note on Deriving the
+Pareto/NBD Model and Related Expressions", eq. 11)
+
+.. math::
+
+    L(\lambda, \mu \mid x, t_x, T) = \lambda^x e^{-(\lambda+\mu) T}
+        + \int_{t_x}^{T} \lambda^x \mu \, e^{-(\lambda+\mu) y} \, dy
+
+over the two gamma mixing distributions gives (their eq. 18 and 19-20)
+
+.. math::
+
+    L = \frac{\Gamma(r+x) \alpha^r \beta^s}{\Gamma(r)} \left[
+        \frac{1}{(\alpha+T)^{r+x} (\beta+T)^s} + s\, I \right], \qquad
+    I = \int_{t_x}^{T} (\alpha+y)^{-(r+x)} (\beta+y)^{-(s+1)} \, dy .
+
+The note writes :math:`s I = \frac{s}{r+s+x} A_0` with a difference of two Gauss
+hypergeometric functions :math:`{}_2F_1`, switching on :math:`\alpha \ge \beta`;
+that form loses precision when ``t_x`` is close to ``T``, overflows for heavy
+buyers, and has no usable parameter derivatives. Here :math:`I` is computed
+directly as the one-dimensional integral, in the variable
+:math:`\zeta = \log(y + m)`, :math:`m = \min(\alpha, \beta)`:
+
+.. math::
+
+    I = \int_{\log(m+t_x)}^{\log(m+T)} e^{\varphi(\zeta)} d\zeta, \quad
+    \varphi(\zeta) = \zeta - (r+x)\log(\alpha - m + e^\zeta)
+                           - (s+1)\log(\beta - m + e^\zeta).
+
+:math:`\varphi` is concave (each :math:`-\log(c + e^\zeta)` is), so the integrand is
+unimodal and log-concave; its branch points lie at imaginary distance
+:math:`\pi` from the real axis. Tangent lines of :math:`\varphi` bound the tail, so
+the interval is cut where the integrand has fallen below :math:`e^{-45}` of its
+value at the tangent point, and the rest is integrated by a fixed 32-node
+Gauss-Legendre rule in log space, vectorised over rows. Against adaptive quadrature
+the log of :math:`I` is exact to about 1e-11 over r, s in [0.01, 50],
+alpha, beta in [0.01, 1e6], x up to 2000, T up to 1e4.
+
+The parameter derivatives of :math:`I` are integrals of the same integrand times
+:math:`-\log(\alpha+y)`, :math:`-\log(\beta+y)`, :math:`-(r+x)/(\alpha+y)` and
+:math:`-(s+1)/(\beta+y)`; they use the same nodes, so the gradient costs a few
+more multiply-adds.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import digamma, gammaln, hyperu
+
+__all__ = [
+    "conditional_expected_purchases",
+    "conditional_probability_no_purchase",
+    "discounted_expected_residual_transactions",
+    "expected_purchases_new_customer",
+    "log_likelihood",
+    "probability_alive",
+    "sample",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: Gauss-Legendre nodes per row for the likelihood integral.
+_N_NODES = 32
+#: Cut the integration range where the log-integrand is this far below its tangent.
+_TAIL = 45.0
+#: Rows per block: keeps the (rows, nodes) work arrays in cache.
+_BLOCK = 1024
+#: Threads for large inputs (numpy ufuncs release the GIL).
+_MAX_THREADS = min(os.cpu_count() or 1, 8)
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(_N_NODES)
+_GL_U = 0.5 * (_GL_X + 1.0)  # nodes on [0, 1]
+_GL_W = 0.5 * _GL_W  # weights on [0, 1]
+_LOG_GL_W = np.log(_GL_W)
+
+
+def _unpack(params: ArrayLike) -> tuple[float, float, float, float]:
+    p = np.asarray(params, dtype=np.float64).reshape(-1)
+    if p.shape != (4,):
+        raise ValueError(f"params must hold [r, alpha, s, beta]; got shape {p.shape}")
+    r, alpha, s, beta = (float(v) for v in p)
+    return r, alpha, s, beta
+
+
+def _rows(*arrays: ArrayLike) -> tuple[tuple[FloatArray, ...], tuple[int, ...]]:
+    """Broadcast the inputs together and flatten them to float rows."""
+    arrs = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in arrays))
+    shape = arrs[0].shape
+    return tuple(np.ascontiguousarray(a).reshape(-1) for a in arrs), shape
+
+
+def _phi_slope(
+    z: FloatArray, a: FloatArray, b: float, da: float, db: float
+) -> tuple[FloatArray, FloatArray]:
+    """Log-integrand and its slope at ``z``: phi = z - a log(da+e^z) - b log(db+e^z)."""
+    e = np.exp(z)
+    phi = z - a * np.log(da + e) - b * np.log(db + e)
+    slope = 1.0 - a * e / (da + e) - b * e / (db + e)
+    return phi, slope
+
+
+def _interval(
+    z0: FloatArray, z1: FloatArray, a: FloatArray, b: float, da: float, db: float, m: float
+) -> tuple[FloatArray, FloatArray]:
+    """Upper end of the integration range after cutting the negligible tail.
+
+    Concavity of phi: for z beyond a point z_k with slope d_k < 0,
+    phi(z) <= phi(z_k) + d_k (z - z_k), so the integrand beyond z_k - _TAIL / d_k is
+    below exp(-_TAIL) times its value at z_k. Tangent points: the lower end and the
+    points y + m = m + j |alpha - beta|, j = 1, 4, where the second factor has kicked in.
+    Also returns phi at the lower end.
+    """
+    spread = max(da, db)
+    upper = z1.copy()
+    phi0 = None
+    for zk in (z0, np.maximum(z0, np.log(m + spread)), np.maximum(z0, np.log(m + 4.0 * spread))):
+        phik, dk = _phi_slope(zk, a, b, da, db)
+        if phi0 is None:
+            phi0 = phik
+        with np.errstate(divide="ignore"):
+            cut = np.where(dk < 0.0, zk - _TAIL / dk, np.inf)
+        np.minimum(upper, cut, out=upper)
+    assert phi0 is not None
+    return upper, phi0
+
+
+def _integral_block(
+    a: FloatArray,
+    b: float,
+    alpha: float,
+    beta: float,
+    t_x: FloatArray,
+    T: FloatArray,
+    log_i: FloatArray,
+    mom: FloatArray | None,
+) -> None:
+    """Fill ``log_i`` (and ``mom``) for one block of rows; see `_log_integral`."""
+    m = min(alpha, beta)
+    da, db = alpha - m, beta - m  # one of them is exactly 0
+    z0 = np.log(m + t_x)
+    z1, phi0 = _interval(z0, np.log(m + T), a, b, da, db, m)
+    width = z1 - z0
+    empty = width <= 0.0
+    z = width[:, None] * _GL_U
+    z += z0[:, None]
+    e = np.exp(z)
+    # log-integrand minus phi(z0) plus log-weights. phi has slope <= 1, so the
+    # shifted values cannot overflow; the first node is within ~0.1 of phi(z0).
+    lg = z + (_LOG_GL_W - phi0[:, None])
+    if da == 0.0:  # alpha <= beta: log(alpha + y) = z
+        log_a, log_b = z, np.log(db + e)
+    else:
+        log_a, log_b = np.log(da + e), z
+    lg -= a[:, None] * log_a
+    lg -= b * log_b
+    np.maximum(lg, -700.0, out=lg)  # keep exp away from slow subnormal numbers
+    w = np.exp(lg, out=lg)
+    tot = w.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        log_i[:] = np.where(empty, -np.inf, phi0 + np.log(np.where(empty, 1.0, tot * width)))
+    if mom is not None:
+        w /= np.where(empty, 1.0, tot)[:, None]
+        mom[:, 0] = np.einsum("ij,ij->i", w, log_a)
+        mom[:, 1] = np.einsum("ij,ij->i", w, log_b)
+        inv_e = np.reciprocal(e, out=e)  # 1 / (m + y)
+        inv_d = 1.0 / (max(da, db) + (1.0 / inv_e))  # 1 / (max(alpha, beta) + y)
+        inv_a, inv_b = (inv_e, inv_d) if da == 0.0 else (inv_d, inv_e)
+        mom[:, 2] = np.einsum("ij,ij->i", w, inv_a)
+        mom[:, 3] = np.einsum("ij,ij->i", w, inv_b)
+        mom[empty] = 0.0
+
+
+def _log_integral(
+    a: FloatArray,
+    b: float,
+    alpha: float,
+    beta: float,
+    t_x: FloatArray,
+    T: FloatArray,
+    moments: bool,
+) -> tuple[FloatArray, FloatArray | None]:
+    r"""Log of :math:`\int_{t_x}^T (\alpha+y)^{-a} (\beta+y)^{-b} dy`, per row.
+
+    With ``moments``, also the integrand-weighted means of
+    :math:`\log(\alpha+y)`, :math:`\log(\beta+y)`, :math:`1/(\alpha+y)`,
+    :math:`1/(\beta+y)` as an (n, 4) array (zeros where the integral is empty).
+    Blocks of rows run on a few threads (numpy releases the GIL in its loops).
+    """
+    n = a.shape[0]
+    log_i = np.empty(n)
+    mom = np.zeros((n, 4)) if moments else None
+    blocks = [slice(i, min(i + _BLOCK, n)) for i in range(0, n, _BLOCK)]
+
+    def run(sl: slice) -> None:
+        _integral_block(
+            a[sl], b, alpha, beta, t_x[sl], T[sl], log_i[sl], None if mom is None else mom[sl]
+        )
+
+    workers = min(_MAX_THREADS, len(blocks))
+    if workers <= 1:
+        for sl in blocks:
+            run(sl)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, blocks))
+    return log_i, mom
+
+
+def _log_parts(
+    params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray, moments: bool
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+    """Return (ll, log E, log(s I), moments) with E the 'alive at T' term of eq. 18."""
+    r, alpha, s, beta = _unpack(params)
+    a = r + x
+    log_c = gammaln(a) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    log_e = -a * np.log(alpha + T) - s * np.log(beta + T)
+    log_i, mom = _log_integral(a, s + 1.0, alpha, beta, t_x, T, moments)
+    log_si = np.log(s) + log_i
+    ll = log_c + np.logaddexp(log_e, log_si)
+    return ll, log_e, log_si, mom
+
+
+def log_likelihood(
+    params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    r"""Individual Pareto/NBD log-likelihood and its gradient.
+
+    Fader & Hardie (2005) note, eq. 18, with the integral :math:`I` of the module
+    docstring (their :math:`\frac{s}{r+s+x}A_0`, eqs. 19-20) computed by quadrature:
+
+    .. math::
+
+        \ell = \log\Gamma(r+x) - \log\Gamma(r) + r\log\alpha + s\log\beta
+               + \log\left[(\alpha+T)^{-(r+x)}(\beta+T)^{-s} + s I\right].
+
+    Parameters
+    ----------
+    params : array_like, shape (4,)
+        ``[r, alpha, s, beta]``, all positive.
+    x, t_x, T : array_like
+        Repeat purchases, time of the last purchase (0 if none), length of
+        observation; broadcast together.
+
+    Returns
+    -------
+    ll : ndarray
+        Log-likelihood per row (shape of the broadcast inputs).
+    grad : ndarray
+        Its derivatives with respect to ``(r, alpha, s, beta)``, shape ``ll.shape + (4,)``.
+
+    Notes
+    -----
+    With :math:`E = (\alpha+T)^{-(r+x)}(\beta+T)^{-s}`, :math:`p = E / (E + sI)`
+    (:math:`P(\text{alive})`) and :math:`\langle\cdot\rangle` the mean over
+    :math:`y \in (t_x, T)` weighted by the integrand of :math:`I`:
+
+    .. math::
+
+        \partial_r \ell &= \psi(r+x) - \psi(r) + \log\alpha - p\log(\alpha+T)
+                          - (1-p)\langle\log(\alpha+y)\rangle \\
+        \partial_\alpha \ell &= r/\alpha - (r+x)\left[p/(\alpha+T)
+                          + (1-p)\langle 1/(\alpha+y)\rangle\right] \\
+        \partial_s \ell &= \log\beta - p\log(\beta+T) + (1-p)/s
+                          - (1-p)\langle\log(\beta+y)\rangle \\
+        \partial_\beta \ell &= s/\beta - p\, s/(\beta+T)
+                          - (1-p)(s+1)\langle 1/(\beta+y)\rangle
+    """
+    (x, t_x, T), shape = _rows(x, t_x, T)
+    r, alpha, s, beta = _unpack(params)
+    ll, log_e, log_si, mom = _log_parts(params, x, t_x, T, moments=True)
+    assert mom is not None
+    p = np.exp(log_e - np.logaddexp(log_e, log_si))
+    q = 1.0 - p
+    a = r + x
+    grad = np.empty((x.shape[0], 4))
+    grad[:, 0] = digamma(a) - digamma(r) + np.log(alpha) - p * np.log(alpha + T) - q * mom[:, 0]
+    grad[:, 1] = r / alpha - a * (p / (alpha + T) + q * mom[:, 2])
+    grad[:, 2] = np.log(beta) - p * np.log(beta + T) + q / s - q * mom[:, 1]
+    grad[:, 3] = s / beta - p * s / (beta + T) - q * (s + 1.0) * mom[:, 3]
+    return ll.reshape(shape), grad.reshape(shape + (4,))
+
+
+def _log_p_alive(params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
+    _, log_e, log_si, _ = _log_parts(params, x, t_x, T, moments=False)
+    return log_e - np.logaddexp(log_e, log_si)
+
+
+def probability_alive(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
+    r"""Probability that a customer with history ``(x, t_x, T)`` is alive at ``T``.
+
+    Fader & Hardie (2005) note, eq. 36 (= Schmittlein et al. 1987, eq. 11):
+
+    .. math::
+
+        P(\text{alive}) = \frac{(\alpha+T)^{-(r+x)}(\beta+T)^{-s}}
+                               {(\alpha+T)^{-(r+x)}(\beta+T)^{-s} + s I},
+
+    evaluated in log space, so it stays in [0, 1] for any x and T.
+    """
+    (x, t_x, T), shape = _rows(x, t_x, T)
+    return np.clip(np.exp(_log_p_alive(params, x, t_x, T)), 0.0, 1.0).reshape(shape)
+
+
+def _one_minus_pow_over(k: float, q: FloatArray) -> FloatArray:
+    r""":math:`(1 - e^{-k q}) / k`, with the limit :math:`q` at :math:`k = 0`."""
+    kq = k * q
+    small = np.abs(kq) < 1e-8
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = -np.expm1(-kq) / k if k != 0.0 else q.copy()
+    return np.where(small, q * (1.0 - 0.5 * kq), out)
+
+
+def expected_purchases_new_customer(params: ArrayLike, t: ArrayLike) -> FloatArray:
+    r"""Return the expected repeat purchases in ``(0, t]`` for a new customer.
+
+    Fader & Hardie (2005) note, eq. 27:
+
+    .. math::
+
+        E[X(t)] = \frac{r\beta}{\alpha(s-1)}
+                  \left[1 - \left(\frac{\beta}{\beta+t}\right)^{s-1}\right],
+
+    with the limit :math:`\frac{r\beta}{\alpha}\log(1 + t/\beta)` at :math:`s = 1`.
+    """
+    r, alpha, s, beta = _unpack(params)
+    t = np.asarray(t, dtype=np.float64)
+    return r / alpha * beta * _one_minus_pow_over(s - 1.0, np.log1p(t / beta))
+
+
+def conditional_expected_purchases(
+    params: ArrayLike, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    r"""Return the expected purchases in ``(T, T + t]`` given the history.
+
+    Fader & Hardie (2005) note, eq. 41:
+
+    .. math::
+
+        E[Y(t) \mid x, t_x, T] = P(\text{alive}) \,\frac{(r+x)(\beta+T)}{(\alpha+T)(s-1)}
+            \left[1 - \left(\frac{\beta+T}{\beta+T+t}\right)^{s-1}\right],
+
+    with the limit :math:`\frac{(r+x)(\beta+T)}{\alpha+T}\log(1 + t/(\beta+T))` at
+    :math:`s = 1`.
+    """
+    (t, x, t_x, T), shape = _rows(t, x, t_x, T)
+    r, alpha, s, beta = _unpack(params)
+    log_pa = _log_p_alive(params, x, t_x, T)
+    growth = (beta + T) * _one_minus_pow_over(s - 1.0, np.log1p(t / (beta + T)))
+    out = np.exp(log_pa + np.log(r + x) - np.log(alpha + T)) * growth
+    return out.reshape(shape)
+
+
+def conditional_probability_no_purchase(
+    params: ArrayLike, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    r"""Probability of no purchase in ``(T, T + t]`` given the history ``(x, t_x, T)``.
+
+    The churn probability over the horizon ``t``:
+
+    .. math::
+
+        P(Y(t) = 0 \mid x, t_x, T) = 1 - P(\text{alive})
+            + P(\text{alive})\, E\left[\frac{\mu}{\lambda+\mu}
+            + \frac{\lambda}{\lambda+\mu} e^{-(\lambda+\mu)t}\right],
+
+    the expectation over the posterior of alive customers,
+    :math:`\lambda \sim \mathrm{Gamma}(r+x, \alpha+T)`,
+    :math:`\mu \sim \mathrm{Gamma}(s, \beta+T)`. Its closed form: the individual
+    likelihood (Fader & Hardie 2005 note, eq. 11) is the probability density of the
+    purchase history followed by no purchase up to the end of observation, so
+    observing the same purchases over ``T + t`` is the event "history, then no
+    purchase in ``(T, T + t]``". Hence
+
+    .. math::
+
+        P(Y(t) = 0 \mid x, t_x, T) = \frac{L(r, \alpha, s, \beta \mid x, t_x, T + t)}
+                                          {L(r, \alpha, s, \beta \mid x, t_x, T)},
+
+    (Fader & Hardie 2006 note 028 eq. 16 at n = 0 gives the same number through
+    hypergeometric functions), evaluated as a difference of log-likelihoods.
+    """
+    (t, x, t_x, T), shape = _rows(t, x, t_x, T)
+    ll_now, _, _, _ = _log_parts(params, x, t_x, T, moments=False)
+    ll_later, _, _, _ = _log_parts(params, x, t_x, T + t, moments=False)
+    return np.clip(np.exp(ll_later - ll_now), 0.0, 1.0).reshape(shape)
+
+
+def _log_discount_integral(s: float, z: FloatArray) -> FloatArray:
+    r"""Log of :math:`J(s, z) = \int_0^\infty e^{-z v} (1+v)^{-s} dv = z^{s-1} U(s, s, z)`.
+
+    :math:`U` is the confluent hypergeometric function of the second kind. In
+    :math:`\zeta = \log(1+v)` the log-integrand
+    :math:`\varphi = -z(e^\zeta - 1) - (s-1)\zeta` is concave; the tail beyond a
+    tangent point past the mode is cut at :math:`e^{-45}` and the rest integrated by
+    Gauss-Legendre, as for the likelihood (agrees with adaptive quadrature to about
+    1e-10 for z >= 0.01, where ``scipy.special.hyperu`` itself is off by up to 5e-9);
+    below z = 0.01 ``hyperu``'s series is used where it is finite.
+    """
+    c = s - 1.0
+    # Past zeta_b the slope -z e^zeta - c is below -_TAIL (or zeta_b = 0); zeta_b lies
+    # beyond the mode log(-c / z) of phi when c < 0.
+    zeta_b = np.log(np.maximum(1.0, (_TAIL + abs(c)) / z))
+    upper = zeta_b + _TAIL / (z * np.exp(zeta_b) + c)
+    slope_0 = -z - c
+    with np.errstate(divide="ignore"):
+        upper = np.where(slope_0 < 0.0, np.minimum(upper, -_TAIL / slope_0), upper)
+    zeta = upper[:, None] * _GL_U
+    lg = -z[:, None] * np.expm1(zeta) - c * zeta + _LOG_GL_W
+    top = lg.max(axis=1)
+    out = top + np.log(np.exp(lg - top[:, None]).sum(axis=1)) + np.log(upper)
+    # For small z the rule above loses digits (the log-integrand spans a long range);
+    # there scipy's series for U is accurate: use it wherever it is finite.
+    small = z < 1e-2
+    if small.any():
+        with np.errstate(all="ignore"):
+            u = hyperu(s, s, z[small])
+            alt = c * np.log(z[small]) + np.log(u)
+        out[small] = np.where(np.isfinite(alt) & (u > 0), alt, out[small])
+    return out
+
+
+def discounted_expected_residual_transactions(
+    params: ArrayLike, delta: float | ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> FloatArray:
+    r"""Discounted expected residual transactions (DERT) with continuous discounting.
+
+    Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer
+    Base Analysis", JMR 42(4), eq. 2 (Pareto/NBD):
+
+    .. math::
+
+        \mathrm{DERT}(\delta \mid x, t_x, T) =
+            \frac{\alpha^r\beta^s\delta^{s-1}\Gamma(r+x+1)\,\Psi(s, s; \delta(\beta+T))}
+                 {\Gamma(r)(\alpha+T)^{r+x+1} L(r, \alpha, s, \beta \mid x, t_x, T)}
+          = P(\text{alive})\,\frac{r+x}{\alpha+T}\,(\beta+T)\, J(s, \delta(\beta+T)),
+
+    with :math:`\delta` the continuous discount rate per time unit (a yearly rate
+    ``d`` over weekly data is ``delta = log(1 + d) / 52``), :math:`\Psi` the
+    confluent hypergeometric function of the second kind and
+    :math:`J(s, z) = z^{s-1}\Psi(s, s; z) = \int_0^\infty e^{-zv}(1+v)^{-s}dv`. The
+    second form is evaluated in log space, so heavy buyers and long histories stay
+    finite. Multiply by the margin per transaction to get the residual value.
+    """
+    (delta, x, t_x, T), shape = _rows(delta, x, t_x, T)
+    r, alpha, s, beta = _unpack(params)
+    log_pa = _log_p_alive(params, x, t_x, T)
+    log_j = _log_discount_integral(s, delta * (beta + T))
+    out = np.exp(log_pa + np.log(r + x) - np.log(alpha + T) + np.log(beta + T) + log_j)
+    return out.reshape(shape)
+
+
+def sample(
+    params: ArrayLike, T: ArrayLike, rng: np.random.Generator | int | None = None
+) -> tuple[FloatArray, FloatArray]:
+    r"""Simulate Pareto/NBD customers observed for lengths ``T``.
+
+    Each customer draws :math:`\lambda \sim \mathrm{Gamma}(r, \text{rate } \alpha)`,
+    :math:`\mu \sim \mathrm{Gamma}(s, \text{rate } \beta)` and a lifetime
+    :math:`\tau \sim \mathrm{Exp}(\mu)` after the first purchase at time 0; repeat
+    purchases form a Poisson process of rate :math:`\lambda` on
+    :math:`(0, \min(\tau, T)]`. The count is Poisson with mean
+    :math:`\lambda \min(\tau, T)`; given the count x > 0, the last purchase time is
+    the maximum of x uniform times, :math:`\min(\tau, T)\,U^{1/x}`.
+
+    Parameters
+    ----------
+    params : array_like, shape (4,)
+        ``[r, alpha, s, beta]``.
+    T : array_like
+        Observation length of each customer.
+    rng : numpy.random.Generator or int or None
+        Random generator or seed.
+
+    Returns
+    -------
+    x : ndarray
+        Repeat purchases (float, integral values).
+    t_x : ndarray
+        Time of the last purchase (0 where ``x == 0``).
+    """
+    r, alpha, s, beta = _unpack(params)
+    gen = np.random.default_rng(rng)
+    T = np.asarray(T, dtype=np.float64)
+    shape = T.shape
+    T = T.reshape(-1)
+    n = T.shape[0]
+    lam = gen.gamma(r, 1.0 / alpha, n)
+    mu = gen.gamma(s, 1.0 / beta, n)
+    with np.errstate(divide="ignore"):
+        tau = gen.standard_exponential(n) / mu
+    active = np.minimum(tau, T)
+    x = gen.poisson(lam * active).astype(np.float64)
+    u = gen.random(n)
+    bought = x > 0
+    t_x = np.zeros(n)
+    t_x[bought] = active[bought] * np.exp(np.log(u[bought]) / x[bought])
+    return x.reshape(shape), t_x.reshape(shape)
