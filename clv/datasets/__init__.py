@@ -1,5 +1,20 @@
 """Bundled datasets (CDNOW, donations) and simulators with known truth."""
 
 from clv.datasets._loaders import load_cdnow, load_donations
+from clv.datasets.simulate import (
+    simulate_beta_geo,
+    simulate_beta_geo_beta_binom,
+    simulate_gamma_gamma,
+    simulate_modified_beta_geo,
+    simulate_pareto_nbd,
+)
 
-__all__ = ["load_cdnow", "load_donations"]
+__all__ = [
+    "load_cdnow",
+    "load_donations",
+    "simulate_beta_geo",
+    "simulate_beta_geo_beta_binom",
+    "simulate_gamma_gamma",
+    "simulate_modified_beta_geo",
+    "simulate_pareto_nbd",
+]

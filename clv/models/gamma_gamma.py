@@ -1,0 +1,200 @@
+"""Gamma-Gamma model of spend per transaction.
+
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "RFM and CLV: Using Iso-Value
+Curves for Customer Base Analysis." *Journal of Marketing Research* 42(4), 415-430;
+Fader, P. S. & Hardie, B. G. S. (2013). "The Gamma-Gamma Model of Monetary Value"
+(note), eq. (1) for the density of the mean spend and eq. (5) for its conditional
+expectation.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma, gammaln
+
+from clv.errors import InvalidParameterError
+from clv.models._base import CustomerTable, ProbabilisticModel, gather_by_integer
+
+__all__ = ["GammaGammaModel"]
+
+
+def gamma_gamma_log_likelihood(params, data):
+    """Log density of the mean repeat spend ``m`` given ``x`` repeat purchases.
+
+    ``f(m | p, q, gamma, x) = Gamma(px+q) / (Gamma(px) Gamma(q)) * gamma^q m^(px-1)
+    x^(px) / (gamma + x m)^(px+q)`` (Fader & Hardie 2013, eq. 1).
+    """
+    p, q, gamma = params
+    x, log_m, log_x, spend = data["frequency"], data["log_m"], data["log_x"], data["total_spend"]
+
+    def table(k):
+        return (
+            gammaln(p * k + q) - gammaln(p * k),
+            k * (digamma(p * k + q) - digamma(p * k)),
+            digamma(p * k + q),
+        )
+
+    with np.errstate(all="ignore"):
+        constant, d_p_const, psi_pxq = gather_by_integer(x, table)
+    px = p * x
+    log_denominator = np.log(spend + gamma)
+    ll = (
+        constant - gammaln(q) + q * np.log(gamma) + (px - 1) * log_m + px * log_x
+        - (px + q) * log_denominator
+    )
+    grad = np.empty((len(x), 3))
+    grad[:, 0] = d_p_const + x * (log_m + log_x - log_denominator)
+    grad[:, 1] = psi_pxq - digamma(q) + np.log(gamma) - log_denominator
+    grad[:, 2] = q / gamma - (px + q) / (spend + gamma)
+    return ll, grad
+
+
+class GammaGammaModel(ProbabilisticModel):
+    """Gamma-Gamma model of the mean spend per repeat purchase.
+
+    Spend per transaction is ``Gamma(p, nu)``; across customers ``nu ~ Gamma(q,
+    gamma)``. Fitted on customers with at least one repeat purchase, on their mean
+    repeat spend ``monetary_value``.
+
+    Parameters
+    ----------
+    penalty : float, default 0.0
+        L2 penalty: maximises ``mean LL per customer - penalty * sum(log(theta)**2)``.
+    compute_standard_errors : bool, default False
+        Set ``standard_errors_`` from the Hessian at the optimum.
+    n_restarts : int, default 3
+        Further starting points tried when the first run fails.
+    max_iter : int, default 1000
+        Maximum L-BFGS-B iterations per run.
+    time_unit : {"D", "W", "Y"} or None, default None
+        Carried as metadata only (spend does not depend on time).
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        ``p``, ``q``, ``gamma`` (lifetimes calls ``gamma`` ``v``).
+    log_likelihood_ : float
+        Total log-likelihood (-4,055.92 on CDNOW's 946 repeat customers).
+    n_customers_ : int
+        Customers fitted.
+    """
+
+    parameter_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
+    data_columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
+    lifetimes_aliases: ClassVar[dict[str, str]] = {"v": "gamma"}
+    collapse_identical_rows: ClassVar[bool] = False  # mean spends are continuous
+
+    def _check_table(self, table: CustomerTable, *, fitting: bool) -> None:
+        x, m = table.arrays["frequency"], table.arrays["monetary_value"]
+        if fitting:
+            table.require(
+                x > 0,
+                "frequency 0: the Gamma-Gamma model is fitted on the mean spend of repeat "
+                "purchases, which customers without repeat purchases do not have; fit on "
+                "X[X['frequency'] > 0] (expected_spend still predicts them with the "
+                "population mean)",
+            )
+        table.require((x == 0) | (m > 0), "frequency > 0 but monetary_value <= 0")
+
+    def _prepare_data(self, data):
+        x = data["frequency"]
+        m = data["monetary_value"]
+        with np.errstate(divide="ignore"):
+            data = dict(data)
+            data["log_m"] = np.log(m)
+            data["log_x"] = np.log(x)
+            data["total_spend"] = x * m
+        return data
+
+    def _log_likelihood_rows(self, params, data):
+        return gamma_gamma_log_likelihood(params, data)
+
+    def _total_log_likelihood(self, params, data, weights):
+        """Total log-likelihood from sufficient statistics: one log per row per call."""
+        p, q, gamma = params
+        sums = data.get("_sums")
+        if sums is None or sums[0] is not weights:
+            x = data["frequency"]
+            by_x = np.bincount(x, weights=weights)
+            weighted_x = weights * x
+            sums = (
+                weights,
+                np.flatnonzero(by_x),
+                by_x[by_x > 0],
+                weighted_x,
+                weighted_x @ data["log_m"],
+                weights @ data["log_m"],
+                weighted_x @ data["log_x"],
+                float(weights.sum()),
+            )
+            data["_sums"] = sums
+        _, levels, count, weighted_x, x_log_m, log_m, x_log_x, total_weight = sums
+        shifted = data["total_spend"] + gamma
+        log_shifted = np.log(shifted)
+        inverse = 1.0 / shifted
+        a_sum, b_sum = weights @ log_shifted, weighted_x @ log_shifted
+        c_sum, d_sum = weights @ inverse, weighted_x @ inverse
+        pk = p * levels
+        ll = (
+            count @ (gammaln(pk + q) - gammaln(pk)) - total_weight * gammaln(q)
+            + total_weight * q * np.log(gamma) + p * x_log_m - log_m + p * x_log_x
+            - p * b_sum - q * a_sum
+        )
+        grad = np.array(
+            [
+                count @ (levels * (digamma(pk + q) - digamma(pk))) + x_log_m + x_log_x - b_sum,
+                count @ digamma(pk + q) - total_weight * (digamma(q) - np.log(gamma)) - a_sum,
+                total_weight * q / gamma - (p * d_sum + q * c_sum),
+            ]
+        )
+        return float(ll), grad
+
+    def _initial_parameters(self, data, weights):
+        m = data["monetary_value"]
+        mean = float(weights @ m / weights.sum())
+        return np.array([1.0, 2.0, mean])
+
+    def population_mean_spend(self) -> float:
+        """Mean spend per transaction across customers: ``p * gamma / (q - 1)``.
+
+        Returns
+        -------
+        float
+            The population mean (finite only when ``q > 1``).
+        """
+        self._check_is_fitted()
+        p, q, gamma = self.params_.to_numpy()
+        if q <= 1:
+            raise InvalidParameterError(
+                f"The population mean spend is infinite when q <= 1 (q = {q:.4g})."
+            )
+        return float(p * gamma / (q - 1))
+
+    def expected_spend(self, X: pd.DataFrame) -> pd.Series:
+        """Predict the spend per future transaction, given each customer's history.
+
+        ``E[Z | p, q, gamma, m, x] = (q - 1)/(px + q - 1) * p gamma/(q - 1) + px/(px + q -
+        1) * m`` (Fader & Hardie 2013, eq. 5): a weighted average of the population
+        mean and the customer's own mean; customers with ``frequency`` 0 get the
+        population mean ``p * gamma / (q - 1)``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Columns ``frequency`` and ``monetary_value``.
+
+        Returns
+        -------
+        pandas.Series
+            Expected spend, indexed like ``X``.
+        """
+        arrays, index = self._prediction_table(X)
+        p, q, _ = self.params_.to_numpy()
+        population = self.population_mean_spend()
+        x, m = arrays["frequency"], arrays["monetary_value"]
+        weight = p * x / (p * x + q - 1)
+        values = (1 - weight) * population + weight * m
+        return pd.Series(values, index=index, name="expected_spend")
