@@ -7,11 +7,15 @@ code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from clv.errors import CLVError
+from clv.serving import commands as serving_commands
+
+if TYPE_CHECKING:
+    from clv.training.train import TrainingResult
 
 app = typer.Typer(
     name="clv",
@@ -32,8 +36,13 @@ def _options(
 
 
 @app.command()
-def demo() -> None:
-    """Run the main job on the bundled CDNOW data."""
+def demo(
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow store (default: sqlite:///mlflow.db here)."),
+    ] = None,
+) -> None:
+    """Run the main job on the bundled CDNOW data: features, training, registry."""
     from clv.datasets import load_cdnow
     from clv.features import calibration_holdout_split
 
@@ -52,6 +61,120 @@ def demo() -> None:
         f"holdout {int(table['holdout_frequency'].sum()):,}; "
         f"customers without a repeat purchase: {int((table['frequency'] == 0).sum()):,}"
     )
+    from clv.training.train import train as run_training
+
+    typer.echo("")
+    typer.echo("Training every model on CDNOW and tracking it in MLflow:")
+    result = run_training(
+        transactions,
+        calibration_end="1997-09-30",
+        holdout_end="1998-06-30",
+        time_unit="W",
+        tracking_uri=tracking_uri,
+        source="clv.datasets.load_cdnow()",
+        progress=_progress,
+    )
+    _print_training_summary(result)
+
+
+def _progress(message: str) -> None:
+    typer.echo(f"  - {message}")
+
+
+def _print_training_summary(result: TrainingResult) -> None:
+    typer.echo("")
+    typer.echo(result.summary())
+
+
+@app.command("train")
+def train_command(
+    transactions: Annotated[
+        str, typer.Argument(help="Transaction log: a .csv or .parquet file.", show_default=False)
+    ],
+    calibration_end: Annotated[
+        str | None, typer.Option("--calibration-end", help="Last day of the calibration period.")
+    ] = None,
+    holdout_end: Annotated[
+        str | None, typer.Option("--holdout-end", help="Last day of the holdout period.")
+    ] = None,
+    time_unit: Annotated[
+        str | None, typer.Option("--time-unit", help="D (days) or W (weeks). [default: W]")
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", help="MLflow experiment. [default: clv]")
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option("--model-name", help="Registered model. [default: clv]")
+    ] = None,
+    customer_id: Annotated[
+        str | None, typer.Option("--customer-id", help="Customer id column. [default: customer_id]")
+    ] = None,
+    timestamp: Annotated[
+        str | None, typer.Option("--timestamp", help="Timestamp column. [default: timestamp]")
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="Amount column. [default: amount]")
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            help="TOML or JSON file with any of these settings (and kinds, horizon, "
+            "discount_rate); options given here win.",
+        ),
+    ] = None,
+) -> None:
+    """Train every model, track the runs in MLflow, register the best and gate it."""
+    from clv.training.train import load_config, read_transactions
+    from clv.training.train import train as run_training
+
+    settings = load_config(config) if config is not None else {}
+    given = {
+        "calibration_end": calibration_end,
+        "holdout_end": holdout_end,
+        "time_unit": time_unit,
+        "tracking_uri": tracking_uri,
+        "experiment": experiment,
+        "model_name": model_name,
+        "customer_id": customer_id,
+        "timestamp": timestamp,
+        "amount": amount,
+    }
+    settings.update({key: value for key, value in given.items() if value is not None})
+    for required in ("calibration_end", "holdout_end"):
+        if required not in settings:
+            raise CLVError(
+                f"Missing --{required.replace('_', '-')} (give it as an option or in --config)."
+            )
+    log = read_transactions(transactions)
+    _progress(f"read {len(log):,} rows from {transactions}")
+    result = run_training(log, source=str(transactions), progress=_progress, **settings)
+    _print_training_summary(result)
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="Registered model name.", show_default=False)],
+    version: Annotated[str, typer.Argument(help="Version to make champion.", show_default=False)],
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
+    ] = None,
+) -> None:
+    """Move the champion alias of NAME to VERSION by hand (overrides the gate)."""
+    from clv.training.registry import promote as promote_version
+
+    previous = promote_version(name, version, tracking_uri=tracking_uri)
+    before = f"was version {previous}" if previous is not None else "there was none"
+    typer.echo(f"{name}@champion -> version {version} ({before})")
+
+
+app.command()(serving_commands.serve)
+app.command()(serving_commands.score)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -29,11 +30,22 @@ def test_import_is_light_and_changes_no_global_state():
     assert result == {"heavy": [], "filters": True, "options": True}
 
 
-def test_cli_demo_runs():
+@pytest.mark.slow
+def test_cli_demo_runs(tmp_path):
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env.pop("MLFLOW_TRACKING_URI", None)
     out = subprocess.run(
-        [sys.executable, "-m", "clv.cli", "demo"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "clv.cli", "demo"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=900,
     )
+    assert out.returncode == 0, out.stderr[-2000:]
     assert "2,357 customers" in out.stdout
+    assert "champion" in out.stdout
+    assert (tmp_path / "mlflow.db").exists()
 
 
 def test_cli_user_error_is_one_line_and_exit_2(tmp_path):

@@ -6,6 +6,7 @@ See :mod:`clv.features._contract` for the policies on duplicated rows, returns
 (negative amounts) and timezone-aware timestamps.
 """
 
+from clv.features.behaviour import customer_features, training_examples
 from clv.features.rfm import calibration_holdout_split, rfm_summary
 
-__all__ = ["calibration_holdout_split", "rfm_summary"]
+__all__ = ["calibration_holdout_split", "customer_features", "rfm_summary", "training_examples"]

@@ -1,0 +1,260 @@
+"""Serving speed: endpoint latency and throughput, and batch scoring of a large log.
+
+    .venv/bin/python benchmarks/serving.py [--customers 10000000] [--skip-batch] [--skip-endpoint]
+
+Endpoint: trains BG/NBD on CDNOW into a temporary SQLite store (or uses
+--model-uri/--tracking-uri), starts a real `clv serve` on 127.0.0.1, and measures
+from this process with http.client over keep-alive connections: p50/p99 latency of
+sequential 1-row and 1000-row requests, and requests/s of 1-row requests from a
+pool of client threads, with 1 and 2 uvicorn workers. The clients run on the same
+machine as the server and share its CPUs.
+
+Batch: simulates a transaction log of --customers customers (about 2.5
+transactions each, ordered by time, as parquet), then runs `clv score` on it in a
+subprocess and prints its wall time and peak resident memory (os.wait4).
+
+Targets (issue 6): single-row p99 < 50 ms; >= 200 requests/s with 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _train(folder: Path) -> tuple[str, str]:
+    from clv.datasets import load_cdnow
+    from clv.training.train import train
+
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    train(
+        load_cdnow(),
+        calibration_end="1997-09-30",
+        holdout_end="1998-06-30",
+        time_unit="W",
+        tracking_uri=uri,
+        kinds=["bg_nbd"],
+    )
+    return "models:/clv@champion", uri
+
+
+def _start(
+    model_uri: str, tracking_uri: str, workers: int, log: Path
+) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    command = [sys.executable, "-m", "clv.cli", "serve", "--model-uri", model_uri]
+    command += ["--port", str(port), "--workers", str(workers), "--tracking-uri", tracking_uri]
+    handle = open(log, "wb")  # noqa: SIM115 - kept open for the server's lifetime
+    process = subprocess.Popen(
+        command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"clv serve exited:\n{log.read_text()[-2000:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/ping")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.25)
+    raise SystemExit("clv serve did not start")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _post(connection: http.client.HTTPConnection, body: bytes) -> float:
+    started = time.perf_counter()
+    connection.request(
+        "POST", "/invocations", body=body, headers={"Content-Type": "application/json"}
+    )
+    response = connection.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise SystemExit(f"request failed with {response.status}")
+    return elapsed
+
+
+def _latency(port: int, body: bytes, count: int) -> tuple[float, float]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(10):
+        _post(connection, body)
+    times = np.array([_post(connection, body) for _ in range(count)])
+    connection.close()
+    return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 99) * 1e3)
+
+
+def _throughput(port: int, body: bytes, threads: int, seconds: float) -> float:
+    stop = time.perf_counter() + seconds
+    counts = [0] * threads
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while time.perf_counter() < stop:
+            _post(connection, body)
+            counts[index] += 1
+        connection.close()
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def _bodies() -> tuple[bytes, bytes]:
+    from clv.datasets import load_cdnow
+    from clv.features.behaviour import customer_features
+
+    features = customer_features(load_cdnow(), as_of="1998-06-30", time_unit="W")
+
+    def body(rows: pd.DataFrame) -> bytes:
+        split = json.loads(rows.to_json(orient="split", index=False))
+        return json.dumps({"dataframe_split": split}).encode()
+
+    return body(features.iloc[[7]]), body(features.iloc[:1000])
+
+
+def endpoint(model_uri: str, tracking_uri: str, folder: Path, seconds: float) -> None:
+    one, thousand = _bodies()
+    for workers in (1, 2):
+        process, port = _start(model_uri, tracking_uri, workers, folder / f"serve-{workers}.log")
+        try:
+            p50, p99 = _latency(port, one, 1000)
+            print(
+                f"workers={workers}  1-row requests     p50 {p50:6.2f} ms   p99 {p99:6.2f} ms  (n=1000, sequential)"
+            )
+            p50, p99 = _latency(port, thousand, 100)
+            print(
+                f"workers={workers}  1000-row requests  p50 {p50:6.2f} ms   p99 {p99:6.2f} ms  (n=100, sequential)"
+            )
+            for threads in (4, 8):
+                rate = _throughput(port, one, threads, seconds)
+                print(
+                    f"workers={workers}  1-row throughput   {rate:7.1f} requests/s  ({threads} client threads, {seconds:g} s)"
+                )
+        finally:
+            _stop(process)
+
+
+def _simulate(path: Path, customers: int, seed: int = 0, block: int = 1_000_000) -> int:
+    """Write a time-ordered log of ``customers`` customers; return its number of rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2020-01-01", "s")
+    writer = None
+    rows = 0
+    for first in range(0, customers, block):
+        size = min(block, customers - first)
+        ids = np.arange(first + 1, first + size + 1, dtype=np.int64)
+        counts = 1 + rng.poisson(1.5, size)
+        owner = np.repeat(ids, counts)
+        birth = np.repeat(rng.uniform(0, 365, size), counts)
+        later = rng.uniform(0, 1, owner.size) * (730 - birth)
+        is_first = np.r_[True, owner[1:] != owner[:-1]]
+        days = birth + np.where(is_first, 0.0, later)
+        stamps = start + (days * 86_400).astype("timedelta64[s]")
+        amounts = np.round(rng.gamma(2.0, 20.0, owner.size), 2)
+        order = np.argsort(stamps, kind="stable")
+        table = pa.table(
+            {"customer_id": owner[order], "timestamp": stamps[order], "amount": amounts[order]}
+        )
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+        rows += owner.size
+    writer.close()
+    return rows
+
+
+def batch(model_uri: str, tracking_uri: str, folder: Path, customers: int, chunk: int) -> None:
+    log = folder / "transactions.parquet"
+    started = time.perf_counter()
+    rows = _simulate(log, customers)
+    print(
+        f"batch: simulated {customers:,} customers, {rows:,} transactions "
+        f"({log.stat().st_size / 1e6:,.0f} MB parquet) in {time.perf_counter() - started:.1f} s"
+    )
+    output = folder / "scores.parquet"
+    command = [sys.executable, "-m", "clv.cli", "score", str(log), "--model-uri", model_uri]
+    command += ["--as-of", "2021-12-31", "--horizon", "52", "--output", str(output)]
+    command += ["--tracking-uri", tracking_uri, "--chunk-customers", str(chunk)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    stdout = process.stdout.read().decode() if process.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"clv score failed:\n{stdout}")
+    scored = pd.read_parquet(output, columns=["customer_id"])
+    print(
+        f"batch: clv score {customers:,} customers (--chunk-customers {chunk:,}): "
+        f"{elapsed:.1f} s wall, {customers / elapsed:,.0f} customers/s, "
+        f"peak RSS {usage.ru_maxrss / 1024:,.0f} MB; {len(scored):,} rows written"
+    )
+    print("\n".join(stdout.strip().splitlines()[-8:]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=10_000_000)
+    parser.add_argument("--chunk-customers", type=int, default=500_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--model-uri")
+    parser.add_argument("--tracking-uri")
+    parser.add_argument("--skip-endpoint", action="store_true")
+    parser.add_argument("--skip-batch", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    with tempfile.TemporaryDirectory(prefix="clv-bench-") as name:
+        folder = Path(name)
+        if args.model_uri:
+            model_uri, tracking_uri = args.model_uri, args.tracking_uri or "sqlite:///mlflow.db"
+        else:
+            model_uri, tracking_uri = _train(folder)
+        if not args.skip_endpoint:
+            endpoint(model_uri, tracking_uri, folder, args.seconds)
+        if not args.skip_batch:
+            batch(model_uri, tracking_uri, folder, args.customers, args.chunk_customers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The behavioural feature definition, written once.
+
+Like :mod:`clv.features._definitions`, every function here maps a frame of validated
+events (``customer_id``, ``t`` in days, ``amount``) to one row per customer with
+vectorised pandas/numpy operations only. A customer's row depends on that customer's
+events alone, so the Spark engine can run the same functions on hash buckets of
+customers (``groupBy(bucket).applyInPandas``) and get the same table.
+
+Columns of :func:`behaviour_table`, after the RFM contract (``frequency``,
+``recency``, ``T``, ``monetary_value``; :func:`clv.features._definitions.rfm_table`):
+
+``purchases_<w>d``, ``spend_<w>d`` for ``w`` in :data:`WINDOWS_DAYS` (28, 91, 182, 364)
+    Purchases (same-day lines merged) and their total spend on the ``w`` calendar days
+    ending with the observation day (4, 13, 26 and 52 weeks). Counts and money, not
+    durations: the window lengths are fixed in days whatever the time unit.
+``ipt_mean``, ``ipt_std``
+    Mean and population standard deviation (``ddof=0``) of the times between
+    consecutive purchases, in the time unit. ``ipt_mean`` is ``recency / frequency``;
+    both are **0 when there is no repeat purchase** (``ipt_std`` is 0 with one gap).
+``trend``
+    ``(recent - earlier) / (recent + earlier)`` with ``recent`` the purchases of the
+    last 182 days and ``earlier`` those of the 182 days before; in [-1, 1], **0 when
+    both are 0**. +1 means all activity of the last year is in its second half.
+``tenure``
+    Time from the first purchase to the end of observation, in the time unit (the
+    same value as ``T``, named for readers of the behavioural block).
+``time_since_last``
+    Time from the last purchase to the end of observation (``T - recency``, never
+    negative), in the time unit.
+``first_purchase_value``, ``last_purchase_value``
+    Spend of the first and of the latest purchase.
+``total_spend``, ``mean_basket``
+    Spend of all purchases, first included, and its mean per purchase.
+
+No column holds NaN: the fills above are the only special cases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from clv.features._contract import AMOUNT, CUSTOMER_ID
+from clv.features._definitions import _run_starts, purchase_events, rfm_table
+
+WINDOWS_DAYS: tuple[int, ...] = (28, 91, 182, 364)
+"""Trailing windows, in days (4, 13, 26 and 52 weeks)."""
+
+TREND_HALF_DAYS = 182
+"""Length of each half of the trend comparison, in days."""
+
+RFM_COLUMNS: tuple[str, ...] = ("frequency", "recency", "T", "monetary_value")
+
+BEHAVIOUR_COLUMNS: tuple[str, ...] = (
+    *(f"purchases_{w}d" for w in WINDOWS_DAYS),
+    *(f"spend_{w}d" for w in WINDOWS_DAYS),
+    "ipt_mean",
+    "ipt_std",
+    "trend",
+    "tenure",
+    "time_since_last",
+    "first_purchase_value",
+    "last_purchase_value",
+    "total_spend",
+    "mean_basket",
+)
+
+LABEL_COLUMNS: tuple[str, ...] = ("future_purchases", "future_spend", "churned")
+
+
+def behaviour_table(
+    events: pd.DataFrame, *, end: float, end_day: float, unit_days: float
+) -> pd.DataFrame:
+    """RFM and behavioural features of every customer with a purchase up to ``end``.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Validated events: ``customer_id``, ``t`` (days), ``amount``.
+    end : float
+        Last event time included (``end_day`` itself when same-day purchases are
+        merged into whole days; just before ``end_day + 1`` otherwise).
+    end_day : float
+        The observation day (day number); durations are measured to it.
+    unit_days : float
+        Length of the time unit in days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, :data:`RFM_COLUMNS`, :data:`BEHAVIOUR_COLUMNS`, sorted by
+        customer id.
+    """
+    purchases = purchase_events(events, start=-np.inf, end=end)
+    table = rfm_table(purchases, end=end_day, unit_days=unit_days)
+    t = purchases["t"].to_numpy()
+    amount = purchases[AMOUNT].to_numpy(dtype="float64")
+    starts = _run_starts(purchases[CUSTOMER_ID].to_numpy())
+    stops = np.append(starts[1:], len(t)).astype("int64")
+    n = len(starts)
+    codes = np.repeat(np.arange(n), stops - starts)
+    frequency = table["frequency"].to_numpy()
+    columns: dict[str, np.ndarray] = {}
+
+    # Window [end_day + 1 - w, end_day + 1): the w calendar days ending with end_day.
+    counts: dict[int, np.ndarray] = {}
+    for days in (*WINDOWS_DAYS, 2 * TREND_HALF_DAYS, TREND_HALF_DAYS):
+        inside = t >= end_day + 1.0 - days
+        counts[days] = np.bincount(codes, weights=inside, minlength=n).astype("int64")
+        if days in WINDOWS_DAYS:
+            columns[f"purchases_{days}d"] = counts[days]
+    for days in WINDOWS_DAYS:
+        inside = t >= end_day + 1.0 - days
+        columns[f"spend_{days}d"] = np.bincount(codes, weights=amount * inside, minlength=n)
+
+    same = codes[1:] == codes[:-1]
+    gaps = np.where(same, np.diff(t), 0.0) / unit_days
+    sum_squares = np.bincount(codes[1:], weights=gaps**2, minlength=n) if n else np.zeros(0)
+    recency = table["recency"].to_numpy()
+    repeat = frequency > 0
+    safe = np.maximum(frequency, 1)
+    ipt_mean = np.where(repeat, recency / safe, 0.0)
+    variance = np.where(repeat, sum_squares / safe - ipt_mean**2, 0.0)
+    columns["ipt_mean"] = ipt_mean
+    columns["ipt_std"] = np.sqrt(np.clip(variance, 0.0, None))
+
+    recent = counts[TREND_HALF_DAYS].astype("float64")
+    earlier = counts[2 * TREND_HALF_DAYS] - recent
+    both = recent + earlier
+    columns["trend"] = np.where(both > 0, (recent - earlier) / np.maximum(both, 1.0), 0.0)
+
+    T = table["T"].to_numpy()
+    columns["tenure"] = T.copy()
+    columns["time_since_last"] = np.clip(T - recency, 0.0, None)
+    columns["first_purchase_value"] = amount[starts]
+    columns["last_purchase_value"] = amount[stops - 1]
+    total = np.add.reduceat(amount, starts) if n else np.zeros(0)
+    columns["total_spend"] = total
+    columns["mean_basket"] = total / (frequency + 1)
+
+    result = table[[CUSTOMER_ID, *RFM_COLUMNS]].reset_index(drop=True)
+    behaviour = pd.DataFrame({name: columns[name] for name in BEHAVIOUR_COLUMNS})
+    return pd.concat([result, behaviour], axis=1)
+
+
+def label_table(
+    events: pd.DataFrame, customers: np.ndarray, *, start: float, end: float
+) -> pd.DataFrame:
+    """Count what each of ``customers`` did in the window ``(start, end]``.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Validated events: ``customer_id``, ``t`` (days), ``amount``.
+    customers : numpy.ndarray
+        The customers to label (those with features at ``start``), in output order.
+    start, end : float
+        The label window, in days (half-open, like :func:`purchase_events`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``future_purchases`` (int64: purchases, same-day lines merged),
+        ``future_spend`` (float64: their total spend) and ``churned`` (bool: no
+        purchase in the window), one row per entry of ``customers``; 0 / True for
+        customers without a purchase in the window.
+    """
+    purchases = purchase_events(events, start=start, end=end)
+    ids = purchases[CUSTOMER_ID].to_numpy()
+    starts = _run_starts(ids)
+    stops = np.append(starts[1:], len(ids)).astype("int64")
+    amount = purchases[AMOUNT].to_numpy(dtype="float64")
+    totals = np.add.reduceat(amount, starts) if len(starts) else np.zeros(0)
+    position = pd.Index(ids[starts]).get_indexer(customers)
+    found = position >= 0
+    count = np.zeros(len(customers), dtype="int64")
+    spend = np.zeros(len(customers), dtype="float64")
+    count[found] = (stops - starts)[position[found]]
+    spend[found] = totals[position[found]]
+    return pd.DataFrame({"future_purchases": count, "future_spend": spend, "churned": count == 0})

@@ -1,0 +1,307 @@
+"""Behavioural customer features and leakage-free training examples.
+
+:func:`customer_features` is the customer table every candidate model predicts from
+(``docs/INTERFACES.md``): the RFM contract columns, then the behavioural columns
+defined in :mod:`clv.features._behaviour_definitions`, then optional per-customer
+attributes. :func:`training_examples` stacks that table as of several cutoffs
+(rolling origins) with what each customer did in the following horizon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
+from clv.features._behaviour_definitions import (
+    BEHAVIOUR_COLUMNS,
+    RFM_COLUMNS,
+    behaviour_table,
+    label_table,
+)
+from clv.features._contract import (
+    AMOUNT,
+    CUSTOMER_ID,
+    TIMESTAMP,
+    DuplicatesPolicy,
+    NegativeAmountsPolicy,
+    PreparedTransactions,
+    check_time_unit,
+    prepare_transactions,
+)
+
+__all__ = ["FEATURE_COLUMNS", "customer_features", "training_examples"]
+
+FEATURE_COLUMNS: tuple[str, ...] = (CUSTOMER_ID, *RFM_COLUMNS, *BEHAVIOUR_COLUMNS)
+"""Columns of :func:`customer_features` before any attribute column, in order."""
+
+
+def _inclusive(end_day: float, merge_same_day: bool) -> float:
+    # Without merging, events carry a time of day: the end day is included whole.
+    return end_day if merge_same_day else float(np.nextafter(end_day + 1.0, -np.inf))
+
+
+def _prepare(
+    transactions: pd.DataFrame,
+    customer_id: str,
+    timestamp: str,
+    amount: str,
+    merge_same_day: bool,
+    duplicates: DuplicatesPolicy,
+    negative_amounts: NegativeAmountsPolicy,
+) -> PreparedTransactions:
+    return prepare_transactions(
+        transactions,
+        customer_id=customer_id,
+        timestamp=timestamp,
+        amount=amount,
+        merge_same_day=merge_same_day,
+        duplicates=duplicates,
+        negative_amounts=negative_amounts,
+        require_amount=True,
+    )
+
+
+def _check_attributes(attributes: pd.DataFrame, customer_id: str) -> pd.DataFrame:
+    if not isinstance(attributes, pd.DataFrame):
+        raise InvalidDataError(
+            f"'attributes' must be a pandas DataFrame; got {type(attributes).__name__}."
+        )
+    key = customer_id if customer_id in attributes.columns else CUSTOMER_ID
+    if key not in attributes.columns:
+        raise InvalidDataError(
+            f"'attributes' lacks the customer id column '{customer_id}'; found "
+            f"{list(map(str, attributes.columns))}."
+        )
+    frame = attributes.rename(columns={key: CUSTOMER_ID})
+    clash = sorted(set(frame.columns) & set(FEATURE_COLUMNS) - {CUSTOMER_ID})
+    if clash:
+        raise InvalidDataError(
+            f"'attributes' column(s) {', '.join(clash)} clash with feature columns; rename them."
+        )
+    duplicated = frame[CUSTOMER_ID].duplicated().to_numpy()
+    if duplicated.any():
+        raise InvalidDataError(
+            f"'attributes': {int(duplicated.sum())} rows repeat a customer id "
+            f"({describe_examples(pd.unique(frame[CUSTOMER_ID].to_numpy()[duplicated]))}); "
+            "attributes are one row per customer."
+        )
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        if name == CUSTOMER_ID or isinstance(series.dtype, pd.CategoricalDtype):
+            columns[name] = series
+        elif pd.api.types.is_bool_dtype(series.dtype):
+            columns[name] = series.astype("int64")
+        elif pd.api.types.is_numeric_dtype(series.dtype):
+            columns[name] = series
+        else:
+            columns[name] = series.astype("category")
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _join_attributes(table: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
+    if attributes is None:
+        return table
+    joined = attributes.set_index(CUSTOMER_ID).reindex(table[CUSTOMER_ID].to_numpy())
+    joined.index = table.index
+    return pd.concat([table, joined], axis=1)
+
+
+def _features_at(
+    prepared: PreparedTransactions,
+    day: float,
+    unit_days: float,
+    merge_same_day: bool,
+    attributes: pd.DataFrame | None,
+) -> pd.DataFrame:
+    table = behaviour_table(
+        prepared.events, end=_inclusive(day, merge_same_day), end_day=day, unit_days=unit_days
+    )
+    return _join_attributes(table, attributes)
+
+
+def customer_features(
+    transactions: pd.DataFrame,
+    *,
+    as_of: object,
+    time_unit: str = "D",
+    customer_id: str = CUSTOMER_ID,
+    timestamp: str = TIMESTAMP,
+    amount: str = AMOUNT,
+    attributes: pd.DataFrame | None = None,
+    merge_same_day: bool = True,
+    duplicates: DuplicatesPolicy = "keep",
+    negative_amounts: NegativeAmountsPolicy = "raise",
+) -> pd.DataFrame:
+    """One row of RFM and behavioural features per customer, as of a day.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        One row per transaction with a customer id, a timestamp and an amount.
+    as_of : date-like
+        Last day observed (inclusive); later transactions are ignored.
+    time_unit : {"D", "W"}, default "D"
+        Unit of every duration column (``recency``, ``T``, ``ipt_mean``, ``ipt_std``,
+        ``tenure``, ``time_since_last``); stored in ``attrs["time_unit"]``.
+    customer_id, timestamp, amount : str
+        The caller's column names; the amount column is required.
+    attributes : pandas.DataFrame, optional
+        Static per-customer columns, one row per customer, keyed by ``customer_id``
+        (the caller's name or the canonical one). Appended after the behavioural
+        columns; text and categorical columns become pandas ``category``, booleans
+        int64. Customers without a row get missing values there (NaN, or a missing
+        category), which the boosted models treat as missing.
+    merge_same_day, duplicates, negative_amounts
+        As in :func:`clv.features.rfm_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FEATURE_COLUMNS` (see :mod:`clv.features._behaviour_definitions` for
+        each column's definition and fill value), then the attribute columns; sorted
+        by ``customer_id``; ``attrs["time_unit"]`` set. The first five columns are
+        exactly :func:`clv.features.rfm_summary`'s.
+
+    Raises
+    ------
+    clv.errors.InvalidDataError
+        If the log breaks the transaction contract, ``as_of`` is before the first
+        transaction, or ``attributes`` repeat a customer or clash with a feature name.
+
+    Examples
+    --------
+    >>> from clv.datasets import load_cdnow
+    >>> table = customer_features(load_cdnow(), as_of="1997-09-30", time_unit="W")
+    >>> int(table["purchases_91d"].sum())
+    711
+    """
+    unit_days = check_time_unit(time_unit)
+    prepared = _prepare(
+        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    )
+    extra = None if attributes is None else _check_attributes(attributes, customer_id)
+    day = prepared.day_of(as_of, "as_of")
+    _check_after_first(prepared, day, "as_of")
+    table = _features_at(prepared, day, unit_days, merge_same_day, extra)
+    table.attrs["time_unit"] = time_unit
+    return table
+
+
+def _check_after_first(prepared: PreparedTransactions, day: float, name: str) -> None:
+    first = float(np.floor(np.min(prepared.events["t"].to_numpy())))
+    if first > day:
+        raise InvalidDataError(
+            f"The '{name}' date is before the first transaction "
+            f"({pd.Timestamp(int(first), unit='D').date()}): no customer is observed."
+        )
+
+
+def training_examples(
+    transactions: pd.DataFrame,
+    *,
+    cutoffs: Sequence[object],
+    horizon: float,
+    time_unit: str = "D",
+    customer_id: str = CUSTOMER_ID,
+    timestamp: str = TIMESTAMP,
+    amount: str = AMOUNT,
+    attributes: pd.DataFrame | None = None,
+    observation_end: object = None,
+    merge_same_day: bool = True,
+    duplicates: DuplicatesPolicy = "keep",
+    negative_amounts: NegativeAmountsPolicy = "raise",
+) -> pd.DataFrame:
+    """Features as of each cutoff with labels from the following horizon.
+
+    For every cutoff ``c`` (a day, inclusive), the rows are :func:`customer_features`
+    as of ``c`` (customers with a purchase up to ``c``) and the labels count what
+    they did in ``(c, c + horizon]``. Nothing after ``c`` enters a feature and nothing
+    after ``c + horizon`` enters a label.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        The transaction log.
+    cutoffs : sequence of date-like
+        Feature dates (rolling origins); each gives one row per customer seen by then.
+    horizon : float
+        Length of the label window, in ``time_unit``.
+    time_unit : {"D", "W"}, default "D"
+        Unit of ``horizon`` and of the duration features.
+    customer_id, timestamp, amount, attributes, merge_same_day, duplicates, negative_amounts
+        As in :func:`customer_features`.
+    observation_end : date-like, optional
+        Last day the log covers; default the day of the last transaction. Every
+        ``cutoff + horizon`` must fall on or before it, or the labels would count a
+        partly unobserved window as churn.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cutoff`` (datetime64), the :func:`customer_features` columns, then
+        ``future_purchases`` (int64), ``future_spend`` (float64) and ``churned``
+        (bool: no purchase in the horizon). Sorted by cutoff, then customer id;
+        ``attrs`` hold ``time_unit`` and ``horizon``.
+
+    Raises
+    ------
+    clv.errors.InvalidParameterError
+        If ``cutoffs`` is empty, ``horizon`` is not positive, or a label window ends
+        after ``observation_end``.
+    clv.errors.InvalidDataError
+        If the log breaks the transaction contract or a cutoff precedes every
+        transaction.
+    """
+    unit_days = check_time_unit(time_unit)
+    if (
+        isinstance(horizon, bool)
+        or not isinstance(horizon, int | float)
+        or not (np.isfinite(horizon) and horizon > 0)
+    ):
+        raise InvalidParameterError(
+            f"The 'horizon' parameter of training_examples must be a float in the range "
+            f"(0, inf). Got {horizon!r} instead."
+        )
+    if isinstance(cutoffs, str) or len(cutoffs) == 0:
+        raise InvalidParameterError(
+            f"The 'cutoffs' parameter must be a non-empty sequence of dates. Got {cutoffs!r}."
+        )
+    prepared = _prepare(
+        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    )
+    extra = None if attributes is None else _check_attributes(attributes, customer_id)
+    if observation_end is None:
+        last_day = float(np.floor(np.max(prepared.events["t"].to_numpy())))
+    else:
+        last_day = prepared.day_of(observation_end, "observation_end")
+    horizon_days = float(horizon) * unit_days
+    days = sorted({prepared.day_of(value, "cutoffs") for value in cutoffs})
+    late = [day for day in days if day + horizon_days > last_day]
+    if late:
+        raise InvalidParameterError(
+            f"{len(late)} cutoff(s) (e.g. {pd.Timestamp(int(late[0]), unit='D').date()}) plus "
+            f"the horizon ({horizon:g} {time_unit}) end after the last observed day "
+            f"{pd.Timestamp(int(last_day), unit='D').date()}; their labels would be truncated."
+        )
+    blocks = []
+    for day in days:
+        _check_after_first(prepared, day, "cutoffs")
+        features = _features_at(prepared, day, unit_days, merge_same_day, extra)
+        labels = label_table(
+            prepared.events,
+            features[CUSTOMER_ID].to_numpy(),
+            start=_inclusive(day, merge_same_day),
+            end=_inclusive(day + horizon_days, merge_same_day)
+            if float(horizon_days).is_integer()
+            else day + horizon_days,
+        )
+        cutoff = pd.Series(np.full(len(features), pd.Timestamp(int(day), unit="D")), name="cutoff")
+        blocks.append(pd.concat([cutoff.to_frame(), features, labels], axis=1))
+    result = pd.concat(blocks, ignore_index=True)
+    result.attrs["time_unit"] = time_unit
+    result.attrs["horizon"] = float(horizon)
+    return result

@@ -1,0 +1,397 @@
+"""The simple CLV formula: average purchase value x purchase frequency x lifespan.
+
+The baseline every CLV text starts from (e.g. Gupta & Lehmann 2005, "Managing
+Customers as Investments"; the "historical CLV" of practitioners): a customer keeps
+buying at their historical rate and spending their historical average, for the whole
+horizon. Here:
+
+* purchase frequency = the historical **repeat** purchase rate ``frequency / T`` (the
+  acquisition purchase is not a repeat and is excluded, as in every model of the
+  customer table); customers observed for no time (``T == 0``) get the population rate
+  ``sum(frequency) / sum(T)`` learnt by ``fit``;
+* average purchase value = ``monetary_value`` (mean repeat spend), and the population
+  mean repeat spend where a customer has no repeat purchase;
+* lifespan = the horizon: nobody leaves, so ``probability_alive`` is 1 and the
+  probability of no purchase is the Poisson ``exp(-expected purchases)``.
+
+The purchases are spread evenly over the horizon, so discounting multiplies the value
+by :func:`uniform_discount_factor`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, NotFittedError
+
+__all__ = ["SimpleCLVModel", "uniform_discount_factor"]
+
+_DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "Y": 365.25}
+FORMAT_NAME = "clv-model"
+FORMAT_VERSION = 1
+
+
+def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate: float) -> float:
+    """Discount factor of a spend spread evenly over ``horizon``.
+
+    ``discount_rate`` is an annual effective rate converted with 365.25 days a year
+    (as in :mod:`clv.models.value`). For a whole number ``K`` of time units the spend
+    of unit ``k`` is discounted by ``(1 + d) ** -k`` with ``d = (1 + discount_rate) **
+    (1 / units_per_year) - 1`` (the discrete convention of :mod:`clv.models.value` with
+    one-unit periods) and the factor is their mean; otherwise the continuous factor
+    ``(1 - exp(-delta H)) / (delta H)``, ``delta = log(1 + discount_rate) /
+    units_per_year``.
+
+    Parameters
+    ----------
+    horizon : float
+        Length of the window, in ``time_unit``.
+    time_unit : {"D", "W", "Y"} or None
+        Unit of ``horizon``; needed when ``discount_rate > 0``.
+    discount_rate : float
+        Annual effective rate (0.10 = 10 % a year).
+
+    Returns
+    -------
+    float
+        A factor in (0, 1]; 1 when ``discount_rate`` is 0.
+    """
+    if (
+        isinstance(discount_rate, bool)
+        or not isinstance(discount_rate, int | float)
+        or not (math.isfinite(discount_rate) and discount_rate >= 0)
+    ):
+        raise InvalidParameterError(
+            "The 'discount_rate' parameter must be a float in the range [0, inf). "
+            f"Got {discount_rate!r} instead."
+        )
+    if discount_rate == 0:
+        return 1.0
+    if time_unit not in _DAYS_PER_UNIT:
+        raise InvalidParameterError(
+            f"A discount_rate needs a time unit 'D', 'W' or 'Y'; got {time_unit!r}."
+        )
+    year = 365.25 / _DAYS_PER_UNIT[time_unit]
+    steps = float(horizon)
+    if steps >= 1 and abs(steps - round(steps)) < 1e-9:
+        per_unit = (1.0 + discount_rate) ** (1.0 / year) - 1.0
+        k = np.arange(1, int(round(steps)) + 1)
+        return float(np.mean((1.0 + per_unit) ** -k))
+    delta = math.log1p(discount_rate) / year
+    return float(-math.expm1(-delta * steps) / (delta * steps))
+
+
+def _check_horizon(horizon: object) -> float:
+    if (
+        isinstance(horizon, bool)
+        or not isinstance(horizon, int | float)
+        or not (math.isfinite(horizon) and horizon >= 0)
+    ):
+        raise InvalidParameterError(
+            "The 'horizon' parameter of SimpleCLVModel must be a float in the range "
+            f"[0, inf). Got {horizon!r} instead."
+        )
+    return float(horizon)
+
+
+class SimpleCLVModel(BaseEstimator):
+    """Average purchase value x historical purchase rate x horizon.
+
+    Parameters
+    ----------
+    time_unit : {"D", "W", "Y"} or None, default None
+        Unit of ``T`` and of horizons; ``None`` reads the table's ``attrs``.
+
+    Attributes
+    ----------
+    population_rate_ : float
+        ``sum(frequency) / sum(T)``: repeat purchases per time unit across customers.
+    population_spend_ : float
+        Mean spend per repeat purchase across customers
+        (``sum(frequency * monetary_value) / sum(frequency)``).
+    time_unit_ : str or None
+        Time unit of the fitted table.
+    n_customers_ : int
+        Customers fitted.
+
+    Examples
+    --------
+    >>> from clv.datasets import load_cdnow
+    >>> from clv.features import rfm_summary
+    >>> table = rfm_summary(load_cdnow(), observation_end="1997-09-30", time_unit="W")
+    >>> model = SimpleCLVModel().fit(table)
+    >>> round(float(model.expected_purchases(table, 39).sum()))
+    2896
+    """
+
+    def __init__(self, *, time_unit: str | None = None):
+        self.time_unit = time_unit
+
+    def _arrays(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        if not isinstance(X, pd.DataFrame):
+            raise InvalidDataError(
+                f"The customer table must be a pandas DataFrame; got {type(X).__name__}."
+            )
+        needed = ("frequency", "T", "monetary_value")
+        missing = [name for name in needed if name not in X.columns]
+        if missing:
+            raise InvalidDataError(
+                f"The customer table is missing column(s) {', '.join(map(repr, missing))} "
+                f"(required: {', '.join(needed)})."
+            )
+        arrays = {}
+        for name in needed:
+            values = pd.to_numeric(X[name], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+            bad = ~np.isfinite(values) | (values < 0)
+            if bad.any():
+                raise InvalidDataError(
+                    f"{int(bad.sum())} customers have a missing, infinite or negative {name!r}."
+                )
+            arrays[name] = values
+        return arrays
+
+    def fit(
+        self, X: pd.DataFrame, y: object = None, sample_weight: object = None
+    ) -> SimpleCLVModel:
+        """Learn the population rate and spend used for customers without history.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Customer table with ``frequency``, ``T`` and ``monetary_value``.
+        y : None
+            Ignored.
+        sample_weight : array-like, optional
+            Customers each row stands for.
+
+        Returns
+        -------
+        self
+            The fitted model.
+        """
+        arrays = self._arrays(X)
+        declared = X.attrs.get("time_unit")
+        if self.time_unit is not None and declared is not None and declared != self.time_unit:
+            raise InvalidDataError(
+                f"The customer table is in time unit {declared!r} but SimpleCLVModel was "
+                f"given time_unit={self.time_unit!r}."
+            )
+        if self.time_unit is not None and self.time_unit not in _DAYS_PER_UNIT:
+            raise InvalidParameterError(
+                "The 'time_unit' parameter of SimpleCLVModel must be 'D', 'W', 'Y' or None. "
+                f"Got {self.time_unit!r} instead."
+            )
+        weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+        if len(X) == 0 or weights.shape != (len(X),) or weights.sum() <= 0:
+            raise InvalidDataError("SimpleCLVModel needs at least one customer with weight > 0.")
+        x, T, m = arrays["frequency"], arrays["T"], arrays["monetary_value"]
+        total_T = float(weights @ T)
+        total_x = float(weights @ x)
+        self.population_rate_ = total_x / total_T if total_T > 0 else 0.0
+        self.population_spend_ = float(weights @ (x * m)) / total_x if total_x > 0 else 0.0
+        self.time_unit_ = self.time_unit if self.time_unit is not None else declared
+        self.n_customers_ = int(len(X))
+        return self
+
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "population_rate_"):
+            raise NotFittedError("This SimpleCLVModel is not fitted yet: call fit(X) first.")
+
+    def _index(self, X: pd.DataFrame) -> pd.Index:
+        if "customer_id" in X.columns:
+            return pd.Index(X["customer_id"].to_numpy(), name="customer_id")
+        return X.index
+
+    def purchase_rate(self, X: pd.DataFrame) -> pd.Series:
+        """Historical repeat purchase rate ``frequency / T`` per time unit.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Customer table.
+
+        Returns
+        -------
+        pandas.Series
+            The rate (the population rate where ``T`` is 0), indexed like ``X``.
+        """
+        self._check_is_fitted()
+        arrays = self._arrays(X)
+        x, T = arrays["frequency"], arrays["T"]
+        rate = np.where(T > 0, x / np.where(T > 0, T, 1.0), self.population_rate_)
+        return pd.Series(rate, index=self._index(X), name="purchase_rate")
+
+    def expected_purchases(self, X: pd.DataFrame, horizon: float) -> pd.Series:
+        """Purchases in the next ``horizon``: rate x horizon.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Customer table.
+        horizon : float
+            Window length in the model's time unit.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed like ``X``.
+        """
+        horizon = _check_horizon(horizon)
+        return (self.purchase_rate(X) * horizon).rename("expected_purchases")
+
+    def probability_alive(self, X: pd.DataFrame) -> pd.Series:
+        """Return 1 for everyone: the formula assumes nobody leaves within the lifespan.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Customer table.
+
+        Returns
+        -------
+        pandas.Series
+            Ones, indexed like ``X``.
+        """
+        self._check_is_fitted()
+        return pd.Series(1.0, index=self._index(X), name="probability_alive")
+
+    def probability_no_purchase(self, X: pd.DataFrame, horizon: float) -> pd.Series:
+        """Poisson probability of no purchase at the historical rate: ``exp(-rate H)``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Customer table.
+        horizon : float
+            Window length in the model's time unit.
+
+        Returns
+        -------
+        pandas.Series
+            Values in [0, 1], indexed like ``X``.
+        """
+        return np.exp(-self.expected_purchases(X, horizon)).rename("probability_no_purchase")
+
+    def expected_spend(self, X: pd.DataFrame) -> pd.Series:
+        """Average purchase value: ``monetary_value``, or the population mean without repeats.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Customer table.
+
+        Returns
+        -------
+        pandas.Series
+            Spend per purchase, indexed like ``X``.
+        """
+        self._check_is_fitted()
+        arrays = self._arrays(X)
+        values = np.where(arrays["frequency"] > 0, arrays["monetary_value"], self.population_spend_)
+        return pd.Series(values, index=self._index(X), name="expected_spend")
+
+    def customer_lifetime_value(
+        self,
+        X: pd.DataFrame,
+        *,
+        horizon: float,
+        margin: float = 1.0,
+        discount_rate: float = 0.0,
+    ) -> pd.Series:
+        """``margin x value x rate x horizon x`` :func:`uniform_discount_factor`.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Customer table.
+        horizon : float
+            Lifespan considered, in the model's time unit.
+        margin : float, default 1.0
+            Share of spend that is profit.
+        discount_rate : float, default 0.0
+            Annual effective discount rate.
+
+        Returns
+        -------
+        pandas.Series
+            Value per customer, indexed like ``X``.
+        """
+        if (
+            isinstance(margin, bool)
+            or not isinstance(margin, int | float)
+            or not (math.isfinite(margin) and margin >= 0)
+        ):
+            raise InvalidParameterError(
+                f"The 'margin' parameter must be a float in the range [0, inf). Got {margin!r} instead."
+            )
+        factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
+        value = self.expected_purchases(X, horizon) * self.expected_spend(X) * (margin * factor)
+        return value.rename("customer_lifetime_value")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fitted state as JSON-compatible data.
+
+        Returns
+        -------
+        dict
+            Format, model name, hyperparameters and the two population values.
+        """
+        self._check_is_fitted()
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "model": "SimpleCLVModel",
+            "hyperparameters": self.get_params(),
+            "population_rate": self.population_rate_,
+            "population_spend": self.population_spend_,
+            "time_unit": self.time_unit_,
+            "n_customers": self.n_customers_,
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model as JSON.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Destination file.
+        """
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> SimpleCLVModel:
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        SimpleCLVModel
+            The fitted model.
+        """
+        try:
+            state = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ModelLoadError(
+                f"Cannot read a SimpleCLVModel from {str(path)!r}: {error}."
+            ) from None
+        if not isinstance(state, dict) or state.get("model") != "SimpleCLVModel":
+            raise ModelLoadError(f"{str(path)!r} does not hold a SimpleCLVModel.")
+        model = cls(**state["hyperparameters"])
+        model.population_rate_ = float(state["population_rate"])
+        model.population_spend_ = float(state["population_spend"])
+        model.time_unit_ = state["time_unit"]
+        model.n_customers_ = int(state["n_customers"])
+        return model

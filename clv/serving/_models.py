@@ -1,0 +1,208 @@
+"""Find a model in an MLflow store and pin it to one registry version.
+
+Shared by the endpoint (:mod:`clv.serving.server`) and batch scoring
+(:mod:`clv.serving.batch`). An alias such as ``models:/clv@champion`` is resolved to
+a version number once, and everything afterwards uses ``models:/clv/<version>``:
+if the alias moves while a job runs, the job keeps scoring with the version it
+started with, and the version it reports is the one it used.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from clv.errors import ModelLoadError
+
+_MODELS_SCHEME = "models:/"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model URI pinned to what it pointed at when it was resolved.
+
+    Attributes
+    ----------
+    uri : str
+        The URI as given (``models:/clv@champion``).
+    pinned_uri : str
+        ``models:/NAME/VERSION`` for a registered model, else ``uri``.
+    name : str or None
+        Registered model name, if any.
+    version : str or None
+        Registry version number, if the URI names a registered model.
+    tracking_uri : str
+        The MLflow store used.
+    """
+
+    uri: str
+    pinned_uri: str
+    name: str | None
+    version: str | None
+    tracking_uri: str
+
+    @property
+    def label(self) -> str:
+        """What to record as ``model_version``: the version number, else the URI."""
+        return self.version if self.version is not None else self.uri
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = str(getattr(error, "message", None) or error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _is_local_path(model_uri: str) -> bool:
+    scheme = urlparse(model_uri).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and model_uri[1:3] in (":\\", ":/"))
+
+
+def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedModel:
+    """Pin a model URI to a registry version.
+
+    Parameters
+    ----------
+    model_uri : str
+        ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``models:/NAME/latest``,
+        ``models:/NAME/STAGE``, a ``runs:/`` URI, a logged-model URI
+        (``models:/m-...``) or a local model folder.
+    tracking_uri : str, optional
+        MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default
+        (:func:`clv.training.tracking.resolve_tracking_uri`).
+
+    Returns
+    -------
+    ResolvedModel
+
+    Raises
+    ------
+    clv.errors.ModelLoadError
+        If the store has no such registered model, alias or version, or a local
+        SQLite store does not exist.
+    """
+    from clv.training.tracking import resolve_tracking_uri
+
+    if not isinstance(model_uri, str) or not model_uri.strip():
+        raise ModelLoadError(
+            f"The model URI must be a non-empty string. Got {model_uri!r} instead."
+        )
+    model_uri = model_uri.strip()
+    uri = resolve_tracking_uri(tracking_uri)
+    if _is_local_path(model_uri):
+        path = Path(model_uri.removeprefix("file://"))
+        if not (path / "MLmodel").is_file():
+            raise ModelLoadError(f"No MLflow model at {path} (no MLmodel file there).")
+        return ResolvedModel(model_uri, model_uri, None, None, uri)
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
+        database = Path(uri[len("sqlite:///") :])
+        if not database.exists():
+            raise ModelLoadError(
+                f"No MLflow store at {database}: train a model first (clv train) or pass "
+                "--tracking-uri."
+            )
+    if not model_uri.startswith(_MODELS_SCHEME):
+        return ResolvedModel(model_uri, model_uri, None, None, uri)
+    rest = model_uri[len(_MODELS_SCHEME) :].strip("/")
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        if "@" in rest:
+            name, alias = rest.rsplit("@", 1)
+            version = str(client.get_model_version_by_alias(name, alias).version)
+        elif "/" in rest:
+            name, selector = rest.rsplit("/", 1)
+            if selector.isdigit():
+                version = str(client.get_model_version(name, selector).version)
+            else:
+                stages = None if selector.lower() == "latest" else [selector]
+                found = client.get_latest_versions(name, stages)
+                if not found:
+                    raise ModelLoadError(
+                        f"The registered model {name!r} has no version {selector!r}."
+                    )
+                version = str(max(int(item.version) for item in found))
+        else:  # a logged model id (models:/m-...): not a registry version
+            return ResolvedModel(model_uri, model_uri, None, None, uri)
+    except MlflowException as error:
+        raise ModelLoadError(
+            f"Unknown model {model_uri!r} in the MLflow store {uri}: {_first_line(error)}"
+        ) from error
+    return ResolvedModel(model_uri, f"{_MODELS_SCHEME}{name}/{version}", name, version, uri)
+
+
+def download_model(resolved: ResolvedModel, directory: str | Path | None = None) -> Path:
+    """Copy the model's folder to a local directory.
+
+    Parameters
+    ----------
+    resolved : ResolvedModel
+        From :func:`resolve_model`.
+    directory : str or pathlib.Path, optional
+        Where to put it (a new temporary folder by default; the caller removes it).
+
+    Returns
+    -------
+    pathlib.Path
+        The local model folder (holding ``MLmodel``).
+
+    Raises
+    ------
+    clv.errors.ModelLoadError
+        If the artifacts cannot be downloaded or are not an MLflow model.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from clv.training.tracking import tracking_store
+
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="clv-model-")
+    try:
+        with tracking_store(resolved.tracking_uri):
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=resolved.pinned_uri, dst_path=str(directory)
+            )
+    except (MlflowException, OSError) as error:
+        raise ModelLoadError(
+            f"Cannot download the model {resolved.pinned_uri!r}: {_first_line(error)}"
+        ) from error
+    path = Path(local)
+    if not (path / "MLmodel").is_file():
+        raise ModelLoadError(f"{resolved.pinned_uri!r} is not an MLflow model (no MLmodel file).")
+    return path
+
+
+def load_pyfunc(path: str | Path) -> Any:
+    """Load a local pyfunc model folder; raise :class:`~clv.errors.ModelLoadError` on failure."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.pyfunc.load_model(str(path))
+    except (MlflowException, OSError, ImportError) as error:
+        raise ModelLoadError(f"Cannot load the model at {path}: {_first_line(error)}") from error
+
+
+def clv_metadata(model: Any) -> dict[str, Any]:
+    """Return a loaded clv pyfunc's metadata (time unit, feature columns, defaults).
+
+    Raises
+    ------
+    clv.errors.ModelLoadError
+        If the model is not a clv model.
+    """
+    try:
+        metadata = model.unwrap_python_model().metadata
+    except Exception as error:  # noqa: BLE001 - any pyfunc that is not clv's
+        raise ModelLoadError(
+            "The model is not a clv model (no clv metadata); score it with MLflow directly."
+        ) from error
+    if not isinstance(metadata, dict) or "feature_columns" not in metadata:
+        raise ModelLoadError("The model is not a clv model (no clv metadata).")
+    return metadata

