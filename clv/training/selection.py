@@ -19,8 +19,14 @@ The rule, stated once:
    A missing (``nan``) guard metric makes a model ineligible. A degenerate model
    that predicts zero (ratio 0, Gini 0) or a constant (Gini 0) for everyone is
    therefore never chosen, however good its MAE or even its RMSE.
-3. Among eligible models the lowest primary metric wins; exact ties go to the model
-   listed first.
+3. Among eligible models, those within :data:`PRIMARY_TOLERANCE` (1 %, relative) of
+   the lowest primary metric are equivalent, and the one with the highest normalized
+   Gini wins: ranking customers is what targeting uses, and RMSE differences that
+   small are noise. Measured on CDNOW (paired bootstrap of the 2,357 holdout
+   customers, 2,000 resamples): the relative RMSE difference between MBG/NBD or
+   Pareto/NBD and BG/NBD has a standard deviation of about 0.4 % and a 95 % interval
+   about 1 % wide either side of zero. Remaining ties go to the lower primary metric,
+   then to the model listed first.
 
 The same guards and primary metric decide the registry gate (:func:`gate`).
 """
@@ -30,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError
@@ -37,6 +44,7 @@ from clv.errors import InvalidDataError, InvalidParameterError
 __all__ = [
     "MIN_GINI",
     "PRIMARY_METRIC",
+    "PRIMARY_TOLERANCE",
     "TOTAL_RATIO_BAND",
     "eligibility",
     "gate",
@@ -45,6 +53,8 @@ __all__ = [
 
 #: Metric that ranks eligible models (lower is better).
 PRIMARY_METRIC = "holdout_rmse_spend"
+#: Relative distance from the best primary metric within which models count as tied.
+PRIMARY_TOLERANCE = 0.01
 #: A model's normalized Gini of spend must be strictly above this.
 MIN_GINI = 0.1
 #: Predicted / actual total holdout spend must lie in this closed band.
@@ -153,7 +163,7 @@ def select_best(
     min_gini: float = MIN_GINI,
     total_ratio_band: tuple[float, float] = TOTAL_RATIO_BAND,
 ) -> str:
-    """Name of the best eligible model: lowest :data:`PRIMARY_METRIC` after the guards.
+    """Name of the best eligible model (see the rule in the module docstring).
 
     Parameters
     ----------
@@ -187,7 +197,12 @@ def select_best(
         details = "; ".join(f"{name}: {verdict.at[name, 'reason']}" for name in verdict.index)
         raise InvalidDataError(f"No model passes the selection guards ({details}).")
     primary = table.loc[eligible, PRIMARY_METRIC].astype(float).to_numpy()
-    return str(eligible[int(primary.argmin())])  # argmin: first of exact ties
+    gini = table.loc[eligible, _GINI].astype(float).to_numpy()
+    tied = primary <= primary.min() * (1.0 + PRIMARY_TOLERANCE)
+    # highest Gini among the tied, then lowest primary, then first listed
+    order = np.lexsort((np.arange(len(primary)), primary, -gini))
+    best = next(i for i in order if tied[i])
+    return str(eligible[int(best)])
 
 
 def gate(

@@ -9,6 +9,7 @@ from clv.training.evaluation import evaluate_predictions
 from clv.training.selection import (
     MIN_GINI,
     PRIMARY_METRIC,
+    PRIMARY_TOLERANCE,
     TOTAL_RATIO_BAND,
     eligibility,
     gate,
@@ -100,10 +101,25 @@ def test_guards_and_ties():
         b=[1.0, 7.0, MIN_GINI, 1.0],  # Gini exactly at the floor
         c=[1.0, 8.0, math.nan, 1.0],  # Gini undefined
         d=[1.0, 9.0, 0.3, TOTAL_RATIO_BAND[0]],  # on the band's edge: allowed
-        e=[1.0, 9.0, 0.4, 1.0],  # ties with d: the first listed wins
+        e=[1.0, 9.0, 0.4, 1.0],  # ties with d: the higher Gini wins
+        f=[1.0, 9.0, 0.4, 1.0],  # the same as e: the first listed wins
     )
-    assert select_best(table) == "d"
+    assert select_best(table) == "e"
     assert select_best(table, total_ratio_band=(0.5, 2.0)) == "a"
+
+
+def test_rmse_within_tolerance_is_a_tie_broken_by_gini():
+    # 72.18 is within 1 % of 71.95: the better ranking wins (the CDNOW case)
+    table = _table(
+        mbg_nbd=[29.7, 71.95, 0.6377, 0.80],
+        pareto_nbd=[29.5, 72.18, 0.6591, 0.85],
+        bg_nbd=[30.4, 72.30, 0.6378, 0.84],
+    )
+    assert PRIMARY_TOLERANCE == 0.01
+    assert select_best(table) == "pareto_nbd"
+    # beyond the tolerance the primary metric decides, whatever the Gini
+    table.loc[["pareto_nbd", "bg_nbd"], PRIMARY_METRIC] = 71.95 * 1.011
+    assert select_best(table) == "mbg_nbd"
 
 
 def test_no_eligible_model_raises_with_reasons():

@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.mlflow, pytest.mark.slow]
 mlflow = pytest.importorskip("mlflow")
 
 DATES = {"calibration_end": "1997-09-30", "holdout_end": "1998-06-30", "time_unit": "W"}
-FIRST_KINDS = ["baseline", "bg_nbd", "mbg_nbd"]
-WORSE_KINDS = ["baseline", "bg_nbd"]  # mbg_nbd is the best of FIRST_KINDS on CDNOW
+FIRST_KINDS = ["baseline", "bg_nbd", "pareto_nbd"]
+WORSE_KINDS = ["baseline", "bg_nbd"]  # pareto_nbd is the best of FIRST_KINDS on CDNOW
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def client(uri):
 def test_two_trainings_give_versions_1_and_2_and_the_gate_keeps_the_better_champion(trained):
     first, second = trained["first"], trained["second"]
     assert (first.version, second.version) == ("1", "2")
-    assert first.best_model == "mbg_nbd" and second.best_model == "bg_nbd"
+    assert first.best_model == "pareto_nbd" and second.best_model == "bg_nbd"
     assert first.promoted and first.decision.champion_version is None
     assert not second.promoted
     assert second.decision.champion_version == "1"
@@ -92,7 +92,7 @@ def test_two_trainings_give_versions_1_and_2_and_the_gate_keeps_the_better_champ
 def test_progress_and_summary(trained):
     messages = trained["messages"]
     assert any("comparing models" in m for m in messages)
-    assert any(m.startswith("refitting mbg_nbd on all data up to 1998-06-30") for m in messages)
+    assert any(m.startswith("refitting pareto_nbd on all data up to 1998-06-30") for m in messages)
     assert messages[-1].startswith("Promoted: no champion yet")
     summary = trained["second"].summary()
     assert "bg_nbd *" in summary
@@ -106,7 +106,7 @@ def test_parent_and_child_runs(trained):
     first = trained["first"]
     registry = client(trained["uri"])
     parent = registry.get_run(first.parent_run_id)
-    assert parent.data.tags["clv.best_model"] == "mbg_nbd"
+    assert parent.data.tags["clv.best_model"] == "pareto_nbd"
     assert parent.data.params["package.mlflow"] == mlflow.__version__
     assert parent.data.params["calibration_end"] == "1997-09-30"
     [dataset_input] = parent.inputs.dataset_inputs
@@ -159,7 +159,7 @@ def test_model_folder_holds_no_pickle(store):
     assert f"mlflow=={mlflow.__version__}" in requirements
     assert all("==" in line for line in requirements)
     metadata = json.loads((folder / "artifacts" / "metadata.json").read_text())
-    assert metadata["kind"] == "mbg_nbd" and metadata["time_unit"] == "W"
+    assert metadata["kind"] == "pareto_nbd" and metadata["time_unit"] == "W"
     assert metadata["trained_until"] == "1998-06-30" and metadata["horizon"] == 39.0
 
 
