@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, log_expit
 
 from clv.models._base import (
     TransactionModel,
+    dot,
     gather_by_integer,
     pairs_inverse,
 )
@@ -27,7 +29,11 @@ def _frequency_terms(r: float, a: float, b: float):
 
     def table(k: np.ndarray):
         constant = (
-            gammaln(r + k) - gammaln(r) + gammaln(a + b) + gammaln(b + k) - gammaln(b)
+            gammaln(r + k)
+            - gammaln(r)
+            + gammaln(a + b)
+            + gammaln(b + k)
+            - gammaln(b)
             - gammaln(a + b + k)
         )
         d_r = digamma(r + k) - digamma(r)
@@ -66,6 +72,128 @@ def bgnbd_log_likelihood(params: np.ndarray, data: Mapping[str, np.ndarray]):
     return ll, grad
 
 
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and, per row, the index of its value (hash-based, unsorted)."""
+    codes, levels = pd.factorize(values, sort=False)
+    return np.asarray(levels), codes.astype(np.intp)
+
+
+def mixture_statistics(
+    data: Mapping[str, np.ndarray], weights: np.ndarray, mixture: np.ndarray
+) -> dict[str, np.ndarray | float]:
+    """Parameter-free summaries of the data for :func:`mixture_total_log_likelihood`.
+
+    Computed once per fit. The log-likelihood of the BG/NBD family is
+    ``c(x) + r log(alpha) - (r + x) log(alpha + T) + [mixture] softplus(gap)`` with
+    ``gap = log_dropout(x) + (r + x) (log(alpha + T) - log(alpha + t_x))``: the terms
+    in ``x`` alone are summed with weights totalled per distinct ``x``, those in ``T``
+    alone with weights totalled per distinct ``T``, and only ``gap`` needs every row
+    (and only the rows where ``mixture`` holds: BG/NBD customers without repeat
+    purchases cannot have dropped out, so their likelihood depends on ``T`` alone).
+    Logarithms and reciprocals of ``alpha + T`` and ``alpha + t_x`` are then taken once
+    per distinct value and gathered.
+    """
+    x, t_x, T = data["frequency"], data["recency"], data["T"]
+    x_levels, x_code = _codes(x)
+    T_levels, T_code = _codes(T)
+    rows = np.flatnonzero(mixture)
+    tx_levels, tx_code = _codes(t_x[rows])
+    w = weights[rows]
+    return {
+        "total": float(weights.sum()),
+        "x_levels": x_levels,
+        "by_x": np.bincount(x_code, weights=weights, minlength=len(x_levels)),
+        "T_levels": T_levels,
+        "by_T": np.bincount(T_code, weights=weights, minlength=len(T_levels)),
+        "x_by_T": np.bincount(T_code, weights=weights * x, minlength=len(T_levels)),
+        "tx_levels": tx_levels,
+        "w": w,
+        "x": x[rows].astype(np.float64),
+        "x_code": x_code[rows],
+        "T_code": T_code[rows],
+        "tx_code": tx_code,
+    }
+
+
+def mixture_total_log_likelihood(
+    params: np.ndarray, stats: Mapping, terms
+) -> tuple[float, np.ndarray]:
+    """Weighted total log-likelihood and gradient of the BG/NBD family from ``stats``.
+
+    ``terms(r, a, b)`` maps distinct frequencies to ``(constant, d_r, d_a, d_b,
+    log_dropout, inverse_b)``, where ``log_dropout = log(a) - log(b + ...)`` and
+    ``inverse_b`` its derivative in ``-b``; see :func:`mixture_statistics`.
+    """
+    r, alpha, a, b = params
+    constant, d_r, d_a, d_b, log_dropout, inverse_b = terms(r, a, b)(stats["x_levels"])
+    by_x, by_T, total = stats["by_x"], stats["by_T"], stats["total"]
+    alpha_T = alpha + stats["T_levels"]
+    alpha_tx = alpha + stats["tx_levels"]
+    log_T, inv_T = np.log(alpha_T), 1.0 / alpha_T
+    log_tx, inv_tx = np.log(alpha_tx), 1.0 / alpha_tx
+    T_code, tx_code, x_code = stats["T_code"], stats["tx_code"], stats["x_code"]
+    # the rows where the customer may have dropped out after the last purchase
+    w = stats["w"]
+    rx = stats["x"] + r
+    log_ratio = np.take(log_T, T_code)
+    log_ratio -= np.take(log_tx, tx_code)  # log((alpha + T) / (alpha + t_x)) >= 0
+    gap = np.multiply(rx, log_ratio)
+    gap += np.take(log_dropout, x_code)
+    # softplus(gap) = log(1 + e^gap) = max(gap, 0) + log(1 + e^-|gap|) and the share
+    # e^gap / (1 + e^gap) with one exp and one log per row (the costly part)
+    small = np.abs(gap)
+    np.negative(small, out=small)
+    np.exp(small, out=small)  # e^-|gap| in (0, 1]
+    one_plus = small + 1.0
+    softplus = np.log(one_plus)  # 1 + e^-|gap| lies in (1, 2]: log is accurate enough
+    softplus += np.maximum(gap, 0.0)
+    share = np.where(gap >= 0.0, 1.0, small)
+    share /= one_plus  # P(dropped out at t_x | history, rate)
+    w_share = np.multiply(w, share, out=share)
+    n_T = r * by_T + stats["x_by_T"]  # sum of weights * (r + x) per distinct T
+    ll = dot(by_x, constant) + total * r * np.log(alpha) - dot(n_T, log_T) + dot(w, softplus)
+    w_share_x = np.bincount(x_code, weights=w_share, minlength=len(by_x))
+    w_share_rx = np.multiply(w_share, rx, out=rx)
+    grad = np.array(
+        [
+            dot(by_x, d_r) + total * np.log(alpha) - dot(by_T, log_T) + dot(w_share, log_ratio),
+            total * r / alpha
+            - dot(n_T, inv_T)
+            - dot(np.bincount(tx_code, weights=w_share_rx, minlength=len(inv_tx)), inv_tx)
+            + dot(np.bincount(T_code, weights=w_share_rx, minlength=len(inv_T)), inv_T),
+            dot(by_x, d_a) + w_share_x.sum() / a,
+            dot(by_x, d_b) - dot(w_share_x, inverse_b),
+        ]
+    )
+    return ll, grad
+
+
+def gamma_rate_moments(data: Mapping[str, np.ndarray], weights: np.ndarray) -> tuple[float, float]:
+    """Method-of-moments ``(r, alpha)`` of the gamma purchase rate, a starting point.
+
+    With ``x | lambda ~ Poisson(lambda T)`` and ``lambda ~ Gamma(r, alpha)``, the
+    observed rates ``x / T`` have mean ``r / alpha`` and variance ``r / alpha**2 +
+    E[lambda / T]``; matching both (dropout ignored) gives ``alpha = mean / excess
+    variance`` and ``r = mean * alpha``. Falls back to ``(1, 1 / mean rate)`` when the
+    rates are not over-dispersed.
+    """
+    x, T = data["frequency"].astype(np.float64), data["T"]
+    observed = T > 0
+    w, x, T = weights[observed], x[observed], T[observed]
+    total_x, total_T = dot(weights, data["frequency"].astype(np.float64)), dot(weights, data["T"])
+    rate = total_x / total_T if total_x > 0 else 1.0 / max(total_T / weights.sum(), 1e-9)
+    if w.sum() <= 0:
+        return 1.0, 1.0 / rate
+    per_customer = x / T
+    mean = dot(w, per_customer) / w.sum()
+    excess = (dot(w, (per_customer - mean) ** 2) - dot(w, per_customer / T)) / w.sum()
+    if mean > 0 and excess > 0:
+        alpha = mean / excess
+        if 1e-6 < mean * alpha < 1e6 and 1e-6 < alpha < 1e6 * max(1.0, total_T / weights.sum()):
+            return mean * alpha, alpha
+    return 1.0, 1.0 / rate
+
+
 def log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
     """``log(P(dead) / P(alive))`` given the history (eq. 13 rearranged)."""
     r, alpha, a, b = params
@@ -91,7 +219,7 @@ class BetaGeoModel(TransactionModel):
     n_restarts : int, default 3
         Further starting points tried when the first run fails.
     max_iter : int, default 1000
-        Maximum L-BFGS-B iterations per run.
+        Maximum quasi-Newton (BFGS) iterations per run.
     time_unit : {"D", "W", "Y"} or None, default None
         Unit of ``recency`` and ``T``; ``None`` reads the table's ``attrs``.
 
@@ -122,11 +250,17 @@ class BetaGeoModel(TransactionModel):
     def _log_likelihood_rows(self, params, data):
         return bgnbd_log_likelihood(params, data)
 
+    def _total_log_likelihood(self, params, data, weights):
+        """Total log-likelihood and gradient from per-fit sufficient statistics."""
+        stats = data.get("_mixture")
+        if stats is None or stats[0] is not weights:
+            stats = (weights, mixture_statistics(data, weights, data["frequency"] > 0))
+            data["_mixture"] = stats
+        return mixture_total_log_likelihood(params, stats[1], _frequency_terms)
+
     def _initial_parameters(self, data, weights):
-        total_x = float(weights @ data["frequency"])
-        total_T = float(weights @ data["T"])
-        rate = total_x / total_T if total_x > 0 else 1.0 / max(total_T / weights.sum(), 1e-9)
-        return np.array([1.0, 1.0 / rate, 1.0, 1.0])
+        r, alpha = gamma_rate_moments(data, weights)
+        return np.array([r, alpha, 1.0, 1.0])
 
     def _probability_alive(self, params, data):
         """Eq. (13) of Fader, Hardie & Lee (2005b), 'A note on deriving P(alive)'."""
@@ -146,10 +280,17 @@ class BetaGeoModel(TransactionModel):
             with np.errstate(all="ignore"):
                 log_hyp = np.log(hyp2f1(r + ux, b + ux, a + b + ux - 1, z))
                 c_a, c_b, c = a + b + ux - 1 - (r + ux), a - 1, a + b + ux - 1
-                alternative = np.log(hyp2f1(c_a, c_b, c, z)) + (c - (r + ux) - (b + ux)) * np.log1p(-z)
+                alternative = np.log(hyp2f1(c_a, c_b, c, z)) + (c - (r + ux) - (b + ux)) * np.log1p(
+                    -z
+                )
             log_hyp = np.where(np.isinf(log_hyp), alternative, log_hyp)
             bracket = 1.0 - np.exp(log_hyp + (r + ux) * np.log((alpha + uT) / (alpha + uT + t)))
             numerator = (a + b + ux - 1) / (a - 1) * bracket
+            unstable = _near_hypergeometric_pole(a, a + b + ux - 1) | ~np.isfinite(numerator)
+            if unstable.any():
+                numerator[unstable] = expected_purchases_given_alive(
+                    params, ux[unstable], uT[unstable], t
+                )
             out[:, column] = numerator[inverse] * p_alive
         return out
 
@@ -169,8 +310,19 @@ class BetaGeoModel(TransactionModel):
     def _expected_purchases_new_customer(self, params, horizon):
         """Eq. (9): ``E[X(t)]`` for a customer who just made a first purchase."""
         r, alpha, a, b = params
-        hyp = hyp2f1(r, b, a + b - 1, horizon / (alpha + horizon))
-        return (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)
+        with np.errstate(all="ignore"):
+            hyp = hyp2f1(r, b, a + b - 1, horizon / (alpha + horizon))
+            value = (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)
+        value = np.array(value, dtype=float)
+        unstable = ~np.isfinite(value) | _near_hypergeometric_pole(a, np.float64(a + b - 1))
+        if unstable.any():
+            zero = np.zeros(1)
+            fallback = [
+                expected_purchases_given_alive(params, zero, zero, float(t))[0]
+                for t in np.broadcast_to(horizon, value.shape)[unstable]
+            ]
+            value[unstable] = fallback
+        return value if value.ndim else float(value)
 
     def probability_purchases_new_customer(self, n: int, horizon: float) -> float:
         """``P(X(t) = n)`` for a new customer: eq. (8) of Fader, Hardie & Lee (2005).
@@ -193,8 +345,13 @@ class BetaGeoModel(TransactionModel):
         log_p = np.log(alpha / (alpha + t))
         log_q = np.log(t / (alpha + t)) if t > 0 else -np.inf
         first = np.exp(
-            betaln(a, b + n) - betaln(a, b) + gammaln(r + n) - gammaln(r) - gammaln(n + 1)
-            + r * log_p + (n * log_q if n > 0 else 0.0)
+            betaln(a, b + n)
+            - betaln(a, b)
+            + gammaln(r + n)
+            - gammaln(r)
+            - gammaln(n + 1)
+            + r * log_p
+            + (n * log_q if n > 0 else 0.0)
         )
         if n == 0:
             return float(first)
@@ -204,3 +361,63 @@ class BetaGeoModel(TransactionModel):
         )
         second = np.exp(betaln(a + 1, b + n - 1) - betaln(a, b)) * (1 - np.exp(r * log_p) * partial)
         return float(first + second)
+
+
+_JACOBI_NODES = 48
+
+
+def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
+    """Rows where eq. (10)'s closed form is ill-conditioned.
+
+    ``2F1(.; .; c; z)`` has poles at ``c = 0, -1, -2, ...`` and the prefactor
+    ``1 / (a - 1)`` at ``a = 1``; the expectation itself is finite there.
+    """
+    c = np.asarray(c, dtype=float)
+    near_pole = (c < 0.5) & (np.abs(c - np.round(c)) < tolerance)
+    return near_pole | (abs(a - 1.0) < tolerance)
+
+
+def expected_purchases_given_alive(
+    params: np.ndarray, x: np.ndarray, T: np.ndarray, horizon: float
+) -> np.ndarray:
+    """``E[Y(t) | x, T, alive]`` by Gauss-Jacobi quadrature over the dropout probability.
+
+    Given alive at ``T``, BG/NBD's purchase rate is Gamma(r + x, alpha + T) and the
+    dropout probability Beta(a, b + x), independently; a customer with rate ``lam``
+    and dropout probability ``p`` makes ``(1 - exp(-lam p t)) / p`` expected purchases
+    in ``t`` (death after a purchase makes the lifetime Exp(lam p)). Averaging over
+    the rate gives ``(1 - ((alpha+T) / (alpha+T+p t)) ** (r+x)) / p``, a smooth,
+    bounded function of ``p``, integrated against the Beta weight exactly by a
+    Gauss-Jacobi rule. It equals eq. (10) of Fader, Hardie & Lee (2005) divided by
+    P(alive), and stays finite where that closed form meets a pole of ``2F1`` (e.g.
+    ``a + b -> 0`` when a short history shows no dropout).
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        ``[r, alpha, a, b]``.
+    x, T : numpy.ndarray
+        Repeat purchases and observation length (one row per customer).
+    horizon : float
+        Length of the forecast period.
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected purchases in ``(T, T + horizon]`` for a customer alive at ``T``.
+    """
+    from scipy.special import roots_jacobi
+
+    r, alpha, a, b = (float(v) for v in params)
+    x = np.asarray(x, dtype=float)
+    T = np.asarray(T, dtype=float)
+    out = np.empty(len(x))
+    for value in np.unique(x):
+        rows = x == value
+        # weight (1-u)^(b+x-1) (1+u)^(a-1) on [-1, 1] is Beta(a, b+x) in p = (1+u)/2
+        nodes, weights = roots_jacobi(_JACOBI_NODES, b + value - 1.0, a - 1.0)
+        p = (1.0 + nodes) / 2.0
+        scale = alpha + T[rows, None]
+        shrink = -np.expm1((r + value) * (np.log(scale) - np.log(scale + p * horizon)))
+        out[rows] = (shrink / p) @ weights / weights.sum()
+    return out

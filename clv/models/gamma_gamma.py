@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from clv.errors import InvalidParameterError
-from clv.models._base import CustomerTable, ProbabilisticModel, gather_by_integer
+from clv.models._base import CustomerTable, ProbabilisticModel, dot, gather_by_integer
 
 __all__ = ["GammaGammaModel"]
 
@@ -42,7 +42,11 @@ def gamma_gamma_log_likelihood(params, data):
     px = p * x
     log_denominator = np.log(spend + gamma)
     ll = (
-        constant - gammaln(q) + q * np.log(gamma) + (px - 1) * log_m + px * log_x
+        constant
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (px - 1) * log_m
+        + px * log_x
         - (px + q) * log_denominator
     )
     grad = np.empty((len(x), 3))
@@ -125,9 +129,9 @@ class GammaGammaModel(ProbabilisticModel):
                 np.flatnonzero(by_x),
                 by_x[by_x > 0],
                 weighted_x,
-                weighted_x @ data["log_m"],
-                weights @ data["log_m"],
-                weighted_x @ data["log_x"],
+                dot(weighted_x, data["log_m"]),
+                dot(weights, data["log_m"]),
+                dot(weighted_x, data["log_x"]),
                 float(weights.sum()),
             )
             data["_sums"] = sums
@@ -135,18 +139,23 @@ class GammaGammaModel(ProbabilisticModel):
         shifted = data["total_spend"] + gamma
         log_shifted = np.log(shifted)
         inverse = 1.0 / shifted
-        a_sum, b_sum = weights @ log_shifted, weighted_x @ log_shifted
-        c_sum, d_sum = weights @ inverse, weighted_x @ inverse
+        a_sum, b_sum = dot(weights, log_shifted), dot(weighted_x, log_shifted)
+        c_sum, d_sum = dot(weights, inverse), dot(weighted_x, inverse)
         pk = p * levels
         ll = (
-            count @ (gammaln(pk + q) - gammaln(pk)) - total_weight * gammaln(q)
-            + total_weight * q * np.log(gamma) + p * x_log_m - log_m + p * x_log_x
-            - p * b_sum - q * a_sum
+            dot(count, gammaln(pk + q) - gammaln(pk))
+            - total_weight * gammaln(q)
+            + total_weight * q * np.log(gamma)
+            + p * x_log_m
+            - log_m
+            + p * x_log_x
+            - p * b_sum
+            - q * a_sum
         )
         grad = np.array(
             [
-                count @ (levels * (digamma(pk + q) - digamma(pk))) + x_log_m + x_log_x - b_sum,
-                count @ digamma(pk + q) - total_weight * (digamma(q) - np.log(gamma)) - a_sum,
+                dot(count, levels * (digamma(pk + q) - digamma(pk))) + x_log_m + x_log_x - b_sum,
+                dot(count, digamma(pk + q)) - total_weight * (digamma(q) - np.log(gamma)) - a_sum,
                 total_weight * q / gamma - (p * d_sum + q * c_sum),
             ]
         )
@@ -154,7 +163,7 @@ class GammaGammaModel(ProbabilisticModel):
 
     def _initial_parameters(self, data, weights):
         m = data["monetary_value"]
-        mean = float(weights @ m / weights.sum())
+        mean = float(dot(weights, m) / weights.sum())
         return np.array([1.0, 2.0, mean])
 
     def population_mean_spend(self) -> float:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
 from clv.models._base import TransactionModel, gather_by_integer, log_sigmoid_weight, pairs_inverse
-from clv.models.beta_geo import BetaGeoModel
+from clv.models.beta_geo import BetaGeoModel, mixture_statistics, mixture_total_log_likelihood
 
 __all__ = ["ModifiedBetaGeoModel"]
 
@@ -68,7 +68,7 @@ class ModifiedBetaGeoModel(TransactionModel):
     n_restarts : int, default 3
         Further starting points tried when the first run fails.
     max_iter : int, default 1000
-        Maximum L-BFGS-B iterations per run.
+        Maximum quasi-Newton (BFGS) iterations per run.
     time_unit : {"D", "W", "Y"} or None, default None
         Unit of ``recency`` and ``T``; ``None`` reads the table's ``attrs``.
 
@@ -87,6 +87,15 @@ class ModifiedBetaGeoModel(TransactionModel):
 
     def _log_likelihood_rows(self, params, data):
         return mbgnbd_log_likelihood(params, data)
+
+    def _total_log_likelihood(self, params, data, weights):
+        """Total log-likelihood and gradient from per-fit sufficient statistics."""
+        stats = data.get("_mixture")
+        if stats is None or stats[0] is not weights:
+            everyone = np.ones(len(weights), dtype=bool)  # anyone may have dropped out
+            stats = (weights, mixture_statistics(data, weights, everyone))
+            data["_mixture"] = stats
+        return mixture_total_log_likelihood(params, stats[1], _frequency_terms)
 
     def _initial_parameters(self, data, weights):
         return BetaGeoModel._initial_parameters(self, data, weights)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ class ParetoNBDModel(TransactionModel):
     n_restarts : int, default 3
         Further starting points tried when the first run fails.
     max_iter : int, default 1000
-        Maximum L-BFGS-B iterations per run.
+        Maximum quasi-Newton (BFGS) iterations per run.
     time_unit : {"D", "W", "Y"} or None, default None
         Unit of ``recency`` and ``T``; ``None`` reads the table's ``attrs``.
 
@@ -54,6 +54,15 @@ class ParetoNBDModel(TransactionModel):
 
     def _log_likelihood_rows(self, params, data):
         return math.log_likelihood(params, data["frequency"], data["recency"], data["T"])
+
+    def _total_log_likelihood(self, params, data, weights):
+        """Total log-likelihood and gradient from per-fit sufficient statistics."""
+        stats = data.get("_statistics")
+        if stats is None or stats[0] is not weights:
+            summary = math.fit_statistics(data["frequency"], data["recency"], data["T"], weights)
+            stats = (weights, summary)
+            data["_statistics"] = stats
+        return math.total_log_likelihood(params, stats[1])
 
     def _initial_parameters(self, data, weights):
         total_x = float(weights @ data["frequency"])

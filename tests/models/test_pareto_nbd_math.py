@@ -224,3 +224,46 @@ def test_empty_interval_when_last_purchase_at_end():
     assert ll[0] == pytest.approx(ref, rel=1e-12)
     assert np.isfinite(grad).all()
     assert pnbd.probability_alive(PUBLISHED, 3.0, 20.0, 20.0) == pytest.approx(1.0)
+
+
+def test_adaptive_node_count_matches_adaptive_quadrature():
+    # every node tier (4 to 64 nodes) against scipy's adaptive quadrature
+    rng = np.random.default_rng(11)
+    n = 300
+    r, s = np.exp(rng.uniform(np.log(0.02), np.log(20), (2, n)))
+    alpha, beta = np.exp(rng.uniform(np.log(0.05), np.log(1e4), (2, n)))
+    T = np.exp(rng.uniform(np.log(0.5), np.log(2000), n))
+    x = np.floor(np.exp(rng.uniform(0, np.log(500), n)))
+    t_x = T * rng.uniform(0, 1, n) ** rng.choice([0.2, 1.0, 5.0], n)
+    for i in range(n):
+        a = r[i] + x[i]
+        log_i, _ = pnbd._log_integral(
+            np.array([a]), s[i] + 1.0, alpha[i], beta[i], t_x[i : i + 1], T[i : i + 1], True
+        )
+        # reference: adaptive quadrature in z = log(alpha + y), scaled by the value at t_x
+        b = s[i] + 1.0
+        z0, z1 = np.log(alpha[i] + t_x[i]), np.log(alpha[i] + T[i])
+        top = (1.0 - a) * z0 - b * np.log(beta[i] + t_x[i])
+
+        def integrand(z, i=i, a=a, b=b, top=top):
+            return np.exp((1.0 - a) * z - b * np.log(beta[i] - alpha[i] + np.exp(z)) - top)
+
+        upper = min(z1, z0 + 200.0 / max(a, 1.0))  # beyond: below e^-200 of the value at t_x
+        ref, _ = integrate.quad(integrand, z0, upper, epsabs=0, epsrel=1e-13, limit=1000)
+        assert log_i[0] == pytest.approx(top + np.log(ref), abs=1e-9, rel=1e-11)
+
+
+def test_total_log_likelihood_equals_sum_of_rows():
+    rng = np.random.default_rng(5)
+    T = rng.uniform(1, 60, 500)
+    x, t_x = pnbd.sample(PUBLISHED, T, rng)
+    x = np.concatenate([x, [3.0, 2000.0]])
+    t_x = np.concatenate([t_x, [20.0, 4990.0]])
+    T = np.concatenate([T, [20.0, 5000.0]])
+    weights = rng.integers(1, 5, x.size).astype(float)
+    for params in (PUBLISHED, [0.2, 1.5, 2.5, 80.0], [3.0, 200.0, 0.1, 0.5]):
+        ll, grad = pnbd.log_likelihood(params, x, t_x, T)
+        stats = pnbd.fit_statistics(x.astype(np.int64), t_x, T, weights)
+        total, total_grad = pnbd.total_log_likelihood(params, stats)
+        assert total == pytest.approx(weights @ ll, rel=1e-12)
+        np.testing.assert_allclose(total_grad, weights @ grad, rtol=1e-10, atol=1e-9)
