@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/clv demo
 
-test: $(STAMP)
+# headless Chromium renders `clv report` in tests/training/test_report.py (Debian
+# package; the test skips with a reason where it cannot be installed)
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) || \
+	  echo "warning: chromium could not be installed; the report rendering test will skip"
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest -q -n 2 --durations=15
 

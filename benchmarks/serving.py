@@ -1,13 +1,17 @@
 """Serving speed: endpoint latency and throughput, and batch scoring of a large log.
 
     .venv/bin/python benchmarks/serving.py [--customers 10000000] [--skip-batch] [--skip-endpoint]
+        [--threads 2,4] [--seconds 10]
 
 Endpoint: trains BG/NBD on CDNOW into a temporary SQLite store (or uses
 --model-uri/--tracking-uri), starts a real `clv serve` on 127.0.0.1, and measures
 from this process with http.client over keep-alive connections: p50/p99 latency of
 sequential 1-row and 1000-row requests, and requests/s of 1-row requests from a
-pool of client threads, with 1 and 2 uvicorn workers. The clients run on the same
-machine as the server and share its CPUs.
+pool of client threads (each with its own connection), with 1 and 2 uvicorn
+workers. The clients run on the same machine as the server and share its CPUs:
+each throughput line says how much CPU the server processes and this client used
+(from /proc and process_time) and the load average, since other work on the
+machine changes the figures.
 
 Batch: simulates a transaction log of --customers customers (about 2.5
 transactions each, ordered by time, as parquet), then runs `clv score` on it in a
@@ -115,7 +119,25 @@ def _latency(port: int, body: bytes, count: int) -> tuple[float, float]:
     return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 99) * 1e3)
 
 
-def _throughput(port: int, body: bytes, threads: int, seconds: float) -> float:
+def _group_cpu_seconds(group: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of a process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _throughput(port: int, body: bytes, threads: int, seconds: float, group: int) -> str:
+    """Requests/s from ``threads`` keep-alive clients, and who used the CPUs meanwhile."""
     stop = time.perf_counter() + seconds
     counts = [0] * threads
 
@@ -126,13 +148,27 @@ def _throughput(port: int, body: bytes, threads: int, seconds: float) -> float:
             counts[index] += 1
         connection.close()
 
-    started = time.perf_counter()
     pool = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    server_before = _group_cpu_seconds(group)
+    client_before = time.process_time()
+    started = time.perf_counter()
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
-    return sum(counts) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    client_share = (time.process_time() - client_before) / elapsed
+    server_share = (_group_cpu_seconds(group) - server_before) / elapsed
+    rate = sum(counts) / elapsed
+    return (
+        f"{rate:7.1f} requests/s  ({threads} client threads, {seconds:g} s; CPU used: server "
+        f"{server_share * 100:.0f}%, client {client_share * 100:.0f}% of one CPU; "
+        f"load average {_load()})"
+    )
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def _bodies() -> tuple[bytes, bytes]:
@@ -148,11 +184,14 @@ def _bodies() -> tuple[bytes, bytes]:
     return body(features.iloc[[7]]), body(features.iloc[:1000])
 
 
-def endpoint(model_uri: str, tracking_uri: str, folder: Path, seconds: float) -> None:
+def endpoint(
+    model_uri: str, tracking_uri: str, folder: Path, seconds: float, threads: list[int]
+) -> None:
     one, thousand = _bodies()
     for workers in (1, 2):
         process, port = _start(model_uri, tracking_uri, workers, folder / f"serve-{workers}.log")
         try:
+            print(f"workers={workers}  load average before: {_load()}")
             p50, p99 = _latency(port, one, 1000)
             print(
                 f"workers={workers}  1-row requests     p50 {p50:6.2f} ms   p99 {p99:6.2f} ms  (n=1000, sequential)"
@@ -161,11 +200,9 @@ def endpoint(model_uri: str, tracking_uri: str, folder: Path, seconds: float) ->
             print(
                 f"workers={workers}  1000-row requests  p50 {p50:6.2f} ms   p99 {p99:6.2f} ms  (n=100, sequential)"
             )
-            for threads in (4, 8):
-                rate = _throughput(port, one, threads, seconds)
-                print(
-                    f"workers={workers}  1-row throughput   {rate:7.1f} requests/s  ({threads} client threads, {seconds:g} s)"
-                )
+            for count in threads:
+                result = _throughput(port, one, count, seconds, process.pid)
+                print(f"workers={workers}  1-row throughput {result}")
         finally:
             _stop(process)
 
@@ -235,6 +272,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000_000)
     parser.add_argument("--chunk-customers", type=int, default=500_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--threads",
+        default="2,4",
+        help="client thread counts for the throughput runs (comma-separated; default 2,4)",
+    )
     parser.add_argument("--model-uri")
     parser.add_argument("--tracking-uri")
     parser.add_argument("--skip-endpoint", action="store_true")
@@ -251,7 +293,8 @@ def main() -> None:
         else:
             model_uri, tracking_uri = _train(folder)
         if not args.skip_endpoint:
-            endpoint(model_uri, tracking_uri, folder, args.seconds)
+            threads = [int(value) for value in args.threads.split(",") if value.strip()]
+            endpoint(model_uri, tracking_uri, folder, args.seconds, threads)
         if not args.skip_batch:
             batch(model_uri, tracking_uri, folder, args.customers, args.chunk_customers)
 

@@ -177,11 +177,38 @@ app.command()(serving_commands.serve)
 app.command()(serving_commands.score)
 
 
+@app.command()
+def report(
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Training run. [default: the latest of --experiment]"),
+    ] = None,
+    experiment: Annotated[
+        str, typer.Option("--experiment", help="Experiment searched without --run-id.")
+    ] = "clv",
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
+    ] = None,
+    output: Annotated[str, typer.Option("--output", help="HTML file to write.")] = "report.html",
+) -> None:
+    """Write a self-contained HTML report of a training run (tables, plots, segments)."""
+    from clv.training.report import write_report
+
+    path = write_report(output, run_id, experiment=experiment, tracking_uri=tracking_uri)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``clv`` console script.
 
     Usage errors are click's (exit code 2); clv's own errors and missing files
     print one line and exit with code 2 unless ``--debug`` is given.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; ``sys.argv[1:]`` by default.
     """
     args = sys.argv[1:] if argv is None else argv
     try:

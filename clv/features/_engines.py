@@ -14,7 +14,7 @@ and, as usual with Spark, only when the result is computed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
 
 import pandas as pd
@@ -34,14 +34,16 @@ def is_spark_frame(obj: object) -> bool:
     return type(obj).__module__.startswith("pyspark.sql") and hasattr(obj, "groupBy")
 
 
-def _spark_output_schema(frame: object, customer_id: str, columns: list[str]) -> object:
+def _spark_output_schema(
+    frame: object, customer_id: str, columns: list[str], integer_columns: Collection[str] = ()
+) -> object:
     from pyspark.sql import types as T
 
     fields = []
     for name in columns:
         if name == "customer_id":
             data_type = frame.schema[customer_id].dataType
-        elif name in _INTEGER_COLUMNS:
+        elif name in _INTEGER_COLUMNS or name in integer_columns:
             data_type = T.LongType()
         else:
             data_type = T.DoubleType()
@@ -68,6 +70,7 @@ def run_by_customer(
     columns: list[str],
     *,
     n_buckets: int | None = None,
+    integer_columns: Collection[str] = (),
 ) -> object:
     """Run a per-customer definition on a Spark DataFrame, bucket by bucket.
 
@@ -82,6 +85,9 @@ def run_by_customer(
         The output columns, in order.
     n_buckets : int, optional
         Number of customer buckets; default ``spark.sql.shuffle.partitions``.
+    integer_columns : collection of str, optional
+        Output columns the definition returns as int64 (``frequency`` and
+        ``holdout_frequency`` always are); the others are doubles.
 
     Returns
     -------
@@ -99,7 +105,7 @@ def run_by_customer(
     if buckets < 1:
         raise InvalidParameterError(f"The 'n_buckets' parameter must be >= 1. Got {buckets}.")
     customer_id = options["customer_id"]
-    schema = _spark_output_schema(frame, customer_id, columns)
+    schema = _spark_output_schema(frame, customer_id, columns, integer_columns)
     keep = [c for c in frame.columns if c != _BUCKET]
 
     def per_bucket(part: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ attributes. :func:`training_examples` stacks that table as of several cutoffs
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from clv.errors import InvalidDataError, InvalidParameterError, describe_example
 from clv.features._behaviour_definitions import (
     BEHAVIOUR_COLUMNS,
     RFM_COLUMNS,
+    WINDOWS_DAYS,
     behaviour_table,
     label_table,
 )
@@ -30,12 +32,17 @@ from clv.features._contract import (
     PreparedTransactions,
     check_time_unit,
     prepare_transactions,
+    to_day_number,
 )
+from clv.features._engines import is_spark_frame, run_by_customer
 
 __all__ = ["FEATURE_COLUMNS", "customer_features", "training_examples"]
 
 FEATURE_COLUMNS: tuple[str, ...] = (CUSTOMER_ID, *RFM_COLUMNS, *BEHAVIOUR_COLUMNS)
 """Columns of :func:`customer_features` before any attribute column, in order."""
+
+# Columns the definition returns as int64 (the others are float64); typed so on Spark.
+_INTEGER_FEATURES = frozenset({"frequency", *(f"purchases_{w}d" for w in WINDOWS_DAYS)})
 
 
 def _inclusive(end_day: float, merge_same_day: bool) -> float:
@@ -140,8 +147,12 @@ def customer_features(
 
     Parameters
     ----------
-    transactions : pandas.DataFrame
-        One row per transaction with a customer id, a timestamp and an amount.
+    transactions : pandas.DataFrame or pyspark.sql.DataFrame
+        One row per transaction with a customer id, a timestamp and an amount. A
+        Spark DataFrame gives a Spark DataFrame: the same definition run on hash
+        buckets of customers (:mod:`clv.features._engines`), rows in no order,
+        integer columns ``long`` and the others ``double``, no ``attrs``; its
+        ``attributes`` must be a Spark DataFrame too (left-joined as is).
     as_of : date-like
         Last day observed (inclusive); later transactions are ignored.
     time_unit : {"D", "W"}, default "D"
@@ -180,6 +191,16 @@ def customer_features(
     711
     """
     unit_days = check_time_unit(time_unit)
+    if is_spark_frame(transactions):
+        options = {
+            "customer_id": customer_id,
+            "timestamp": timestamp,
+            "amount": amount,
+            "merge_same_day": merge_same_day,
+            "duplicates": duplicates,
+            "negative_amounts": negative_amounts,
+        }
+        return _spark_features(transactions, as_of, time_unit, attributes, options)
     prepared = _prepare(
         transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
     )
@@ -189,6 +210,84 @@ def customer_features(
     table = _features_at(prepared, day, unit_days, merge_same_day, extra)
     table.attrs["time_unit"] = time_unit
     return table
+
+
+def _features_frame(
+    transactions: pd.DataFrame,
+    *,
+    as_of: object,
+    time_unit: str,
+    customer_id: str,
+    timestamp: str,
+    amount: str,
+    merge_same_day: bool,
+    duplicates: DuplicatesPolicy,
+    negative_amounts: NegativeAmountsPolicy,
+) -> pd.DataFrame:
+    """Validate a (part of a) log and build its feature table: what each Spark bucket runs.
+
+    The same steps as :func:`customer_features` (the same :func:`_features_at`, hence
+    :func:`clv.features._behaviour_definitions.behaviour_table`), minus the global
+    check that someone is observed by ``as_of``: a bucket may hold only later customers.
+    """
+    prepared = _prepare(
+        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    )
+    day = prepared.day_of(as_of, "as_of")
+    if not (prepared.events["t"].to_numpy() <= _inclusive(day, merge_same_day)).any():
+        # Every customer of this bucket starts after as_of: no row (the definition
+        # expects at least one purchase).
+        ids = prepared.events[CUSTOMER_ID].iloc[:0].reset_index(drop=True)
+        empty = {
+            name: ids
+            if name == CUSTOMER_ID
+            else pd.Series([], dtype="int64" if name in _INTEGER_FEATURES else "float64")
+            for name in FEATURE_COLUMNS
+        }
+        return pd.DataFrame(empty)
+    return _features_at(prepared, day, check_time_unit(time_unit), merge_same_day, None)
+
+
+def _spark_features(
+    transactions: object, as_of: object, time_unit: str, attributes: object, options: dict
+) -> object:
+    """customer_features on a Spark DataFrame: the definition run per customer bucket.
+
+    Returns a Spark DataFrame with the :data:`FEATURE_COLUMNS` (integer columns as
+    ``long``, the others ``double``; ``customer_id`` keeps the log's type), one row
+    per customer observed by ``as_of``, in no particular order. ``attributes`` must
+    then be a Spark DataFrame keyed by the customer id; it is left-joined as is.
+    """
+    to_day_number(as_of, "as_of")
+    if options["amount"] not in transactions.columns:
+        raise InvalidDataError(
+            f"Transactions lack column(s) '{options['amount']}'; found "
+            f"{list(transactions.columns)}."
+        )
+    compute = partial(_features_frame, as_of=as_of, time_unit=time_unit, **options)
+    integer = [name for name in FEATURE_COLUMNS if name in _INTEGER_FEATURES]
+    table = run_by_customer(transactions, compute, list(FEATURE_COLUMNS), integer_columns=integer)
+    if attributes is None:
+        return table
+    if not is_spark_frame(attributes):
+        raise InvalidDataError(
+            "With a Spark transaction log, 'attributes' must be a Spark DataFrame; got "
+            f"{type(attributes).__name__}."
+        )
+    customer_id = options["customer_id"]
+    key = customer_id if customer_id in attributes.columns else CUSTOMER_ID
+    if key not in attributes.columns:
+        raise InvalidDataError(
+            f"'attributes' lacks the customer id column '{customer_id}'; found "
+            f"{list(attributes.columns)}."
+        )
+    attributes = attributes.withColumnRenamed(key, CUSTOMER_ID)
+    clash = sorted(set(attributes.columns) & set(FEATURE_COLUMNS) - {CUSTOMER_ID})
+    if clash:
+        raise InvalidDataError(
+            f"'attributes' column(s) {', '.join(clash)} clash with feature columns; rename them."
+        )
+    return table.join(attributes, on=CUSTOMER_ID, how="left")
 
 
 def _check_after_first(prepared: PreparedTransactions, day: float, name: str) -> None:

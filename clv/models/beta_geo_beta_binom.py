@@ -28,6 +28,21 @@ def bgbb_log_likelihood(params, data):
 
     ``L = B(a+x, b+n-x)/B(a,b) B(g, d+n)/B(g,d) + sum_{i=0}^{n-t_x-1} B(a+x, b+t_x-x+i)
     /B(a,b) B(g+1, d+t_x+i)/B(g,d)``.
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        ``(alpha, beta, gamma, delta)``, all positive.
+    data : dict of str to numpy.ndarray
+        Integer ``frequency`` (x), ``recency`` (t_x) and ``n_periods`` (n) per
+        pattern.
+
+    Returns
+    -------
+    ll : numpy.ndarray
+        Log-likelihood of each pattern.
+    grad : numpy.ndarray
+        Its gradient in ``(alpha, beta, gamma, delta)``, shape ``(rows, 4)``.
     """
     alpha, beta, gamma, delta = params
     x, t_x, n = data["frequency"], data["recency"], data["n_periods"]

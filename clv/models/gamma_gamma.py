@@ -26,6 +26,21 @@ def gamma_gamma_log_likelihood(params, data):
 
     ``f(m | p, q, gamma, x) = Gamma(px+q) / (Gamma(px) Gamma(q)) * gamma^q m^(px-1)
     x^(px) / (gamma + x m)^(px+q)`` (Fader & Hardie 2013, eq. 1).
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        ``(p, q, gamma)``, all positive.
+    data : dict of str to numpy.ndarray
+        ``frequency`` (x > 0), ``log_m``, ``log_x`` and ``total_spend`` (x m) per row,
+        as prepared by :class:`GammaGammaModel`.
+
+    Returns
+    -------
+    ll : numpy.ndarray
+        Log-likelihood of each row.
+    grad : numpy.ndarray
+        Its gradient in ``(p, q, gamma)``, shape ``(rows, 3)``.
     """
     p, q, gamma = params
     x, log_m, log_x, spend = data["frequency"], data["log_m"], data["log_x"], data["total_spend"]

@@ -48,6 +48,8 @@ _RISK_SUFFIX = " at risk"
 #: Every segment name, from the most to the least valuable.
 SEGMENTS: tuple[str, ...] = tuple(name for tier in _TIERS for name in (tier, tier + _RISK_SUFFIX))
 
+_SEGMENT_NAMES = np.asarray(SEGMENTS, dtype=object)
+
 _FORMAT = "clv.SegmentRules"
 _FORMAT_VERSION = 1
 
@@ -62,14 +64,22 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         raise InvalidDataError(f"Column {name!r} must be numeric; got dtype {series.dtype}.")
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    _check_finite(name, values, frame.index)
+    return values
+
+
+def _examples(labels: Any, bad: np.ndarray) -> str:
+    shown = np.flatnonzero(bad)[:3] if labels is None else np.asarray(labels)[bad][:3]
+    return ", ".join(map(str, shown.tolist()))
+
+
+def _check_finite(name: str, values: np.ndarray, labels: Any) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
-        labels = frame.index[bad][:3].tolist()
         raise InvalidDataError(
             f"{int(bad.sum())} row(s) have a missing or infinite {name!r} "
-            f"(e.g. {', '.join(map(str, labels))})."
+            f"(e.g. {_examples(labels, bad)})."
         )
-    return values
 
 
 def _as_frame(predictions: Any) -> tuple[pd.DataFrame, bool]:
@@ -204,11 +214,44 @@ class SegmentRules(BaseEstimator):
         frame, single = _as_frame(predictions)
         clv = _column(frame, "clv")
         churn = _column(frame, "churn_probability")
+        names = self._segments(clv, churn, frame.index)
+        if single:
+            return str(names[0])
+        return pd.Series(names, index=frame.index, name="segment", dtype=object)
+
+    def assign_arrays(self, clv: Any, churn_probability: Any, labels: Any = None) -> np.ndarray:
+        """Segment of each customer from plain arrays (the fast path of :meth:`assign`).
+
+        Parameters
+        ----------
+        clv, churn_probability : array-like of float
+            One value per customer.
+        labels : array-like, optional
+            Customer ids, to name offending rows in error messages (row numbers
+            otherwise).
+
+        Returns
+        -------
+        numpy.ndarray
+            Segment names (object array), one per customer.
+        """
+        self._check_is_fitted()
+        clv = np.asarray(clv, dtype=np.float64).reshape(-1)
+        churn = np.asarray(churn_probability, dtype=np.float64).reshape(-1)
+        if clv.shape != churn.shape:
+            raise InvalidDataError(
+                f"'clv' has {clv.size} values but 'churn_probability' has {churn.size}."
+            )
+        _check_finite("clv", clv, labels)
+        _check_finite("churn_probability", churn, labels)
+        return self._segments(clv, churn, labels)
+
+    def _segments(self, clv: np.ndarray, churn: np.ndarray, labels: Any) -> np.ndarray:
         outside = (churn < 0) | (churn > 1)
         if outside.any():
             raise InvalidDataError(
                 f"{int(outside.sum())} row(s) have a 'churn_probability' outside [0, 1] "
-                f"(e.g. {', '.join(map(str, frame.index[outside][:3].tolist()))})."
+                f"(e.g. {_examples(labels, outside)})."
             )
         tier = np.where(
             clv > self.high_threshold_,
@@ -216,10 +259,7 @@ class SegmentRules(BaseEstimator):
             np.where(clv > self.medium_threshold_, 1, 2),
         )
         at_risk = churn >= self.churn_threshold
-        names = np.asarray(SEGMENTS, dtype=object)[2 * tier + at_risk.astype(np.int64)]
-        if single:
-            return str(names[0])
-        return pd.Series(names, index=frame.index, name="segment", dtype=object)
+        return _SEGMENT_NAMES[2 * tier + at_risk.astype(np.int64)]
 
     def fit_assign(self, predictions: pd.DataFrame) -> pd.Series:
         """Fit on ``predictions`` and return their segments.

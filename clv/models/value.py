@@ -31,6 +31,7 @@ with ``d_P = (1 + discount_rate) ** (P / units_per_year) - 1``. lifetimes' month
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
@@ -40,13 +41,15 @@ import pandas as pd
 from clv.errors import InvalidParameterError
 from clv.models._base import TransactionModel, units_per_year
 
-__all__ = ["customer_lifetime_value"]
+__all__ = ["customer_lifetime_value", "lifetime_value_arrays"]
 
 _GAUSS_NODES = 64
 _CHUNK_ROWS = 250_000
 
 
-def _resolve_time_unit(model: TransactionModel, X: pd.DataFrame, time_unit: str | None) -> str | None:
+def _resolve_time_unit(
+    model: TransactionModel, X: pd.DataFrame, time_unit: str | None
+) -> str | None:
     fitted = getattr(model, "time_unit_", None)
     declared = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
     for source in (fitted, declared):
@@ -55,6 +58,15 @@ def _resolve_time_unit(model: TransactionModel, X: pd.DataFrame, time_unit: str 
                 f"time_unit={time_unit!r} contradicts the model or table time unit {source!r}."
             )
     return time_unit or fitted or declared
+
+
+@functools.cache
+def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1] (computed once per process)."""
+    nodes, weights = np.polynomial.legendre.leggauss(_GAUSS_NODES)
+    nodes.setflags(write=False)
+    weights.setflags(write=False)
+    return nodes, weights
 
 
 def _spend_per_customer(spend: Any, X: pd.DataFrame) -> np.ndarray:
@@ -89,18 +101,16 @@ def _discounted_transactions_continuous(model, params, data, horizon: float, del
         if closed is not None:
             return np.asarray(closed)
         if delta <= 0:
-            raise InvalidParameterError(
-                "An infinite horizon needs a positive discount_rate."
-            )
+            raise InvalidParameterError("An infinite horizon needs a positive discount_rate.")
         # u = exp(-delta t) maps [0, inf) to (0, 1]: DET = int_0^1 E[Y(-log(u)/delta)] du
-        nodes, weights = np.polynomial.legendre.leggauss(_GAUSS_NODES)
+        nodes, weights = _gauss_legendre()
         u = 0.5 * (nodes + 1.0)
         times = -np.log(u) / delta
         curve = model._expected_purchases_curve(params, data, times)
         return curve @ (0.5 * weights)
     if delta == 0:
         return model._expected_purchases_curve(params, data, np.array([horizon]))[:, 0]
-    nodes, weights = np.polynomial.legendre.leggauss(_GAUSS_NODES)
+    nodes, weights = _gauss_legendre()
     times = 0.5 * horizon * (nodes + 1.0)
     grid = np.append(times, horizon)
     curve = model._expected_purchases_curve(params, data, grid)
@@ -113,10 +123,13 @@ def _discounted_transactions_discrete(model, params, data, horizon, period, per_
     n_periods = int(round(steps))
     if n_periods < 1 or abs(steps - n_periods) > 1e-9 * max(1.0, steps):
         raise InvalidParameterError(
-            f"The 'horizon' ({horizon:g}) must be a whole number of periods of length "
-            f"{period:g}."
+            f"The 'horizon' ({horizon:g}) must be a whole number of periods of length {period:g}."
         )
     ends = period * np.arange(1, n_periods + 1)
+    if per_period_rate == 0:
+        # Undiscounted, the sum of the increments telescopes to E[Y(K P)]: one horizon
+        # instead of K (39 weekly periods cost ~1 ms per customer row otherwise).
+        return model._expected_purchases_curve(params, data, ends[-1:])[:, 0]
     curve = model._expected_purchases_curve(params, data, ends)
     increments = np.diff(curve, axis=1, prepend=0.0)
     factors = (1.0 + per_period_rate) ** -np.arange(1, n_periods + 1)
@@ -169,8 +182,10 @@ def customer_lifetime_value(
     """
     owner = "customer_lifetime_value"
     for name, value in (("margin", margin), ("discount_rate", discount_rate)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            math.isfinite(value) and value >= 0
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (math.isfinite(value) and value >= 0)
         ):
             raise InvalidParameterError(
                 f"The {name!r} parameter of {owner} must be a float in the range [0, inf). "
@@ -193,20 +208,71 @@ def customer_lifetime_value(
             "table built by clv.features.rfm_summary)."
         )
     year = units_per_year(unit) if unit is not None else 1.0
+    if discounting == "continuous" and transaction_model.discrete_time:
+        raise InvalidParameterError(
+            f"{type(transaction_model).__name__} counts discrete opportunities; use "
+            "discounting='discrete'."
+        )
     data, index = transaction_model._prediction_table(X)
+    values = lifetime_value_arrays(
+        transaction_model,
+        data,
+        _spend_per_customer(spend, X),
+        horizon=float(horizon),
+        year=year,
+        margin=float(margin),
+        discount_rate=float(discount_rate),
+        discounting=discounting,
+        period=period,
+    )
+    return pd.Series(values, index=index, name="customer_lifetime_value")
+
+
+def lifetime_value_arrays(
+    transaction_model: TransactionModel,
+    data: dict[str, np.ndarray],
+    spend_values: np.ndarray,
+    *,
+    horizon: float,
+    year: float,
+    margin: float = 1.0,
+    discount_rate: float = 0.0,
+    discounting: Literal["continuous", "discrete"] = "discrete",
+    period: float | None = None,
+) -> np.ndarray:
+    """Compute :func:`customer_lifetime_value` on arrays that are already validated.
+
+    For callers that have validated the customer table once (``data`` from the
+    model's ``_prediction_table``) and checked ``margin``, ``discount_rate`` and
+    ``horizon`` themselves: the scoring endpoint answers one customer in well under
+    a millisecond this way instead of re-validating a DataFrame per prediction.
+
+    Parameters
+    ----------
+    transaction_model : TransactionModel
+        A fitted model.
+    data : dict of numpy.ndarray
+        Validated columns of the model (``frequency``, ``recency``, ``T``).
+    spend_values : numpy.ndarray
+        Expected spend per purchase, one value per row.
+    horizon, margin, discount_rate, discounting, period
+        As in :func:`customer_lifetime_value`.
+    year : float
+        Length of a year in the model's time unit
+        (:func:`clv.models._base.units_per_year`); converts the annual rate.
+
+    Returns
+    -------
+    numpy.ndarray
+        Value per row.
+    """
     params = transaction_model.params_.to_numpy()
-    spend_values = _spend_per_customer(spend, X)
     if discounting == "continuous":
-        if transaction_model.discrete_time:
-            raise InvalidParameterError(
-                f"{type(transaction_model).__name__} counts discrete opportunities; use "
-                "discounting='discrete'."
-            )
         delta = math.log1p(discount_rate) / year
         transactions = _by_chunks(
             data,
             lambda part: _discounted_transactions_continuous(
-                transaction_model, params, part, float(horizon), delta
+                transaction_model, params, part, horizon, delta
             ),
         )
     else:
@@ -219,8 +285,7 @@ def customer_lifetime_value(
         transactions = _by_chunks(
             data,
             lambda part: _discounted_transactions_discrete(
-                transaction_model, params, part, float(horizon), length, per_period_rate
+                transaction_model, params, part, horizon, length, per_period_rate
             ),
         )
-    values = margin * spend_values * transactions
-    return pd.Series(values, index=index, name="customer_lifetime_value")
+    return margin * np.asarray(spend_values, dtype=np.float64) * transactions

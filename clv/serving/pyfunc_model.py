@@ -82,10 +82,10 @@ METADATA_ARTIFACT = "metadata"
 _RFM_NONNEGATIVE = ("frequency", "recency", "T", "monetary_value")
 
 
-def _ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
+def _ids(labels: np.ndarray | None, mask: np.ndarray) -> str:
     """Describe a few offending customer ids (or row numbers), shortened, for a message."""
-    if CUSTOMER_ID in frame.columns:
-        values = frame[CUSTOMER_ID].to_numpy()[mask]
+    if labels is not None:
+        values = labels[mask]
         label = "customers"
     else:
         values = np.flatnonzero(mask)
@@ -117,6 +117,193 @@ def _as_frame(model_input: Any) -> pd.DataFrame:
     )
 
 
+def _array_columns(model_input: Any) -> dict[str, np.ndarray] | None:
+    """Return ``model_input`` as a dict if it maps names to equally long 1-D numpy arrays."""
+    if not isinstance(model_input, Mapping) or not model_input:
+        return None
+    lengths = set()
+    for value in model_input.values():
+        if not isinstance(value, np.ndarray) or value.ndim != 1:
+            return None
+        lengths.add(len(value))
+    return dict(model_input) if len(lengths) == 1 else None
+
+
+def _columns_of(
+    model_input: Any, columns: Sequence[str]
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """Return the required columns (Series or arrays) and the customer ids, if any."""
+    arrays = _array_columns(model_input)
+    source: Any = arrays if arrays is not None else _as_frame(model_input)
+    present = set(source.keys()) if arrays is not None else set(source.columns)
+    missing = [name for name in columns if name not in present]
+    if missing:
+        raise InvalidDataError(
+            f"The input lacks {len(missing)} of the {len(columns)} feature column(s): "
+            + ", ".join(f"'{name}'" for name in missing[:10])
+            + (" ..." if len(missing) > 10 else "")
+            + "."
+        )
+    raw = {name: source[name] for name in columns}
+    if CUSTOMER_ID in raw:
+        labels = np.asarray(raw[CUSTOMER_ID])
+    elif CUSTOMER_ID in present:
+        labels = np.asarray(source[CUSTOMER_ID])
+    else:
+        labels = None
+    return raw, labels
+
+
+def _numbers(raw: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``float64`` values, null mask, and text mask (``None``: no text) of one column."""
+    dtype = raw.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiu":
+        # The common case (a numpy int or float column): no text to look for.
+        values = np.asarray(raw, dtype="float64")
+        return values, np.isnan(values), None
+    series = raw if isinstance(raw, pd.Series) else pd.Series(raw)
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    null = series.isna().to_numpy()
+    return values, null, np.isnan(values) & ~null
+
+
+def _validated_columns(
+    model_input: Any,
+    *,
+    columns: Sequence[str],
+    categorical: Sequence[str] = (),
+    nonnegative: Sequence[str] = (),
+) -> dict[str, np.ndarray]:
+    """:func:`validate_features` without building a DataFrame: the columns as arrays."""
+    raw, labels = _columns_of(model_input, columns)
+    n_rows = len(next(iter(raw.values()))) if raw else 0
+    if n_rows == 0:
+        raise InvalidDataError("The input has no rows: there is no customer to score.")
+
+    problems: list[str] = []
+    if CUSTOMER_ID in raw:
+        ids = raw[CUSTOMER_ID]
+        dtype = ids.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+            null_ids = np.zeros(n_rows, dtype=bool)
+        else:
+            null_ids = np.asarray(pd.isna(ids), dtype=bool)
+        if null_ids.any():
+            problems.append(
+                f"column '{CUSTOMER_ID}': {_rows(int(null_ids.sum()), 'have')} a null customer id "
+                f"(rows {describe_examples(np.flatnonzero(null_ids)).removeprefix('e.g. ')})"
+            )
+    skip = {CUSTOMER_ID, *categorical}
+    numeric_names = [name for name in columns if name not in skip]
+    clean = None if problems else _clean_numbers(raw, numeric_names, nonnegative)
+    if clean is not None:
+        return _result(raw, columns, clean)
+    numeric: dict[str, np.ndarray] = {}
+    for name in numeric_names:
+        column = raw[name]
+        if pd.api.types.is_bool_dtype(column.dtype):
+            problems.append(f"column '{name}' must be numeric; it holds booleans")
+            continue
+        values, null, text = _numbers(column)
+        if text is not None and text.any():
+            problems.append(
+                f"column '{name}': {_rows(int(text.sum()))} not numeric ({_ids(labels, text)})"
+            )
+        if null.any():
+            problems.append(
+                f"column '{name}': {_rows(int(null.sum()))} null ({_ids(labels, null)})"
+            )
+        infinite = np.isinf(values)
+        if infinite.any():
+            problems.append(
+                f"column '{name}': {_rows(int(infinite.sum()))} infinite ({_ids(labels, infinite)})"
+            )
+        numeric[name] = values
+
+    finite = {name: np.isfinite(values) for name, values in numeric.items()}
+    for name in dict.fromkeys([*_RFM_NONNEGATIVE, *nonnegative]):
+        if name not in numeric:
+            continue
+        negative = finite[name] & (numeric[name] < 0)
+        if negative.any():
+            problems.append(
+                f"column '{name}': {_rows(int(negative.sum()))} negative ({_ids(labels, negative)})"
+            )
+    if "frequency" in numeric:
+        values = numeric["frequency"]
+        fractional = finite["frequency"] & (values != np.floor(values))
+        if fractional.any():
+            problems.append(
+                f"column 'frequency' counts repeat purchases: {_rows(int(fractional.sum()))} "
+                f"fractional ({_ids(labels, fractional)})"
+            )
+    if "recency" in numeric and "T" in numeric:
+        recency, age = numeric["recency"], numeric["T"]
+        both = finite["recency"] & finite["T"]
+        late = both & _late(recency, age)
+        if late.any():
+            count = int(late.sum())
+            problems.append(
+                f"{count} customer{'s have' if count > 1 else ' has'} recency > T "
+                f"({_ids(labels, late).split(' ', 1)[1]})"
+            )
+    if problems:
+        raise InvalidDataError("Invalid customer features: " + "; ".join(problems) + ".")
+    return _result(raw, columns, numeric)
+
+
+def _late(recency: np.ndarray, age: np.ndarray) -> np.ndarray:
+    return recency > age * (1 + 1e-12) + 1e-9
+
+
+def _clean_numbers(
+    raw: dict[str, Any], names: Sequence[str], nonnegative: Sequence[str]
+) -> dict[str, np.ndarray] | None:
+    """All numeric columns as ``float64`` if nothing needs a message; else ``None``.
+
+    The same rules as the column-by-column checks of :func:`_validated_columns`,
+    on one 2-D block (one numpy call per rule rather than per column and rule:
+    ~0.2 ms less per request); ``None`` sends the input through those checks,
+    which name the problems.
+    """
+    arrays = []
+    for name in names:
+        dtype = raw[name].dtype
+        if not (isinstance(dtype, np.dtype) and dtype.kind in "fiu"):
+            return None
+        arrays.append(np.asarray(raw[name], dtype="float64"))
+    if not arrays:
+        return {}
+    block = np.vstack(arrays)
+    if not np.isfinite(block).all():
+        return None
+    position = {name: index for index, name in enumerate(names)}
+    rows = [
+        position[name]
+        for name in dict.fromkeys([*_RFM_NONNEGATIVE, *nonnegative])
+        if name in position
+    ]
+    if rows and (block[rows] < 0).any():
+        return None
+    if "frequency" in position:
+        values = block[position["frequency"]]
+        if (values != np.floor(values)).any():
+            return None
+    if "recency" in position and "T" in position:
+        if _late(block[position["recency"]], block[position["T"]]).any():
+            return None
+    return dict(zip(names, block, strict=True))
+
+
+def _result(
+    raw: dict[str, Any], columns: Sequence[str], numeric: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    data = {name: numeric[name] if name in numeric else np.asarray(raw[name]) for name in columns}
+    if "frequency" in numeric:
+        data["frequency"] = numeric["frequency"].astype("int64")
+    return data
+
+
 def validate_features(
     model_input: Any,
     *,
@@ -134,7 +321,8 @@ def validate_features(
     Parameters
     ----------
     model_input : pandas.DataFrame or dict or list of records
-        The customer feature table (one row per customer).
+        The customer feature table (one row per customer); a dict of equally long
+        1-D numpy arrays is read without building a DataFrame first.
     columns : sequence of str
         The feature columns the model was trained with (``customer_id`` first).
     categorical : sequence of str, optional
@@ -159,88 +347,12 @@ def validate_features(
         infinite values in numeric columns; negative or fractional ``frequency``;
         negative durations or amounts; ``recency`` greater than ``T``.
     """
-    frame = _as_frame(model_input)
-    missing = [name for name in columns if name not in frame.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The input lacks {len(missing)} of the {len(columns)} feature column(s): "
-            + ", ".join(f"'{name}'" for name in missing[:10])
-            + (" ..." if len(missing) > 10 else "")
-            + "."
-        )
-    if len(frame) == 0:
-        raise InvalidDataError("The input has no rows: there is no customer to score.")
-
-    problems: list[str] = []
-    result = pd.DataFrame(index=range(len(frame)))
-    if CUSTOMER_ID in columns:
-        ids = frame[CUSTOMER_ID]
-        null_ids = ids.isna().to_numpy()
-        if null_ids.any():
-            problems.append(
-                f"column '{CUSTOMER_ID}': {_rows(int(null_ids.sum()), 'have')} a null customer id "
-                f"(rows {describe_examples(np.flatnonzero(null_ids)).removeprefix('e.g. ')})"
-            )
-    skip = {CUSTOMER_ID, *categorical}
-    numeric: dict[str, np.ndarray] = {}
-    for name in columns:
-        if name in skip:
-            continue
-        raw = frame[name]
-        if pd.api.types.is_bool_dtype(raw.dtype):
-            problems.append(f"column '{name}' must be numeric; it holds booleans")
-            continue
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        null = raw.isna().to_numpy()
-        text = np.isnan(values) & ~null
-        if text.any():
-            problems.append(
-                f"column '{name}': {_rows(int(text.sum()))} not numeric ({_ids(frame, text)})"
-            )
-        if null.any():
-            problems.append(f"column '{name}': {_rows(int(null.sum()))} null ({_ids(frame, null)})")
-        infinite = np.isinf(values)
-        if infinite.any():
-            problems.append(
-                f"column '{name}': {_rows(int(infinite.sum()))} infinite ({_ids(frame, infinite)})"
-            )
-        numeric[name] = values
-
-    finite = {name: np.isfinite(values) for name, values in numeric.items()}
-    for name in dict.fromkeys([*_RFM_NONNEGATIVE, *nonnegative]):
-        if name not in numeric:
-            continue
-        negative = finite[name] & (numeric[name] < 0)
-        if negative.any():
-            problems.append(
-                f"column '{name}': {_rows(int(negative.sum()))} negative ({_ids(frame, negative)})"
-            )
-    if "frequency" in numeric:
-        values = numeric["frequency"]
-        fractional = finite["frequency"] & (values != np.floor(values))
-        if fractional.any():
-            problems.append(
-                f"column 'frequency' counts repeat purchases: {_rows(int(fractional.sum()))} "
-                f"fractional ({_ids(frame, fractional)})"
-            )
-    if "recency" in numeric and "T" in numeric:
-        recency, age = numeric["recency"], numeric["T"]
-        both = finite["recency"] & finite["T"]
-        late = both & (recency > age * (1 + 1e-12) + 1e-9)
-        if late.any():
-            count = int(late.sum())
-            problems.append(
-                f"{count} customer{'s have' if count > 1 else ' has'} recency > T "
-                f"({_ids(frame, late).split(' ', 1)[1]})"
-            )
-    if problems:
-        raise InvalidDataError("Invalid customer features: " + "; ".join(problems) + ".")
-
+    data = _validated_columns(
+        model_input, columns=columns, categorical=categorical, nonnegative=nonnegative
+    )
     # One constructor call: inserting the columns one by one costs ~10 ms per request.
-    data = {name: numeric[name] if name in numeric else frame[name].to_numpy() for name in columns}
-    if "frequency" in numeric:
-        data["frequency"] = numeric["frequency"].astype("int64")
-    result = pd.DataFrame(data, index=result.index, columns=list(columns))
+    n_rows = len(next(iter(data.values())))
+    result = pd.DataFrame(data, index=pd.RangeIndex(n_rows))
     if time_unit is not None:
         result.attrs["time_unit"] = time_unit
     return result
@@ -334,8 +446,7 @@ class CLVModel(mlflow.pyfunc.PythonModel):
     def _predict(
         self, features: pd.DataFrame, horizon: float, discount_rate: float
     ) -> pd.DataFrame:
-        predictions = self.candidate.predict(features, horizon=horizon, discount_rate=discount_rate)
-        return predictions.loc[:, list(PREDICTION_COLUMNS)]
+        return self.candidate.predict(features, horizon=horizon, discount_rate=discount_rate)
 
     # ``pd.DataFrame`` is a hint MLflow accepts without deriving a schema from it (the
     # explicit signature stays in charge); other hints make MLflow warn or convert.
@@ -358,6 +469,31 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         pandas.DataFrame
             One row per input row: ``customer_id``, the predictions and ``segment``.
         """
+        output = self.predict_columns(model_input, params)
+        return pd.DataFrame(output, index=pd.RangeIndex(len(output[CUSTOMER_ID])), copy=False)
+
+    def predict_columns(
+        self, model_input: Any, params: Mapping[str, Any] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Score customers; return the output columns as arrays (no DataFrame).
+
+        What :meth:`predict` returns, before it becomes a DataFrame: the endpoint
+        (:mod:`clv.serving.server`) calls this with a dict of numpy arrays and
+        writes the JSON answer from the arrays, which saves a DataFrame round trip
+        per request.
+
+        Parameters
+        ----------
+        model_input : pandas.DataFrame or dict of numpy.ndarray
+            Customer feature table, or its columns as equally long 1-D arrays.
+        params : mapping, optional
+            ``horizon`` (in the model's time unit) and ``discount_rate`` (annual).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            :data:`OUTPUT_COLUMNS`, in that order.
+        """
         metadata = self.metadata
         params = dict(params or {})
         default_horizon = float(metadata["horizon"])
@@ -366,23 +502,38 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         rate = _check_param(
             "discount_rate", params.get("discount_rate", default_rate), positive=False
         )
-        features = validate_features(
+        columns = metadata["feature_columns"]
+        data = _validated_columns(
             model_input,
-            columns=metadata["feature_columns"],
+            columns=columns,
             categorical=metadata.get("categorical_columns", ()),
             nonnegative=metadata.get("nonnegative_columns", ()),
-            time_unit=metadata["time_unit"],
         )
+        # A candidate that reads only some columns (the BTYD kinds: the RFM ones) gets
+        # only those: building a DataFrame costs ~20 us per column.
+        ids = data[CUSTOMER_ID]
+        used = getattr(self.candidate, "input_columns", None) or columns
+        if not all(name in data for name in used):
+            used = columns
+        # (``columns=`` would double the constructor's cost; the dict keeps the order.)
+        features = pd.DataFrame(
+            {name: data[name] for name in used}, index=pd.RangeIndex(len(ids)), copy=False
+        )
+        features.attrs["time_unit"] = metadata["time_unit"]
         predictions = self._predict(features, horizon, rate)
         if horizon == default_horizon and rate == default_rate:
             at_defaults = predictions
         else:
             at_defaults = self._predict(features, default_horizon, default_rate)
-        segments = self.segments.assign(at_defaults)
-        output = pd.DataFrame({CUSTOMER_ID: features[CUSTOMER_ID].to_numpy()})
+        segments = self.segments.assign_arrays(
+            at_defaults["clv"].to_numpy(dtype="float64"),
+            at_defaults["churn_probability"].to_numpy(dtype="float64"),
+            labels=ids,
+        )
+        output: dict[str, np.ndarray] = {CUSTOMER_ID: ids}
         for name in PREDICTION_COLUMNS:
             output[name] = predictions[name].to_numpy(dtype="float64")
-        output["segment"] = np.asarray(segments, dtype=object).astype(str)
+        output["segment"] = segments.astype(str)
         return output
 
 

@@ -89,7 +89,22 @@ def _client(tracking_uri: str) -> Any:
 
 
 def holdout_tag(*, digest: str, calibration_end: str, holdout_end: str, time_unit: str) -> str:
-    """Build the ``clv.holdout`` tag: what makes two holdout evaluations comparable."""
+    """Build the ``clv.holdout`` tag: what makes two holdout evaluations comparable.
+
+    Parameters
+    ----------
+    digest : str
+        Digest of the transaction log (:func:`clv.training.tracking.dataset_digest`).
+    calibration_end, holdout_end : str
+        The holdout's boundary dates (ISO format).
+    time_unit : str
+        The time unit of the evaluation.
+
+    Returns
+    -------
+    str
+        Canonical JSON (sorted keys): equal strings mean the same holdout.
+    """
     return json.dumps(
         {
             "digest": digest,
@@ -207,7 +222,21 @@ def current_champion(name: str, *, tracking_uri: str) -> Any | None:
 
 
 def stored_metrics(version: Any, holdout: str) -> dict[str, float] | None:
-    """Return a version's stored metrics if computed on ``holdout``, else ``None``."""
+    """Return a version's stored metrics if computed on ``holdout``, else ``None``.
+
+    Parameters
+    ----------
+    version : mlflow.entities.model_registry.ModelVersion
+        A registered version (its tags hold the metrics and the holdout).
+    holdout : str
+        A :func:`holdout_tag`.
+
+    Returns
+    -------
+    dict of str to float or None
+        The holdout metrics stored with the version, or ``None`` when they were
+        computed on another holdout or are missing.
+    """
     tags = dict(version.tags or {})
     if tags.get(TAG_HOLDOUT) != holdout or TAG_METRICS not in tags:
         return None
@@ -294,7 +323,20 @@ def apply_gate(
 
 
 def aliases(name: str, *, tracking_uri: str) -> dict[str, str]:
-    """Alias -> version of a registered model."""
+    """Return the aliases of a registered model.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    tracking_uri : str
+        Tracking (and registry) URI.
+
+    Returns
+    -------
+    dict of str to str
+        Alias (``champion``, ``challenger``, ...) -> version.
+    """
     client = _client(tracking_uri)
     model = client.get_registered_model(name)
     return {alias: str(version) for alias, version in (model.aliases or {}).items()}

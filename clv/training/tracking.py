@@ -220,7 +220,14 @@ def ensure_experiment(name: str, tracking_uri: str) -> str:
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages that matter to clv (installed ones only)."""
+    """Versions of Python and of the packages that matter to clv (installed ones only).
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` and each installed package (numpy, pandas, scipy, mlflow, ...) ->
+        its version.
+    """
     versions = {"python": platform.python_version()}
     for package in _PACKAGES:
         try:
@@ -389,7 +396,21 @@ def log_figure(
 ) -> bool:
     """Draw a matplotlib figure and log it as a PNG artifact of the active run.
 
-    Returns ``False`` (and calls ``warn``) when matplotlib is not installed.
+    Parameters
+    ----------
+    draw : callable
+        Returns a :class:`matplotlib.figure.Figure` (called only if matplotlib is
+        installed).
+    file_name : str
+        Name of the PNG under the run's ``plots/`` artifact folder.
+    warn : callable, optional
+        Receives a message when the plot is skipped.
+
+    Returns
+    -------
+    bool
+        ``True`` if logged; ``False`` (and ``warn`` called) when matplotlib is not
+        installed or the plot needs a missing optional package.
     """
     import mlflow
 

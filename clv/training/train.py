@@ -341,6 +341,12 @@ def _comparison_plots(
     return {"gain_curve_all_models.png": gain}
 
 
+def _clv_by_segment(segmented: pd.DataFrame) -> Any:
+    from clv import plots
+
+    return plots.clv_by_segment(segmented)
+
+
 def _clv_version() -> str:
     try:
         return importlib.metadata.version("clv")
@@ -549,6 +555,15 @@ def train(
                 features, horizon=float(horizon), discount_rate=float(discount_rate)
             )
             rules = SegmentRules().fit(predictions)
+            # The segment summary of every customer as of the holdout end (for
+            # `clv report`), and its plot.
+            from clv.models.segments import segment_summary
+
+            segmented = predictions.assign(segment=rules.assign(predictions))
+            mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
+            tracking.log_figure(
+                lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
+            )
             categorical = [
                 name
                 for name in features.columns

@@ -11,7 +11,7 @@ HOLDOUT_END = AS_OF + pd.Timedelta(days=182)  # 26 weeks
 
 
 def simulate(n_customers: int, *, signal: bool, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """BG/NBD customers; with ``signal`` a static segment shifts the purchase rate.
+    """BG/NBD customers; with ``signal`` a static segment says who fades (see below).
 
     Returns the transaction log and the attribute table (``customer_id``, ``segment``).
     """
@@ -23,10 +23,14 @@ def simulate(n_customers: int, *, signal: bool, seed: int = 0) -> tuple[pd.DataF
     growth = np.zeros(n_customers)
     last_acquisition = 180
     if signal:
-        # A static segment sets the purchase rate (x3 for "b", /3 for "a") and customers
-        # keep arriving until as_of: for the many young customers the segment says
-        # what their one or two purchases cannot, and RFM cannot see the segment.
-        rate = rate * np.where(segment, 3.0, 1.0 / 3.0)
+        # A static segment sets how the purchase rate moves with age: "a" customers
+        # start three times as active and fade (half-life 13 weeks), "b" customers keep
+        # their rate; customers keep arriving until as_of. RFM sees neither the segment
+        # nor the fading (BG/NBD assumes a constant rate while alive); the segment and
+        # the trailing-window counts show both.
+        rate = rate * np.where(segment, 1.0, 3.0)
+        growth = np.where(segment, 0.0, -np.log(2.0) / 91.0)
+        dropout = rng.beta(1.0, 12.0, n_customers)
         last_acquisition = (AS_OF - START).days
     ids, days, amounts = [], [], []
     for i in range(n_customers):

@@ -79,31 +79,24 @@ def _rmse(kind, log, attributes, features, actual, **params):
     return float(np.sqrt(np.mean((predicted - actual) ** 2)))
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    reason="Not met yet (issue 4): with a segment shifting the purchase rate, boosted/hybrid "
-    "do not beat BG/NBD (RMSE 134.1 / 126.7 vs 123.5); on pure BG/NBD data hybrid is within "
-    "2% (70.3 vs 69.1). The boosted kinds extrapolate from cutoffs one horizon before as_of.",
-    strict=False,
-)
 def test_boosted_uses_signal_rfm_cannot_see_and_is_not_much_worse_without_it():
+    # With signal a static segment says which customers fade (tests/models/_simulate.py):
+    # BG/NBD over-predicts the fading segment about twofold; the hybrid sees the
+    # segment and the trailing windows. Measured (seeds 1/2/3, 1500 customers): hybrid
+    # holdout RMSE of spend 97.7/109.2/96.3 against BG/NBD's 104.0/117.2/105.3; on pure
+    # BG/NBD data (seed 1) 69.8 against 69.1.
+    params = {"training_horizon": 26, "n_estimators": 150, "n_jobs": 1}
     rmse = {}
     for signal in (True, False):
         log, attributes = simulate(1500, signal=signal, seed=1)
         features = customer_features(log, as_of=AS_OF, time_unit="W", attributes=attributes)
         actual = holdout_spend(log, features["customer_id"].to_numpy(), AS_OF, HOLDOUT_END)
         rmse[signal] = {
-            kind: _rmse(
-                kind,
-                log,
-                attributes,
-                features,
-                actual,
-                **({"training_horizon": 26, "n_estimators": 150} if kind != "bg_nbd" else {}),
-            )
-            for kind in ("bg_nbd", "boosted", "hybrid")
+            kind: _rmse(kind, log, attributes, features, actual, **params)
+            for kind in ("boosted", "hybrid")
         }
+        rmse[signal]["bg_nbd"] = _rmse("bg_nbd", log, attributes, features, actual)
     best_signal = min(rmse[True]["boosted"], rmse[True]["hybrid"])
     best_plain = min(rmse[False]["boosted"], rmse[False]["hybrid"])
     assert best_signal < 0.95 * rmse[True]["bg_nbd"], rmse
-    assert best_plain < 1.10 * rmse[False]["bg_nbd"], rmse
+    assert best_plain < 1.03 * rmse[False]["bg_nbd"], rmse
