@@ -392,28 +392,13 @@ def _spend_per_purchase(spend_model, table: pd.DataFrame) -> np.ndarray:
     return np.where(x > 0, m, population)
 
 
-def _btyd_clv(transaction, spend, table, horizon, time_unit, discount_rate, margin):
-    from clv.models.value import customer_lifetime_value
-
-    whole = horizon >= 1 and abs(horizon - round(horizon)) < 1e-9
-    options: dict[str, Any] = (
-        {"discounting": "discrete", "period": 1.0} if whole else {"discounting": "continuous"}
-    )
-    values = customer_lifetime_value(
-        transaction,
-        _spend_per_purchase(spend, table),
-        table,
-        horizon=float(round(horizon)) if whole else horizon,
-        time_unit=time_unit,
-        margin=float(margin),
-        discount_rate=float(discount_rate),
-        **options,
-    )
-    return values.to_numpy()
-
-
 def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discount_rate, margin):
-    """As :func:`_btyd_clv`, on arrays already validated by ``transaction._prediction_table``."""
+    """Margin x discounted spend over the horizon, on validated arrays.
+
+    Whole horizons use discrete per-period discounting, others continuous (see
+    :func:`clv.models.value.customer_lifetime_value`); ``data`` comes from
+    ``transaction._prediction_table``.
+    """
     from clv.models._base import units_per_year
     from clv.models.value import lifetime_value_arrays
 
