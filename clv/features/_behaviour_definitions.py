@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from clv.features._contract import AMOUNT, CUSTOMER_ID
-from clv.features._definitions import _run_starts, purchase_events, rfm_table
+from clv.features._definitions import customer_runs, purchase_events, rfm_table
 
 WINDOWS_DAYS: tuple[int, ...] = (28, 91, 182, 364)
 """Trailing windows, in days (4, 13, 26 and 52 weeks)."""
@@ -95,8 +95,7 @@ def behaviour_table(
     table = rfm_table(purchases, end=end_day, unit_days=unit_days)
     t = purchases["t"].to_numpy()
     amount = purchases[AMOUNT].to_numpy(dtype="float64")
-    starts = _run_starts(purchases[CUSTOMER_ID].to_numpy())
-    stops = np.append(starts[1:], len(t)).astype("int64")
+    starts, stops = customer_runs(purchases[CUSTOMER_ID].to_numpy())
     n = len(starts)
     codes = np.repeat(np.arange(n), stops - starts)
     frequency = table["frequency"].to_numpy()
@@ -167,8 +166,7 @@ def label_table(
     """
     purchases = purchase_events(events, start=start, end=end)
     ids = purchases[CUSTOMER_ID].to_numpy()
-    starts = _run_starts(ids)
-    stops = np.append(starts[1:], len(ids)).astype("int64")
+    starts, stops = customer_runs(ids)
     amount = purchases[AMOUNT].to_numpy(dtype="float64")
     totals = np.add.reduceat(amount, starts) if len(starts) else np.zeros(0)
     position = pd.Index(ids[starts]).get_indexer(customers)

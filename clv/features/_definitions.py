@@ -63,13 +63,28 @@ def _order_by_customer_then_time(codes: np.ndarray, times: np.ndarray) -> np.nda
     return np.lexsort((times, codes))
 
 
-def _run_starts(customer_ids: np.ndarray) -> np.ndarray:
+def customer_runs(customer_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop positions of each customer's run in rows sorted by customer.
+
+    Parameters
+    ----------
+    customer_ids : numpy.ndarray
+        Customer ids, equal ids adjacent.
+
+    Returns
+    -------
+    starts, stops : numpy.ndarray
+        ``customer_ids[starts[i]:stops[i]]`` is the i-th customer's run; both empty
+        for no rows.
+    """
     if len(customer_ids) == 0:
-        return np.zeros(0, dtype="int64")
+        empty = np.zeros(0, dtype="int64")
+        return empty, empty
     change = np.empty(len(customer_ids), dtype=bool)
     change[0] = True
     change[1:] = customer_ids[1:] != customer_ids[:-1]
-    return np.flatnonzero(change)
+    starts = np.flatnonzero(change)
+    return starts, np.append(starts[1:], len(customer_ids)).astype("int64")
 
 
 def rfm_table(purchases: pd.DataFrame, *, end: float, unit_days: float) -> pd.DataFrame:
@@ -94,8 +109,7 @@ def rfm_table(purchases: pd.DataFrame, *, end: float, unit_days: float) -> pd.Da
     """
     ids = purchases[CUSTOMER_ID].to_numpy()
     t = purchases["t"].to_numpy()
-    starts = _run_starts(ids)
-    stops = np.append(starts[1:], len(ids)).astype("int64")
+    starts, stops = customer_runs(ids)
     first = t[starts]
     last = t[stops - 1]
     frequency = (stops - starts - 1).astype("int64")
@@ -133,8 +147,7 @@ def holdout_table(purchases: pd.DataFrame) -> pd.DataFrame:
         ``holdout_monetary_value`` (mean spend per holdout purchase).
     """
     ids = purchases[CUSTOMER_ID].to_numpy()
-    starts = _run_starts(ids)
-    stops = np.append(starts[1:], len(ids)).astype("int64")
+    starts, stops = customer_runs(ids)
     counts = (stops - starts).astype("int64")
     table = pd.DataFrame({CUSTOMER_ID: ids[starts], "holdout_frequency": counts})
     if AMOUNT in purchases.columns:

@@ -71,3 +71,20 @@ def test_bad_input_on_spark(spark):
     error = clv_error_from_spark(failure.value)
     assert isinstance(error, InvalidDataError)
     assert "rows have a negative amount" in str(error)
+
+
+def test_buckets_whose_customers_all_start_later_are_empty_not_errors(spark):
+    # customer 1 buys before the end; customers 2..9 only after it, so at least one
+    # of the session's 4 buckets holds no customer observed by the end date
+    rows = [(1, "2021-01-05", 10.0), (1, "2021-01-20", 5.0)]
+    rows += [(c, "2021-03-01", 1.0) for c in range(2, 10)]
+    log = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+    log["timestamp"] = pd.to_datetime(log["timestamp"])
+    frame = spark.createDataFrame(log)
+    summary = rfm_summary(frame, observation_end="2021-02-01").toPandas()
+    assert summary["customer_id"].tolist() == [1]
+    split = calibration_holdout_split(
+        frame, calibration_end="2021-02-01", holdout_end="2021-02-15"
+    ).toPandas()
+    assert split["customer_id"].tolist() == [1]
+    assert split["holdout_frequency"].tolist() == [0]
