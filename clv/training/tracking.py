@@ -81,6 +81,9 @@ _PACKAGES = (
 _MODEL_REQUIREMENTS = ("mlflow", "numpy", "pandas", "scipy", "scikit-learn")
 
 
+_SCHEMELESS_STORES = ("databricks", "databricks-uc")
+
+
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     """Return the tracking URI to use: the given one, or the embedded SQLite store.
 
@@ -100,12 +103,16 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     ------
     clv.errors.InvalidParameterError
         For a plain path or a ``file:`` URI (MLflow's deprecated file store).
+        ``databricks`` and ``databricks-uc`` (and ``databricks://profile``) are
+        MLflow's workspace stores, not paths, and are accepted.
     """
     if tracking_uri is None:
         tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
     if tracking_uri is None or tracking_uri == DEFAULT_TRACKING_URI:
         return "sqlite:///" + Path("mlflow.db").resolve().as_posix()
     uri = str(tracking_uri).strip()
+    if uri in _SCHEMELESS_STORES:
+        return uri  # MLflow's names for the Databricks workspace stores
     scheme = urlparse(uri).scheme
     if not uri or scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):
         raise InvalidParameterError(

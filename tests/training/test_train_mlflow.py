@@ -319,6 +319,13 @@ def test_the_deprecated_file_store_is_refused(uri):
         resolve_tracking_uri(uri)
 
 
+@pytest.mark.parametrize("uri", ["databricks", "databricks-uc", "databricks://profile"])
+def test_databricks_workspace_stores_are_accepted(uri):
+    from clv.training.tracking import resolve_tracking_uri
+
+    assert resolve_tracking_uri(uri) == uri
+
+
 def test_default_store_is_sqlite_in_the_working_directory(tmp_path, monkeypatch):
     from clv.training.tracking import artifact_location_for, resolve_tracking_uri
 
