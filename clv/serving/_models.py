@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from clv.errors import ModelLoadError
+from clv.errors import InvalidDataError, ModelLoadError
 
 _MODELS_SCHEME = "models:/"
 
@@ -206,3 +206,33 @@ def clv_metadata(model: Any) -> dict[str, Any]:
     if not isinstance(metadata, dict) or "feature_columns" not in metadata:
         raise ModelLoadError("The model is not a clv model (no clv metadata).")
     return metadata
+
+
+def model_feature_columns(metadata: dict[str, Any], available: list[str]) -> list[str]:
+    """Return the feature columns a model reads, checked against a feature table's.
+
+    Parameters
+    ----------
+    metadata : dict
+        The model's clv metadata (``feature_columns``).
+    available : list of str
+        Columns of the customer feature table built for scoring.
+
+    Returns
+    -------
+    list of str
+        ``metadata["feature_columns"]``, in order.
+
+    Raises
+    ------
+    clv.errors.InvalidDataError
+        If the model needs columns (customer attributes) that the table lacks.
+    """
+    columns = list(metadata["feature_columns"])
+    missing = [name for name in columns if name not in available]
+    if missing:
+        raise InvalidDataError(
+            f"The model needs customer attribute column(s) {', '.join(map(repr, missing))} "
+            "that batch scoring of a transaction log does not build."
+        )
+    return columns

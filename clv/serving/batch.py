@@ -168,7 +168,7 @@ def score_transactions(
         ``as_of``.
     """
     from clv.features.behaviour import customer_features
-    from clv.serving._models import clv_metadata
+    from clv.serving._models import clv_metadata, model_feature_columns
     from clv.serving.pyfunc_model import to_model_input
 
     metadata = clv_metadata(model)
@@ -180,13 +180,7 @@ def score_transactions(
         timestamp=timestamp,
         amount=amount,
     )
-    columns = list(metadata["feature_columns"])
-    missing = [name for name in columns if name not in features.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The model needs customer attribute column(s) {', '.join(map(repr, missing))} "
-            "that batch scoring of a transaction log does not build."
-        )
+    columns = model_feature_columns(metadata, list(features.columns))
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
         params["discount_rate"] = float(discount_rate)

@@ -109,7 +109,7 @@ def _score(
 
     from clv.features._engines import is_spark_frame
     from clv.features.behaviour import customer_features
-    from clv.serving._models import resolve_model
+    from clv.serving._models import model_feature_columns, resolve_model
     from clv.serving.pyfunc_model import PREDICTION_COLUMNS
     from clv.training.tracking import tracking_store
 
@@ -131,13 +131,7 @@ def _score(
         timestamp=timestamp,
         amount=amount,
     )
-    columns = list(metadata["feature_columns"])
-    missing = [name for name in columns if name not in features.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The model needs customer attribute column(s) {', '.join(map(repr, missing))} "
-            "that batch scoring of a transaction log does not build."
-        )
+    columns = model_feature_columns(metadata, list(features.columns))
     categorical = set(metadata.get("categorical_columns", ()))
     inputs = []
     for name in columns:
