@@ -2,7 +2,7 @@
 
 Every function builds a :class:`matplotlib.figure.Figure` attached to an Agg canvas
 and returns it: no pyplot, no global state, no backend switching, so the plots work
-in batch jobs, servers and notebooks alike (a returned figure displays in Jupyter).
+in batch jobs, servers and notebooks alike (in Jupyter, run `%matplotlib inline` once to see a returned figure).
 Write one with :func:`save_figure`, or log it with ``mlflow.log_figure``.
 
 This module imports matplotlib (the ``clv[plots]`` extra); ``import clv``,
