@@ -24,6 +24,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest -q -n 2 --durations=15
 
 lint: $(STAMP)

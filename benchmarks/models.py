@@ -74,7 +74,10 @@ def bench_gamma_gamma(n, seed):
     rng = np.random.default_rng(seed)
     frequency = rng.geometric(0.3, size=n)
     table = pd.DataFrame(
-        {"frequency": frequency, "monetary_value": simulate_gamma_gamma(SPEND, frequency, random_state=seed)}
+        {
+            "frequency": frequency,
+            "monetary_value": simulate_gamma_gamma(SPEND, frequency, random_state=seed),
+        }
     )
     model, ours = timed(lambda: GammaGammaModel().fit(table))
     fitter = GammaGammaFitter()
@@ -113,8 +116,14 @@ def bench_predictions(n, seed):
 
     def theirs():
         return spend_fitter.customer_lifetime_value(
-            fitter, table["frequency"], table["recency"], table["T"], table["monetary_value"],
-            time=12, discount_rate=0.01, freq="W",
+            fitter,
+            table["frequency"],
+            table["recency"],
+            table["T"],
+            table["monetary_value"],
+            time=12,
+            discount_rate=0.01,
+            freq="W",
         )
 
     value, ours_seconds = timed(ours)
@@ -139,17 +148,35 @@ def main() -> None:
     from lifetimes import BetaGeoFitter, ParetoNBDFitter
 
     bench_transactions(
-        "BG/NBD fit", simulate_beta_geo, BGNBD, BetaGeoModel, BetaGeoFitter, args.bgnbd, True,
+        "BG/NBD fit",
+        simulate_beta_geo,
+        BGNBD,
+        BetaGeoModel,
+        BetaGeoFitter,
+        args.bgnbd,
+        True,
         args.seed,
     )
     bench_transactions(
-        "Pareto/NBD fit", simulate_pareto_nbd, PARETO, ParetoNBDModel, ParetoNBDFitter,
-        args.pareto, True, args.seed,
+        "Pareto/NBD fit",
+        simulate_pareto_nbd,
+        PARETO,
+        ParetoNBDModel,
+        ParetoNBDFitter,
+        args.pareto,
+        True,
+        args.seed,
     )
     if args.pareto_large:
         bench_transactions(
-            "Pareto/NBD fit (clv only)", simulate_pareto_nbd, PARETO, ParetoNBDModel, None,
-            args.pareto_large, False, args.seed,
+            "Pareto/NBD fit (clv only)",
+            simulate_pareto_nbd,
+            PARETO,
+            ParetoNBDModel,
+            None,
+            args.pareto_large,
+            False,
+            args.seed,
         )
     bench_gamma_gamma(args.gamma, args.seed)
     bench_predictions(args.predict, args.seed)

@@ -232,8 +232,10 @@ def _bfgs_update(H: np.ndarray | None, s: np.ndarray, y: np.ndarray) -> np.ndarr
         H = np.eye(len(s)) * (sy / float(y @ y))
     rho = 1.0 / sy
     Hy = H @ y
-    return H + (rho * rho * float(y @ Hy) + rho) * np.outer(s, s) - rho * (
-        np.outer(Hy, s) + np.outer(s, Hy)
+    return (
+        H
+        + (rho * rho * float(y @ Hy) + rho) * np.outer(s, s)
+        - rho * (np.outer(Hy, s) + np.outer(s, Hy))
     )
 
 
@@ -422,8 +424,12 @@ class CustomerTable:
         self.arrays: dict[str, np.ndarray] = {}
         for name in columns:
             series = frame[name]
-            if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
-                raise InvalidDataError(f"Column {name!r} must be numeric; got dtype {series.dtype}.")
+            if not (
+                pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+            ):
+                raise InvalidDataError(
+                    f"Column {name!r} must be numeric; got dtype {series.dtype}."
+                )
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
             self.require(np.isfinite(values), f"a missing or infinite {name!r}")
             self.require(values >= 0, f"negative {name!r}")
@@ -456,8 +462,7 @@ def check_sample_weight(sample_weight: object, n_rows: int) -> np.ndarray:
     weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
     if weights.shape[0] != n_rows:
         raise InvalidDataError(
-            f"sample_weight has {weights.shape[0]} values but the customer table has "
-            f"{n_rows} rows."
+            f"sample_weight has {weights.shape[0]} values but the customer table has {n_rows} rows."
         )
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise InvalidDataError("sample_weight must be finite and non-negative.")
@@ -546,7 +551,9 @@ class ProbabilisticModel(BaseEstimator):
         """Per-row log-likelihood (n,) and its gradient (n, k) in natural parameters."""
         raise NotImplementedError
 
-    def _initial_parameters(self, data: Mapping[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+    def _initial_parameters(
+        self, data: Mapping[str, np.ndarray], weights: np.ndarray
+    ) -> np.ndarray:
         """Deterministic starting point (natural parameters)."""
         raise NotImplementedError
 
@@ -865,7 +872,9 @@ class ProbabilisticModel(BaseEstimator):
                 f"{cls.__name__}.from_params needs a mapping of {', '.join(cls.parameter_names)}; "
                 f"got {type(params).__name__}."
             )
-        renamed = {cls.lifetimes_aliases.get(str(key), str(key)): value for key, value in given.items()}
+        renamed = {
+            cls.lifetimes_aliases.get(str(key), str(key)): value for key, value in given.items()
+        }
         expected = set(cls.parameter_names)
         if set(renamed) != expected:
             raise InvalidParameterError(
@@ -1004,7 +1013,9 @@ class ProbabilisticModel(BaseEstimator):
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
-            raise ModelLoadError(f"Cannot read model file {str(path)!r}: {error.strerror}.") from None
+            raise ModelLoadError(
+                f"Cannot read model file {str(path)!r}: {error.strerror}."
+            ) from None
         return cls.from_json(text)
 
 

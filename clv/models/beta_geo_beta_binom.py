@@ -127,8 +127,10 @@ class BetaGeoBetaBinomModel(TransactionModel):
         alpha, beta, gamma, delta = params
         x, n = data["frequency"], data["n_periods"]
         return (
-            betaln(alpha + x, beta + n - x) - betaln(alpha, beta)
-            + betaln(gamma, delta + n + m) - betaln(gamma, delta)
+            betaln(alpha + x, beta + n - x)
+            - betaln(alpha, beta)
+            + betaln(gamma, delta + n + m)
+            - betaln(gamma, delta)
         )
 
     def _probability_alive(self, params, data):
@@ -142,8 +144,11 @@ class BetaGeoBetaBinomModel(TransactionModel):
         x, n = data["frequency"], data["n_periods"]
         ll, _ = bgbb_log_likelihood(params, data)
         scale = (delta / (gamma - 1)) * np.exp(
-            betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta) - ll
-            + gammaln(gamma + delta) - gammaln(1 + delta)
+            betaln(alpha + x + 1, beta + n - x)
+            - betaln(alpha, beta)
+            - ll
+            + gammaln(gamma + delta)
+            - gammaln(1 + delta)
         )
         out = np.empty((len(x), len(horizons)))
         for column, m in enumerate(horizons):
@@ -166,13 +171,17 @@ class BetaGeoBetaBinomModel(TransactionModel):
         log_b_p = betaln(alpha + x, beta + n - x)
         log_b_theta = betaln(gamma, delta + n)
         quiet = np.exp(
-            betaln(alpha + x, beta + n - x + m) - log_b_p
-            + betaln(gamma, delta + n + m) - log_b_theta
+            betaln(alpha + x, beta + n - x + m)
+            - log_b_p
+            + betaln(gamma, delta + n + m)
+            - log_b_theta
         )
         for j in range(m):
             quiet += np.exp(
-                betaln(alpha + x, beta + n - x + j) - log_b_p
-                + betaln(gamma + 1, delta + n + j) - log_b_theta
+                betaln(alpha + x, beta + n - x + j)
+                - log_b_p
+                + betaln(gamma + 1, delta + n + j)
+                - log_b_theta
             )
         return 1.0 - p_alive + p_alive * quiet
 
@@ -180,7 +189,9 @@ class BetaGeoBetaBinomModel(TransactionModel):
         """Eq. (9): ``E[X(n)]`` over the first ``n`` opportunities."""
         alpha, beta, gamma, delta = params
         ratio = np.exp(
-            gammaln(gamma + delta) - gammaln(1 + delta)
-            + gammaln(1 + delta + horizon) - gammaln(gamma + delta + horizon)
+            gammaln(gamma + delta)
+            - gammaln(1 + delta)
+            + gammaln(1 + delta + horizon)
+            - gammaln(gamma + delta + horizon)
         )
         return alpha / (alpha + beta) * delta / (gamma - 1) * (1 - ratio)

@@ -22,7 +22,11 @@ __all__ = ["ModifiedBetaGeoModel"]
 def _frequency_terms(r: float, a: float, b: float):
     def table(k: np.ndarray):
         constant = (
-            gammaln(r + k) - gammaln(r) + gammaln(a + b) + gammaln(b + k + 1) - gammaln(b)
+            gammaln(r + k)
+            - gammaln(r)
+            + gammaln(a + b)
+            + gammaln(b + k + 1)
+            - gammaln(b)
             - gammaln(a + b + k + 1)
         )
         d_r = digamma(r + k) - digamma(r)

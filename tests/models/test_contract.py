@@ -97,8 +97,12 @@ def test_persistence_round_trip(tmp_path, cdnow):
 
 
 def table(**columns):
-    base = {"customer_id": [1041, 77, 9, 5], "frequency": [1, 2, 0, 3],
-            "recency": [1.0, 2.0, 0.0, 3.0], "T": [5.0, 5.0, 5.0, 5.0]}
+    base = {
+        "customer_id": [1041, 77, 9, 5],
+        "frequency": [1, 2, 0, 3],
+        "recency": [1.0, 2.0, 0.0, 3.0],
+        "T": [5.0, 5.0, 5.0, 5.0],
+    }
     base.update(columns)
     return pd.DataFrame(base)
 
@@ -107,9 +111,18 @@ def table(**columns):
     ("frame", "message"),
     [
         (table(T=[0.5, 1.0, 5.0, 5.0]), r"2 customers have recency > T \(e.g. 1041, 77\)"),
-        (table(frequency=[1.5, 2, 0, 3]), r"1 customer has a non-integer 'frequency' \(e.g. 1041\)"),
-        (table(recency=[1.0, 2.0, 1.0, 3.0]), r"1 customer has frequency 0 but recency != 0 \(e.g. 9\)"),
-        (table(T=[5.0, np.nan, np.inf, 5.0]), r"2 customers have a missing or infinite 'T' \(e.g. 77, 9\)"),
+        (
+            table(frequency=[1.5, 2, 0, 3]),
+            r"1 customer has a non-integer 'frequency' \(e.g. 1041\)",
+        ),
+        (
+            table(recency=[1.0, 2.0, 1.0, 3.0]),
+            r"1 customer has frequency 0 but recency != 0 \(e.g. 9\)",
+        ),
+        (
+            table(T=[5.0, np.nan, np.inf, 5.0]),
+            r"2 customers have a missing or infinite 'T' \(e.g. 77, 9\)",
+        ),
         (table(recency=[-1.0, 2.0, 0.0, 3.0]), r"1 customer has negative 'recency' \(e.g. 1041\)"),
         (table().drop(columns=["T"]), r"missing column\(s\) 'T'"),
         (table().iloc[:0], "has no rows"),
@@ -128,11 +141,17 @@ def test_invalid_inputs_and_parameters(cdnow, cdnow_repeat):
         GammaGammaModel().fit(cdnow)
     with pytest.raises(InvalidDataError, match="sample_weight has 2 values"):
         BetaGeoModel().fit(cdnow, sample_weight=[1, 2])
-    with pytest.raises(InvalidParameterError, match=r"'penalty' parameter of BetaGeoModel must be a float in the range \[0, inf\). Got -1 instead"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'penalty' parameter of BetaGeoModel must be a float in the range \[0, inf\). Got -1 instead",
+    ):
         BetaGeoModel(penalty=-1).fit(cdnow)
     with pytest.raises(InvalidParameterError, match="'time_unit' parameter must be one of"):
         BetaGeoModel(time_unit="M").fit(cdnow)
-    with pytest.raises(InvalidDataError, match=r"in time unit 'W' \(attrs\['time_unit'\]\) but BetaGeoModel was given time_unit='D'"):
+    with pytest.raises(
+        InvalidDataError,
+        match=r"in time unit 'W' \(attrs\['time_unit'\]\) but BetaGeoModel was given time_unit='D'",
+    ):
         BetaGeoModel(time_unit="D").fit(cdnow)
     with pytest.raises(NotFittedError, match="not fitted yet"):
         BetaGeoModel().probability_alive(cdnow)
@@ -141,7 +160,9 @@ def test_invalid_inputs_and_parameters(cdnow, cdnow_repeat):
     with pytest.raises(InvalidParameterError, match="finite and positive"):
         BetaGeoModel.from_params({"r": 1.0, "alpha": -1, "a": 1, "b": 1})
     with pytest.raises(InvalidDataError, match="recency > n_periods"):
-        BetaGeoBetaBinomModel().fit(pd.DataFrame({"frequency": [1], "recency": [7], "n_periods": [6]}))
+        BetaGeoBetaBinomModel().fit(
+            pd.DataFrame({"frequency": [1], "recency": [7], "n_periods": [6]})
+        )
     model = BetaGeoModel().fit(cdnow)
     with pytest.raises(InvalidParameterError, match="'horizon' parameter of BetaGeoModel"):
         model.expected_purchases(cdnow, -1)
@@ -165,13 +186,19 @@ def test_clv_conventions(cdnow, cdnow_repeat):
     undiscounted = model.customer_lifetime_value(cdnow, spend, horizon=52, discounting="continuous")
     expected = model.expected_purchases(cdnow, 52) * spend.expected_spend(cdnow)
     np.testing.assert_allclose(undiscounted, expected, rtol=1e-10)
-    discrete = customer_lifetime_value(model, spend, cdnow, horizon=52, discount_rate=0.1, margin=0.3)
+    discrete = customer_lifetime_value(
+        model, spend, cdnow, horizon=52, discount_rate=0.1, margin=0.3
+    )
     continuous = customer_lifetime_value(
         model, spend, cdnow, horizon=52, discount_rate=0.1, margin=0.3, discounting="continuous"
     )
     assert (discrete <= 0.3 * expected + 1e-12).all()
     np.testing.assert_allclose(discrete, continuous, rtol=2e-3)
     pareto = ParetoNBDModel().fit(cdnow)
-    infinite = pareto.customer_lifetime_value(cdnow, 1.0, horizon=np.inf, discounting="continuous", discount_rate=0.15)
-    long = pareto.customer_lifetime_value(cdnow, 1.0, horizon=52 * 300, discounting="continuous", discount_rate=0.15)
+    infinite = pareto.customer_lifetime_value(
+        cdnow, 1.0, horizon=np.inf, discounting="continuous", discount_rate=0.15
+    )
+    long = pareto.customer_lifetime_value(
+        cdnow, 1.0, horizon=52 * 300, discounting="continuous", discount_rate=0.15
+    )
     np.testing.assert_allclose(infinite, long, rtol=1e-6)

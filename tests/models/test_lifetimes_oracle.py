@@ -64,7 +64,9 @@ def test_gamma_gamma_and_clv(cdnow, cdnow_repeat):
     transactions = BetaGeoModel().fit(cdnow)
     spend = GammaGammaModel().fit(cdnow_repeat)
     fitter = GammaGammaFitter()
-    fitter.params_ = pd.Series({"p": spend.params_["p"], "q": spend.params_["q"], "v": spend.params_["gamma"]})
+    fitter.params_ = pd.Series(
+        {"p": spend.params_["p"], "q": spend.params_["q"], "v": spend.params_["gamma"]}
+    )
     close(
         spend.expected_spend(cdnow),
         fitter.conditional_expected_average_profit(cdnow["frequency"], cdnow["monetary_value"]),
@@ -74,8 +76,14 @@ def test_gamma_gamma_and_clv(cdnow, cdnow_repeat):
     bg.params_ = transactions.params_.copy()
     bg.predict = bg.conditional_expected_number_of_purchases_up_to_time  # set by lifetimes' fit
     theirs = fitter.customer_lifetime_value(
-        bg, cdnow["frequency"], cdnow["recency"], cdnow["T"], cdnow["monetary_value"],
-        time=12, discount_rate=0.01, freq="W",
+        bg,
+        cdnow["frequency"],
+        cdnow["recency"],
+        cdnow["T"],
+        cdnow["monetary_value"],
+        time=12,
+        discount_rate=0.01,
+        freq="W",
     )
     month = 4.345  # lifetimes' month, here only to reproduce its convention
     annual = 1.01 ** ((365.25 / 7) / month) - 1

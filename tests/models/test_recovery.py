@@ -21,8 +21,16 @@ from clv.models import (
 
 CASES = [
     (simulate_beta_geo, BetaGeoModel, {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}),
-    (simulate_modified_beta_geo, ModifiedBetaGeoModel, {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}),
-    (simulate_pareto_nbd, ParetoNBDModel, {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}),
+    (
+        simulate_modified_beta_geo,
+        ModifiedBetaGeoModel,
+        {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614},
+    ),
+    (
+        simulate_pareto_nbd,
+        ParetoNBDModel,
+        {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669},
+    ),
 ]
 
 
@@ -48,15 +56,21 @@ def test_gamma_gamma_recovery():
     truth = {"p": 6.25, "q": 3.74, "gamma": 15.44}
     frequency = np.random.default_rng(3).integers(1, 10, 300_000)
     table = pd.DataFrame(
-        {"frequency": frequency, "monetary_value": simulate_gamma_gamma(truth, frequency, random_state=7)}
+        {
+            "frequency": frequency,
+            "monetary_value": simulate_gamma_gamma(truth, frequency, random_state=7),
+        }
     )
     within(GammaGammaModel(compute_standard_errors=True).fit(table), truth)
 
 
 def test_day_resolution_simulation_shape():
     table = simulate_beta_geo(
-        {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, 5000, T=(27.0, 39.0),
-        resolution=1 / 7, random_state=1,
+        {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+        5000,
+        T=(27.0, 39.0),
+        resolution=1 / 7,
+        random_state=1,
     )
     assert (table["recency"] <= table["T"]).all()
     for column in ("T", "recency"):

@@ -38,7 +38,9 @@ def test_bgnbd_count_probabilities_at_published_rounded_parameters():
     assert model.probability_purchases_new_customer(0, 39) == pytest.approx(0.5737864, rel=1e-6)
     assert model.probability_purchases_new_customer(10, 2) == pytest.approx(1.07869e-07, rel=1e-4)
     brand_new = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [0.0]})
-    assert model.probability_no_purchase(brand_new, 39).iloc[0] == pytest.approx(0.5737864, rel=1e-6)
+    assert model.probability_no_purchase(brand_new, 39).iloc[0] == pytest.approx(
+        0.5737864, rel=1e-6
+    )
 
 
 def test_mbgnbd_cdnow(cdnow):
