@@ -75,6 +75,14 @@ def demo(
         progress=_progress,
     )
     _print_training_summary(result)
+    typer.echo("")
+    typer.echo("next:")
+    typer.echo("  clv report --output report.html          # the run as one HTML page")
+    typer.echo("  clv serve --model-uri models:/clv@champion   # an endpoint on 127.0.0.1:5000")
+    typer.echo(
+        "  clv score transactions.csv --model-uri models:/clv@champion "
+        "--as-of 1998-06-30 --horizon 52 --output scores.parquet"
+    )
 
 
 def _progress(message: str) -> None:
