@@ -110,7 +110,9 @@ def behaviour_table(
             columns[f"purchases_{days}d"] = counts[days]
     for days in WINDOWS_DAYS:
         inside = t >= end_day + 1.0 - days
-        columns[f"spend_{days}d"] = np.bincount(codes, weights=amount * inside, minlength=n)
+        # astype: a weighted bincount of no rows comes back as int64
+        spend = np.bincount(codes, weights=amount * inside, minlength=n)
+        columns[f"spend_{days}d"] = spend.astype("float64", copy=False)
 
     same = codes[1:] == codes[:-1]
     gaps = np.where(same, np.diff(t), 0.0) / unit_days

@@ -328,3 +328,32 @@ def prepare_transactions(
             warnings.warn(message + "; they were dropped.", DataQualityWarning, stacklevel=3)
             events = events.loc[~duplicated]
     return PreparedTransactions(events=events.reset_index(drop=True), tz=tz, has_amount=has_amount)
+
+
+def inclusive_end(end_day: float, merge_same_day: bool) -> float:
+    """Return the last event time counted for a boundary day.
+
+    With same-day merging, event times are whole days and the boundary day itself;
+    without it, events carry a time of day and the whole boundary day is included.
+    """
+    return end_day if merge_same_day else float(np.nextafter(end_day + 1.0, -np.inf))
+
+
+def check_observed_by(prepared: PreparedTransactions, day: float, name: str) -> None:
+    """Raise if no transaction of the log falls on or before ``day``.
+
+    Parameters
+    ----------
+    prepared : PreparedTransactions
+        The validated log.
+    day : float
+        The boundary, as a day number.
+    name : str
+        The boundary's parameter name, for the message.
+    """
+    first = float(np.floor(np.min(prepared.events["t"].to_numpy())))
+    if first > day:
+        raise InvalidDataError(
+            f"The '{name}' date is before the first transaction "
+            f"({pd.Timestamp(int(first), unit='D').date()}): no customer is observed."
+        )

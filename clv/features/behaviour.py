@@ -30,7 +30,9 @@ from clv.features._contract import (
     DuplicatesPolicy,
     NegativeAmountsPolicy,
     PreparedTransactions,
+    check_observed_by,
     check_time_unit,
+    inclusive_end,
     prepare_transactions,
     to_day_number,
 )
@@ -43,11 +45,6 @@ FEATURE_COLUMNS: tuple[str, ...] = (CUSTOMER_ID, *RFM_COLUMNS, *BEHAVIOUR_COLUMN
 
 # Columns the definition returns as int64 (the others are float64); typed so on Spark.
 _INTEGER_FEATURES = frozenset({"frequency", *(f"purchases_{w}d" for w in WINDOWS_DAYS)})
-
-
-def _inclusive(end_day: float, merge_same_day: bool) -> float:
-    # Without merging, events carry a time of day: the end day is included whole.
-    return end_day if merge_same_day else float(np.nextafter(end_day + 1.0, -np.inf))
 
 
 def _prepare(
@@ -125,7 +122,7 @@ def _features_at(
     attributes: pd.DataFrame | None,
 ) -> pd.DataFrame:
     table = behaviour_table(
-        prepared.events, end=_inclusive(day, merge_same_day), end_day=day, unit_days=unit_days
+        prepared.events, end=inclusive_end(day, merge_same_day), end_day=day, unit_days=unit_days
     )
     return _join_attributes(table, attributes)
 
@@ -206,7 +203,7 @@ def customer_features(
     )
     extra = None if attributes is None else _check_attributes(attributes, customer_id)
     day = prepared.day_of(as_of, "as_of")
-    _check_after_first(prepared, day, "as_of")
+    check_observed_by(prepared, day, "as_of")
     table = _features_at(prepared, day, unit_days, merge_same_day, extra)
     table.attrs["time_unit"] = time_unit
     return table
@@ -234,17 +231,8 @@ def _features_frame(
         transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
     )
     day = prepared.day_of(as_of, "as_of")
-    if not (prepared.events["t"].to_numpy() <= _inclusive(day, merge_same_day)).any():
-        # Every customer of this bucket starts after as_of: no row (the definition
-        # expects at least one purchase).
-        ids = prepared.events[CUSTOMER_ID].iloc[:0].reset_index(drop=True)
-        empty = {
-            name: ids
-            if name == CUSTOMER_ID
-            else pd.Series([], dtype="int64" if name in _INTEGER_FEATURES else "float64")
-            for name in FEATURE_COLUMNS
-        }
-        return pd.DataFrame(empty)
+    # a bucket whose customers all start after as_of gives no row (no error: the
+    # global check that someone is observed belongs to the caller)
     return _features_at(prepared, day, check_time_unit(time_unit), merge_same_day, None)
 
 
@@ -288,15 +276,6 @@ def _spark_features(
             f"'attributes' column(s) {', '.join(clash)} clash with feature columns; rename them."
         )
     return table.join(attributes, on=CUSTOMER_ID, how="left")
-
-
-def _check_after_first(prepared: PreparedTransactions, day: float, name: str) -> None:
-    first = float(np.floor(np.min(prepared.events["t"].to_numpy())))
-    if first > day:
-        raise InvalidDataError(
-            f"The '{name}' date is before the first transaction "
-            f"({pd.Timestamp(int(first), unit='D').date()}): no customer is observed."
-        )
 
 
 def training_examples(
@@ -388,13 +367,13 @@ def training_examples(
         )
     blocks = []
     for day in days:
-        _check_after_first(prepared, day, "cutoffs")
+        check_observed_by(prepared, day, "cutoffs")
         features = _features_at(prepared, day, unit_days, merge_same_day, extra)
         labels = label_table(
             prepared.events,
             features[CUSTOMER_ID].to_numpy(),
-            start=_inclusive(day, merge_same_day),
-            end=_inclusive(day + horizon_days, merge_same_day)
+            start=inclusive_end(day, merge_same_day),
+            end=inclusive_end(day + horizon_days, merge_same_day)
             if float(horizon_days).is_integer()
             else day + horizon_days,
         )

@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from clv.errors import InvalidDataError, InvalidParameterError
+from clv.errors import InvalidParameterError
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
@@ -16,7 +16,9 @@ from clv.features._contract import (
     DuplicatesPolicy,
     NegativeAmountsPolicy,
     PreparedTransactions,
+    check_observed_by,
     check_time_unit,
+    inclusive_end,
     prepare_transactions,
     to_day_number,
 )
@@ -24,15 +26,6 @@ from clv.features._definitions import calibration_holdout_table, purchase_events
 from clv.features._engines import is_spark_frame, run_by_customer
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
-
-
-def _check_end_after_first(prepared: PreparedTransactions, end: float, name: str) -> None:
-    first = float(np.min(prepared.events["t"].to_numpy()))
-    if np.floor(first) > end:
-        raise InvalidDataError(
-            f"The '{name}' date is before the first transaction "
-            f"({pd.Timestamp(int(np.floor(first)), unit='D').date()}): no customer is observed."
-        )
 
 
 def _finish(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
@@ -110,7 +103,7 @@ def rfm_summary(
     if is_spark_frame(transactions):
         return run_by_customer(transactions, compute, _output_columns(transactions, amount, False))
     prepared = _prepare(transactions, options)
-    _check_end_after_first(
+    check_observed_by(
         prepared, prepared.day_of(observation_end, "observation_end"), "observation_end"
     )
     return _finish(compute(prepared), time_unit)
@@ -146,18 +139,13 @@ def _rfm_frame(
     end = prepared.day_of(observation_end, "observation_end")
     table = rfm_table(
         purchase_events(
-            prepared.events, start=-np.inf, end=_inclusive(end, options["merge_same_day"])
+            prepared.events, start=-np.inf, end=inclusive_end(end, options["merge_same_day"])
         ),
         end=end,
         unit_days=TIME_UNITS[time_unit],
     )
     columns = _CUSTOMER_COLUMNS + (["monetary_value"] if prepared.has_amount else [])
     return table[columns].reset_index(drop=True)
-
-
-def _inclusive(end_day: float, merge_same_day: bool) -> float:
-    # Without merging, events carry a time of day: the end day is included whole.
-    return end_day if merge_same_day else np.nextafter(end_day + 1.0, -np.inf)
 
 
 def calibration_holdout_split(
@@ -223,7 +211,7 @@ def calibration_holdout_split(
         return run_by_customer(transactions, compute, _output_columns(transactions, amount, True))
     prepared = _prepare(transactions, options)
     calibration_day = _check_boundaries(prepared, calibration_end, holdout_end)
-    _check_end_after_first(prepared, calibration_day, "calibration_end")
+    check_observed_by(prepared, calibration_day, "calibration_end")
     return _finish(compute(prepared), time_unit)
 
 
@@ -260,8 +248,8 @@ def _split_frame(
     merge = options["merge_same_day"]
     table = calibration_holdout_table(
         prepared.events,
-        calibration_end=_inclusive(calibration_day, merge),
-        holdout_end=_inclusive(holdout_day, merge),
+        calibration_end=inclusive_end(calibration_day, merge),
+        holdout_end=inclusive_end(holdout_day, merge),
         unit_days=unit_days,
     )
     # T and the holdout length count whole days from the boundaries.
