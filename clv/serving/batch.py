@@ -127,6 +127,37 @@ def _positive(name: str, value: object, *, integer: bool = False) -> float:
     return float(value)
 
 
+def _check_discount_rate(discount_rate: object) -> None:
+    if discount_rate is not None and (
+        isinstance(discount_rate, bool)
+        or not isinstance(discount_rate, int | float)
+        or not (math.isfinite(discount_rate) and discount_rate >= 0)
+    ):
+        raise InvalidParameterError(
+            "The 'discount_rate' parameter must be a float in the range [0, inf). "
+            f"Got {discount_rate!r} instead."
+        )
+
+
+def _check_score_arguments(
+    horizon: object,
+    discount_rate: object,
+    chunk_customers: object,
+    as_of: object,
+    columns: list[str],
+) -> tuple[float, int]:
+    """Check :func:`score_file`'s arguments (both engines); return horizon and chunk."""
+    horizon = _positive("horizon", horizon)
+    _check_discount_rate(discount_rate)
+    chunk = int(_positive("chunk_customers", chunk_customers, integer=True))
+    to_day_number(as_of, "as_of")
+    if len(set(columns)) != 3:
+        raise InvalidParameterError(
+            f"The customer id, timestamp and amount columns must differ. Got {columns}."
+        )
+    return horizon, chunk
+
+
 def score_transactions(
     transactions: pd.DataFrame,
     *,
@@ -419,23 +450,8 @@ def score_file(
 
     source = _check_input(transactions_path)
     target = _check_output(output)
-    horizon = _positive("horizon", horizon)
-    if discount_rate is not None and (
-        isinstance(discount_rate, bool)
-        or not isinstance(discount_rate, int | float)
-        or not (math.isfinite(discount_rate) and discount_rate >= 0)
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
-    chunk = int(_positive("chunk_customers", chunk_customers, integer=True))
-    to_day_number(as_of, "as_of")
     columns = [customer_id, timestamp, amount]
-    if len(set(columns)) != 3:
-        raise InvalidParameterError(
-            f"The customer id, timestamp and amount columns must differ. Got {columns}."
-        )
+    horizon, chunk = _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
 
     resolved = resolve_model(model_uri, tracking_uri)
     scored_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")

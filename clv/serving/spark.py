@@ -37,7 +37,6 @@ bucket of customers).
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import uuid
@@ -48,15 +47,17 @@ from typing import Any
 
 import pandas as pd
 
-from clv.errors import CLVError, InvalidDataError, InvalidParameterError
+from clv.errors import CLVError, InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
 from clv.serving.batch import (
     _PARQUET,
     DEFAULT_CHUNK_CUSTOMERS,
     OUTPUT_COLUMNS,
     Progress,
+    _check_discount_rate,
     _check_input,
     _check_output,
+    _check_score_arguments,
     _combine,
     _positive,
     _suffix,
@@ -66,18 +67,6 @@ __all__ = ["score_file", "score_spark"]
 
 _SCORES = "__clv_scores"
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
-
-
-def _check_discount_rate(discount_rate: object) -> None:
-    if discount_rate is not None and (
-        isinstance(discount_rate, bool)
-        or not isinstance(discount_rate, int | float)
-        or not (math.isfinite(discount_rate) and discount_rate >= 0)
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
 
 
 def _model_metadata(resolved: Any) -> dict[str, Any]:
@@ -382,15 +371,8 @@ def score_file(
     """
     source = _check_input(transactions_path)
     target = _check_output(output)
-    _positive("horizon", horizon)
-    _check_discount_rate(discount_rate)
-    _positive("chunk_customers", chunk_customers, integer=True)
-    to_day_number(as_of, "as_of")
     columns = [customer_id, timestamp, amount]
-    if len(set(columns)) != 3:
-        raise InvalidParameterError(
-            f"The customer id, timestamp and amount columns must differ. Got {columns}."
-        )
+    _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
 
     with warnings.catch_warnings():
         # pyspark 4 warns on every pandas conversion that it does not fully support
