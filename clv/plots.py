@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.models.segments import segment_summary
-from clv.training.evaluation import prediction_buckets
+from clv.training.evaluation import prediction_buckets, ranked_with_ties_averaged
 
 __all__ = [
     "churn_reliability_curve",
@@ -497,14 +497,13 @@ def decile_chart(
 
 def _captured(actual: np.ndarray, key: np.ndarray) -> np.ndarray:
     """Cumulative share of ``actual`` captured when targeting by ``key`` (ties averaged)."""
-    n = actual.size
-    order = np.argsort(-key, kind="stable")
-    keys, values = key[order], actual[order]
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys) != 0) + 1))
-    counts = np.diff(np.concatenate((starts, [n])))
-    values = np.repeat(np.add.reduceat(values, starts) / counts, counts)
+    values = ranked_with_ties_averaged(actual, key)
     total = values.sum()
-    return np.concatenate(([0.0], np.cumsum(values) / total)) if total > 0 else np.zeros(n + 1)
+    return (
+        np.concatenate(([0.0], np.cumsum(values) / total))
+        if total > 0
+        else np.zeros(actual.size + 1)
+    )
 
 
 def gain_curve(

@@ -47,6 +47,7 @@ __all__ = [
     "mae",
     "normalized_gini",
     "prediction_buckets",
+    "ranked_with_ties_averaged",
     "rmse",
     "spearman",
 ]
@@ -189,16 +190,37 @@ def rmse(actual: Any, predicted: Any) -> float:
     return float(np.sqrt(np.mean((p - y) ** 2)))
 
 
-def _gini(actual: np.ndarray, key: np.ndarray) -> float:
-    """Gini of ranking ``actual`` by ``key`` (descending), ties averaged."""
+def ranked_with_ties_averaged(actual: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Order ``actual`` by ``key``, descending, ties sharing their group's mean.
+
+    Customers the ranking cannot tell apart share their group's mean value: the
+    expected outcome over every order of the tie, whatever the input order. The Gini
+    and the gain curve (:func:`clv.plots.gain_curve`) both rank this way.
+
+    Parameters
+    ----------
+    actual : numpy.ndarray
+        Realised values.
+    key : numpy.ndarray
+        Ranking score, same length.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``actual`` in ranking order, tied groups averaged.
+    """
     n = actual.size
     order = np.argsort(-key, kind="stable")
     keys, values = key[order], actual[order]
     starts = np.concatenate(([0], np.flatnonzero(np.diff(keys) != 0) + 1))
     counts = np.diff(np.concatenate((starts, [n])))
-    # Customers the ranking cannot tell apart share their group's mean value: the
-    # expected Gini over every order of the tie, whatever the input order.
-    values = np.repeat(np.add.reduceat(values, starts) / counts, counts)
+    return np.repeat(np.add.reduceat(values, starts) / counts, counts)
+
+
+def _gini(actual: np.ndarray, key: np.ndarray) -> float:
+    """Gini of ranking ``actual`` by ``key`` (descending), ties averaged."""
+    n = actual.size
+    values = ranked_with_ties_averaged(actual, key)
     lorenz = np.cumsum(values) / values.sum()
     return float(lorenz.sum() / n - (n + 1) / (2 * n))
 
@@ -341,6 +363,16 @@ def decile_mape(actual: Any, predicted: Any, n_buckets: int = 10) -> float:
     return float(np.mean(errors)) if errors else float("nan")
 
 
+def _check_churn_pair(y: np.ndarray, p: np.ndarray) -> None:
+    if y.shape != p.shape:
+        raise InvalidDataError(
+            f"'churned' and 'churn_probability' must have the same length; got {y.size} "
+            f"and {p.size}."
+        )
+    if y.size == 0:
+        raise InvalidDataError("'churned' is empty: there is nothing to evaluate.")
+
+
 def auc(churned: Any, churn_probability: Any) -> float:
     """Area under the ROC curve of the churn probability.
 
@@ -361,13 +393,7 @@ def auc(churned: Any, churn_probability: Any) -> float:
     """
     y = _binary(churned, "churned")
     p = _vector(churn_probability, "churn_probability")
-    if y.shape != p.shape:
-        raise InvalidDataError(
-            f"'churned' and 'churn_probability' must have the same length; got {y.size} "
-            f"and {p.size}."
-        )
-    if y.size == 0:
-        raise InvalidDataError("'churned' is empty: there is nothing to evaluate.")
+    _check_churn_pair(y, p)
     if y.min() == y.max():
         return float("nan")
     from sklearn.metrics import roc_auc_score
@@ -392,13 +418,7 @@ def brier(churned: Any, churn_probability: Any) -> float:
     """
     y = _binary(churned, "churned")
     p = _probabilities(churn_probability, "churn_probability")
-    if y.shape != p.shape:
-        raise InvalidDataError(
-            f"'churned' and 'churn_probability' must have the same length; got {y.size} "
-            f"and {p.size}."
-        )
-    if y.size == 0:
-        raise InvalidDataError("'churned' is empty: there is nothing to evaluate.")
+    _check_churn_pair(y, p)
     return float(np.mean((p - y) ** 2))
 
 
