@@ -97,9 +97,7 @@ def decision_tables(
     scored["segment"] = rules.assign(scored)
     segments = segment_actions(scored, rules=rules, actions=actions)
 
-    curve = new_customer_value_curve(
-        transaction_model, spend_model, step=_step(horizon), **options
-    )
+    curve = new_customer_value_curve(transaction_model, spend_model, step=_step(horizon), **options)
     new_customer = curve.rename("cumulative_value").to_frame()
     new_value = float(curve.iloc[-1])
     payback = payback_time(curve, acquisition_cost) if acquisition_cost is not None else math.nan
