@@ -378,7 +378,7 @@ def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) 
 
 
 def expected_purchases_given_alive(
-    params: np.ndarray, x: np.ndarray, T: np.ndarray, horizon: float
+    params: np.ndarray, x: np.ndarray, T: np.ndarray, horizon: float, dropout_scale: float = 1.0
 ) -> np.ndarray:
     """``E[Y(t) | x, T, alive]`` by Gauss-Jacobi quadrature over the dropout probability.
 
@@ -400,6 +400,10 @@ def expected_purchases_given_alive(
         Repeat purchases and observation length (one row per customer).
     horizon : float
         Length of the forecast period.
+    dropout_scale : float, default 1.0
+        Multiplies every customer's dropout probability from ``T`` on (``c p``);
+        1.0 is the model itself, below 1 the retention scenario of
+        :mod:`clv.models.retention`.
 
     Returns
     -------
@@ -416,7 +420,7 @@ def expected_purchases_given_alive(
         rows = x == value
         # weight (1-u)^(b+x-1) (1+u)^(a-1) on [-1, 1] is Beta(a, b+x) in p = (1+u)/2
         nodes, weights = roots_jacobi(_JACOBI_NODES, b + value - 1.0, a - 1.0)
-        p = (1.0 + nodes) / 2.0
+        p = dropout_scale * (1.0 + nodes) / 2.0
         scale = alpha + T[rows, None]
         shrink = -np.expm1((r + value) * (np.log(scale) - np.log(scale + p * horizon)))
         out[rows] = (shrink / p) @ weights / weights.sum()
