@@ -26,6 +26,7 @@ from clv.models import (
     customer_lifetime_value,
 )
 from clv.models.baseline import SimpleCLVModel
+from clv.models.retention import retention_what_if
 from clv.models.segments import SegmentRules
 from tests.alignment import check_assigned_back, shuffled
 
@@ -49,6 +50,12 @@ METHODS = {
     "probability_no_purchase": lambda m: lambda X: m.probability_no_purchase(X, 10),
     "expected_purchases_curve": lambda m: lambda X: m.expected_purchases_curve(X, [5, 10])[10.0],
     "log_likelihood_rows": lambda m: m.log_likelihood_rows,
+    "probability_of_n_purchases": lambda m: lambda X: m.probability_of_n_purchases(X, 10, 1),
+    "probability_alive_later": lambda m: lambda X: m.probability_alive(X, horizon=4),
+    "purchases_interval": lambda m: lambda X: m.purchases_interval(X, 10)["purchases_upper"],
+    "retention_what_if": lambda m: (
+        lambda X: retention_what_if(m, 30.0, X, reduction=0.2, horizon=10).customers["clv_scenario"]
+    ),
 }
 
 
