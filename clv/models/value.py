@@ -178,7 +178,7 @@ def customer_lifetime_value(
     Returns
     -------
     pandas.Series
-        Value per customer, indexed like ``X`` (by ``customer_id`` when present).
+        Value per customer, indexed like ``X``.
     """
     owner = "customer_lifetime_value"
     for name, value in (("margin", margin), ("discount_rate", discount_rate)):
