@@ -395,9 +395,13 @@ def _customer_labels(frame: pd.DataFrame) -> np.ndarray:
 
 
 def output_index(frame: pd.DataFrame) -> pd.Index:
-    """Index of prediction outputs: ``customer_id`` when present, else the frame's."""
-    if "customer_id" in frame.columns:
-        return pd.Index(frame["customer_id"].to_numpy(), name="customer_id")
+    """Index of prediction outputs: always the input frame's own index.
+
+    The index contract (README "Conventions", DESIGN.md "Contracts"): every
+    prediction is aligned row for row with its input and carries the input's index,
+    so ``table[column] = model.method(table)`` is right whatever the index is;
+    ``customer_id`` stays a column of the customer table.
+    """
     return frame.index
 
 
@@ -809,7 +813,7 @@ class ProbabilisticModel(BaseEstimator):
         Returns
         -------
         pandas.Series
-            One value per row, indexed like ``X`` (by ``customer_id`` when present).
+            One value per row, indexed like ``X``.
         """
         arrays, index = self._prediction_table(X)
         data = self._prepare_data({name: arrays[name] for name in self.data_columns})

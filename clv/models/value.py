@@ -184,9 +184,8 @@ def customer_lifetime_value(
     Returns
     -------
     pandas.Series or pandas.DataFrame
-        Value per customer, indexed like ``X`` (by ``customer_id`` when present); with
-        ``interval`` a DataFrame with ``customer_lifetime_value``, ``clv_lower`` and
-        ``clv_upper``.
+        Value per customer, indexed like ``X``; with ``interval`` a DataFrame with
+        ``customer_lifetime_value``, ``clv_lower`` and ``clv_upper``.
     """
     owner = "customer_lifetime_value"
     for name, value in (("margin", margin), ("discount_rate", discount_rate)):
