@@ -367,6 +367,24 @@ def _log_count_calibration(comparison: Any, kind: str, progress: Progress | None
     tracking.log_figure(draw, "holdout_count_histogram.png", warn=progress)
 
 
+def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) -> None:
+    """Log the monthly cohort table (clv.features.cohorts) and its active-rate heatmap."""
+    import mlflow
+
+    from clv.features.cohorts import cohort_table
+    from clv.training import tracking
+
+    table = cohort_table(transactions, period="M", observation_end=observation_end)
+    mlflow.log_text(table.to_csv(), "cohorts.csv")
+
+    def draw() -> Any:
+        from clv.plots import cohort_heatmap
+
+        return cohort_heatmap(table, "active_rate")
+
+    tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
+
+
 def _clv_by_segment(segmented: pd.DataFrame) -> Any:
     from clv import plots
 
@@ -559,6 +577,7 @@ def train(
                 rmse = table.loc[kind].get(PRIMARY_METRIC, math.nan)
                 _notify(progress, f"logged {kind}: {PRIMARY_METRIC} {float(rmse):.4g}")
             tracking.log_comparison(table, comparison_table(table, best=best))
+            _log_cohorts(canonical, holdout_end, progress)
             for file_name, draw in _comparison_plots(
                 comparison.predictions, comparison.actuals
             ).items():

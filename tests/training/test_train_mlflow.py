@@ -113,7 +113,9 @@ def test_parent_and_child_runs(trained):
     assert len(dataset_input.dataset.digest) == 32
     assert {tag.key: tag.value for tag in dataset_input.tags}["n_rows"] == "6919"
     parent_files = {item.path for item in registry.list_artifacts(first.parent_run_id)}
-    assert {"comparison.csv", "comparison.md"} <= parent_files
+    assert {"comparison.csv", "comparison.md", "cohorts.csv"} <= parent_files
+    parent_plots = {item.path for item in registry.list_artifacts(first.parent_run_id, "plots")}
+    assert "plots/cohort_active_rate.png" in parent_plots
     table = pd.read_csv(
         mlflow.artifacts.download_artifacts(
             run_id=first.parent_run_id, artifact_path="comparison.csv", tracking_uri=trained["uri"]
