@@ -277,8 +277,8 @@ def expected_vs_actual_by_frequency(
     ----------
     model : fitted transaction model or pandas.Series
         A fitted BG/NBD-family model (its ``expected_purchases`` over the holdout
-        length is used), or the predicted holdout purchases themselves, indexed by
-        ``customer_id`` (any model).
+        length is used), or the predicted holdout purchases themselves (any model),
+        indexed like ``table`` or by ``customer_id``.
     table : pandas.DataFrame
         Output of :func:`clv.features.calibration_holdout_split`.
     max_frequency : int, default 7
@@ -300,16 +300,17 @@ def expected_vs_actual_by_frequency(
         raise InvalidParameterError(
             f"The 'max_frequency' parameter must be an int >= 1. Got {max_frequency!r} instead."
         )
+    index = pd.Index(table["customer_id"].to_numpy(), name="customer_id")
     if isinstance(model, pd.Series):
-        expected = model
+        # indexed like the table (what the models return) or keyed by customer_id
+        expected = model.set_axis(index) if model.index.equals(table.index) else model
         label = str(model.name or "model")
     else:
         transaction_model = _transaction_model(model)
         expected = transaction_model.expected_purchases(
             table, float(table["holdout_duration"].iloc[0])
-        )
+        ).set_axis(index)  # predictions keep the table's index; key them by customer here
         label = type(transaction_model).__name__
-    index = pd.Index(table["customer_id"].to_numpy(), name="customer_id")
     actual, predicted = _aligned(
         pd.Series(table["holdout_frequency"].to_numpy(dtype=np.float64), index=index),
         expected,

@@ -382,9 +382,13 @@ def _customer_labels(frame: pd.DataFrame) -> np.ndarray:
 
 
 def output_index(frame: pd.DataFrame) -> pd.Index:
-    """Index of prediction outputs: ``customer_id`` when present, else the frame's."""
-    if "customer_id" in frame.columns:
-        return pd.Index(frame["customer_id"].to_numpy(), name="customer_id")
+    """Index of prediction outputs: always the input frame's own index.
+
+    The index contract (README "Conventions", DESIGN.md "Contracts"): every
+    prediction is aligned row for row with its input and carries the input's index,
+    so ``table[column] = model.method(table)`` is right whatever the index is;
+    ``customer_id`` stays a column of the customer table.
+    """
     return frame.index
 
 
@@ -632,16 +636,8 @@ class ProbabilisticModel(BaseEstimator):
         """
         self._check_hyperparameters()
         time_unit = self._resolve_time_unit(X)
-        table = self._table(X, fitting=True)
-        weights = check_sample_weight(sample_weight, len(X))
-        columns = [table.arrays[name] for name in self.data_columns]
-        if self.collapse_identical_rows:
-            columns, unique_weights = distinct_rows(columns, weights)
-        else:
-            keep = weights > 0
-            columns, unique_weights = [column[keep] for column in columns], weights[keep]
-        data = dict(zip(self.data_columns, columns, strict=True))
-        data, log_scale, shift = self._rescaled(self._prepare_data(data), unique_weights)
+        data, unique_weights = self._fit_data(X, sample_weight)
+        data, log_scale, shift = self._rescaled(data, unique_weights)
         n_customers = float(unique_weights.sum())
 
         log_params, result, total = self._maximise(data, unique_weights, n_customers)
@@ -658,6 +654,19 @@ class ProbabilisticModel(BaseEstimator):
             errors = self._standard_errors(fitted, data, unique_weights)
             self.standard_errors_ = errors * np.exp(log_scale)
         return self
+
+    def _fit_data(self, X: pd.DataFrame, sample_weight: object) -> tuple[dict, np.ndarray]:
+        """Validate ``X``; return its likelihood arrays (identical rows collapsed) and weights."""
+        table = self._table(X, fitting=True)
+        weights = check_sample_weight(sample_weight, len(X))
+        columns = [table.arrays[name] for name in self.data_columns]
+        if self.collapse_identical_rows:
+            columns, unique_weights = distinct_rows(columns, weights)
+        else:
+            keep = weights > 0
+            columns, unique_weights = [column[keep] for column in columns], weights[keep]
+        data = dict(zip(self.data_columns, columns, strict=True))
+        return self._prepare_data(data), unique_weights
 
     def _prepare_data(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Add derived arrays (hook) that do not depend on the parameters."""
@@ -843,7 +852,7 @@ class ProbabilisticModel(BaseEstimator):
         Returns
         -------
         pandas.Series
-            One value per row, indexed like ``X`` (by ``customer_id`` when present).
+            One value per row, indexed like ``X``.
         """
         arrays, index = self._prediction_table(X)
         data = self._prepare_data({name: arrays[name] for name in self.data_columns})
@@ -870,6 +879,48 @@ class ProbabilisticModel(BaseEstimator):
         rows = self.log_likelihood_rows(X).to_numpy()
         weights = check_sample_weight(sample_weight, len(rows))
         return dot(weights, rows) / float(weights.sum())
+
+    def summary(self, X: pd.DataFrame | None = None, sample_weight: object = None) -> pd.DataFrame:
+        """Fitted-model summary: estimates, standard errors, 95 % intervals, LL, AIC, BIC.
+
+        See :func:`clv.models._summary.model_summary`; ``print(model.summary_text())``
+        prints it.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, optional
+            The fitting table, for standard errors when the model was fitted without
+            ``compute_standard_errors=True``.
+        sample_weight : array-like, optional
+            Its weights.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter; the fit statistics in ``attrs``.
+        """
+        from clv.models._summary import model_summary
+
+        return model_summary(self, X, sample_weight)
+
+    def summary_text(self, X: pd.DataFrame | None = None, sample_weight: object = None) -> str:
+        """:meth:`summary` as a printable table (like lifelines' ``print_summary``).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, optional
+            The fitting table, for standard errors (see :meth:`summary`).
+        sample_weight : array-like, optional
+            Its weights.
+
+        Returns
+        -------
+        str
+            The text.
+        """
+        from clv.models._summary import format_summary
+
+        return format_summary(self.summary(X, sample_weight))
 
     # -- construction from known parameters and persistence -----------------------------
 

@@ -170,12 +170,11 @@ def _rfm_view(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
 
 
 def _output(index: pd.Index, **columns: np.ndarray) -> pd.DataFrame:
-    frame = pd.DataFrame(
+    """Build the prediction table: row for row with the features, with their index."""
+    return pd.DataFrame(
         {name: np.asarray(columns[name], dtype="float64") for name in PREDICTION_COLUMNS},
         index=index,
     )
-    frame.index.name = "customer_id"
-    return frame
 
 
 class Candidate(BaseEstimator):
@@ -257,7 +256,9 @@ class Candidate(BaseEstimator):
         Returns
         -------
         pandas.DataFrame
-            Indexed by ``customer_id``; :data:`PREDICTION_COLUMNS`.
+            :data:`PREDICTION_COLUMNS`, one row per row of ``features`` and indexed
+            like it (so ``features["clv"] = predict(features)["clv"]`` is right);
+            ``customer_id`` stays in ``features``.
         """
         raise NotImplementedError
 
@@ -327,7 +328,7 @@ class BaselineCandidate(Candidate):
         spend = purchases * per_purchase
         factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
         return _output(
-            pd.Index(table["customer_id"].to_numpy()),
+            features.index,
             expected_purchases=purchases,
             probability_alive=self.model_.probability_alive(table).to_numpy(),
             churn_probability=self.model_.probability_no_purchase(table, horizon).to_numpy(),
@@ -454,7 +455,7 @@ class _BTYDCandidate(Candidate):
         churn = model._probability_no_purchase(params, data, horizon)
         per_purchase = _spend_per_purchase(self.spend_model_, table)
         return _output(
-            pd.Index(table["customer_id"].to_numpy()),
+            features.index,
             expected_purchases=purchases,
             probability_alive=np.clip(alive, 0.0, 1.0),
             churn_probability=np.clip(churn, 0.0, 1.0),
@@ -696,7 +697,7 @@ class BoostedCandidate(Candidate):
         churn = churn_h ** (horizon / self.training_horizon_)
         factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
         return _output(
-            pd.Index(table["customer_id"].to_numpy()),
+            features.index,
             expected_purchases=purchases,
             probability_alive=self._alive(table, churn_h),
             churn_probability=churn,

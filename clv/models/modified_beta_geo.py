@@ -13,7 +13,9 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
+from clv.models import _count_distributions as counts
 from clv.models._base import TransactionModel, gather_by_integer, log_sigmoid_weight, pairs_inverse
+from clv.models._predictive import PredictiveDistributionMixin
 from clv.models._stable import exp_or_zero, probability_from_log_odds
 from clv.models.beta_geo import BetaGeoModel, mixture_statistics, mixture_total_log_likelihood
 
@@ -58,7 +60,7 @@ def mbgnbd_log_likelihood(params, data):
     return ll, grad
 
 
-class ModifiedBetaGeoModel(TransactionModel):
+class ModifiedBetaGeoModel(PredictiveDistributionMixin, TransactionModel):
     """MBG/NBD model (Batislam, Denizel & Filiztekin 2007).
 
     As BG/NBD, but a customer may drop out right after the first purchase too, so
@@ -140,3 +142,22 @@ class ModifiedBetaGeoModel(TransactionModel):
         r, alpha, a, b = params
         hyp = hyp2f1(r, b + 1, a + b, horizon / (alpha + horizon))
         return b / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)
+
+    def _count_pmf(self, params, data, horizon, n):
+        """Alive at T, the drop-out at time 0 is survived: BG/NBD's eq. (8) with ``b+x+1``."""
+        r, alpha, a, b = params
+        x, T = data["frequency"], data["T"]
+        alive = counts.per_distinct_history(
+            x, T, lambda x, T: counts.bg_count_pmf(n, horizon, r + x, alpha + T, a, b + x + 1)
+        )
+        return counts.mix_with_dead(self._probability_alive(params, data), alive, n)
+
+    def _count_pmf_new_customer(self, params, horizon, n):
+        r, alpha, a, b = params
+        return counts.bg_count_pmf(n, horizon, r, alpha, a, b, dropout_at_start=True)[0]
+
+    def _probability_alive_at(self, params, data, horizon):
+        r, alpha, a, b = params
+        x, T = data["frequency"], data["T"]
+        later = counts.bg_survival(horizon, r + x, alpha + T, a, b + x + 1)
+        return self._probability_alive(params, data) * later
