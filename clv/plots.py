@@ -44,6 +44,7 @@ __all__ = [
     "decile_chart",
     "expected_vs_actual_by_frequency",
     "gain_curve",
+    "holdout_count_histogram",
     "probability_alive_matrix",
     "save_figure",
 ]
@@ -655,4 +656,45 @@ def clv_by_segment(predictions_with_segment: pd.DataFrame, *, title: str | None 
     right.set_xlabel("Total CLV")
     right.set_title("Total (red: at risk)")
     figure.suptitle(title or "Customer lifetime value by segment")
+    return figure
+
+
+def holdout_count_histogram(
+    histogram: pd.DataFrame,
+    measures: Mapping[str, float] | None = None,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Plot customers by holdout purchases: the model's predicted number beside the actual.
+
+    Parameters
+    ----------
+    histogram : pandas.DataFrame
+        ``predicted`` and ``actual`` per purchase count, from
+        :func:`clv.models.count_calibration.count_calibration`.
+    measures : mapping, optional
+        Its randomised-PIT coverage, shown in the title.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    positions = np.arange(len(histogram))
+    figure = _figure()
+    axes = figure.add_subplot()
+    axes.bar(positions - 0.2, histogram["actual"], width=0.4, label="actual")
+    axes.bar(positions + 0.2, histogram["predicted"], width=0.4, label="predicted")
+    axes.set_xticks(positions, [str(label) for label in histogram.index])
+    axes.set_xlabel("Purchases in the holdout")
+    axes.set_ylabel("Customers")
+    axes.legend()
+    text = title or "Holdout purchases: predicted distribution against actual"
+    if measures:
+        text += (
+            f"\nrandomised PIT in [.05, .95]: {measures['pit_90']:.3f} (0.90), "
+            f"in [.25, .75]: {measures['pit_50']:.3f} (0.50)"
+        )
+    axes.set_title(text)
     return figure

@@ -135,6 +135,31 @@ def test_parent_and_child_runs(trained):
     assert any(name.startswith("fit.") for name in bg.data.metrics)
 
 
+def test_btyd_children_log_summary_independence_and_coverage(trained):
+    first = trained["first"]
+    registry = client(trained["uri"])
+    children = registry.search_runs(
+        [first.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{first.parent_run_id}'"
+    )
+    for run in children:
+        kind = run.data.tags["clv.model"]
+        metrics = run.data.metrics
+        files = {item.path for item in registry.list_artifacts(run.info.run_id)}
+        if kind == "baseline":
+            assert "coverage.pit_90" not in metrics
+            continue
+        for name in ("estimate", "standard_error", "lower_95", "upper_95"):
+            assert f"fit.summary.alpha.{name}" in metrics
+        assert metrics["fit.summary.alpha.standard_error"] > 0
+        assert metrics["fit.aic"] > 0 and metrics["fit.bic"] > metrics["fit.aic"]
+        assert metrics["fit.spend_frequency_correlation"] == pytest.approx(0.206, abs=1e-3)
+        assert 0.85 < metrics["coverage.pit_90"] < 0.92
+        assert metrics["coverage.customers"] == 2357
+        assert "holdout_count_histogram.csv" in files
+        plots = {item.path for item in registry.list_artifacts(run.info.run_id, "plots")}
+        assert "plots/holdout_count_histogram.png" in plots
+
+
 def _model_dir(trained, version):
     return Path(
         mlflow.artifacts.download_artifacts(
