@@ -76,3 +76,45 @@ def test_interval_arguments_are_checked(fitted):
             discounting="continuous",
             time_unit="W",
         )
+
+
+def test_parameter_interval_from_the_asymptotic_distribution(cdnow, cdnow_repeat):
+    from clv.errors import NotFittedError
+    from clv.models._parameter_uncertainty import parameter_draws
+
+    purchases = BetaGeoModel(compute_standard_errors=True).fit(cdnow)
+    spend = GammaGammaModel(compute_standard_errors=True).fit(cdnow_repeat)
+    pd.testing.assert_index_equal(purchases.covariance_.index, purchases.params_.index)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(purchases.covariance_)), purchases.standard_errors_, rtol=1e-12
+    )
+    # the draws have the delta-method spread of log(theta): SE / theta
+    draws = parameter_draws(purchases, n_draws=4000)
+    np.testing.assert_allclose(
+        np.log(draws).std(axis=0),
+        purchases.standard_errors_ / purchases.params_,
+        rtol=0.05,
+    )
+    sample = cdnow.iloc[::25]
+    both = purchases.customer_lifetime_value(
+        sample, spend, horizon=39, interval=0.9, parameter_interval=0.9
+    )
+    assert list(both.columns) == [
+        "customer_lifetime_value",
+        "clv_lower",
+        "clv_upper",
+        "clv_mean_lower",
+        "clv_mean_upper",
+    ]
+    narrow = purchases.customer_lifetime_value(sample, spend, horizon=39, parameter_interval=0.5)
+    point = both["customer_lifetime_value"]
+    inside = (both["clv_mean_lower"] <= point) & (point <= both["clv_mean_upper"])
+    assert inside.mean() > 0.99
+    assert (both["clv_mean_lower"] <= narrow["clv_mean_lower"]).all()
+    assert (narrow["clv_mean_upper"] <= both["clv_mean_upper"]).all()
+    # the estimate's uncertainty is far smaller than a customer's own randomness
+    assert (both["clv_mean_upper"] <= both["clv_upper"]).mean() > 0.9
+    with pytest.raises(NotFittedError, match="compute_standard_errors=True"):
+        BetaGeoModel().fit(cdnow).customer_lifetime_value(
+            sample, spend, horizon=39, parameter_interval=0.9
+        )
