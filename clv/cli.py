@@ -127,12 +127,21 @@ def train_command(
     amount: Annotated[
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: the served clv is profit "
+            "(1 = revenue). [default: 1]",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         str | None,
         typer.Option(
             "--config",
             help="TOML or JSON file with any of these settings (and kinds, horizon, "
-            "discount_rate); options given here win.",
+            "discount_rate, margin); options given here win.",
         ),
     ] = None,
 ) -> None:
@@ -151,6 +160,7 @@ def train_command(
         "customer_id": customer_id,
         "timestamp": timestamp,
         "amount": amount,
+        "margin": margin,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     for required in ("calibration_end", "holdout_end"):

@@ -67,6 +67,7 @@ OUTPUT_COLUMNS = (
     "churn_probability",
     "expected_spend",
     "clv",
+    "margin",
     "segment",
     "model_version",
     "scored_at",
@@ -165,6 +166,7 @@ def score_transactions(
     as_of: object,
     horizon: float,
     discount_rate: float | None = None,
+    margin: float | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
@@ -183,13 +185,15 @@ def score_transactions(
         Prediction horizon, in the model's time unit.
     discount_rate : float, optional
         Annual discount rate; the model's default if omitted.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
     customer_id, timestamp, amount : str
         The log's column names.
 
     Returns
     -------
     pandas.DataFrame
-        ``customer_id``, the predictions and ``segment``, one row per customer
+        ``customer_id``, the predictions, ``margin`` and ``segment``, one row per customer
         with a transaction on or before ``as_of``, sorted by customer id.
 
     Raises
@@ -201,8 +205,10 @@ def score_transactions(
     from clv.features.behaviour import customer_features
     from clv.serving._models import clv_metadata, model_feature_columns
     from clv.serving.pyfunc_model import to_model_input
+    from clv.training.margin import scoring_margin
 
     metadata = clv_metadata(model)
+    margin = scoring_margin(metadata, margin)
     features = customer_features(
         transactions,
         as_of=as_of,
@@ -215,13 +221,18 @@ def score_transactions(
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
         params["discount_rate"] = float(discount_rate)
+    if "margin" in metadata:
+        params["margin"] = margin
     from mlflow.exceptions import MlflowException
 
     try:
-        return model.predict(to_model_input(features[columns]), params=params)
+        scores = model.predict(to_model_input(features[columns]), params=params)
     except MlflowException as error:
         first = str(error.message).strip().splitlines()[0][:200]
         raise InvalidDataError(f"The model refused the customer features: {first}") from error
+    if "margin" not in scores.columns:  # a model logged before margins: revenue
+        scores.insert(list(scores.columns).index("clv") + 1, "margin", margin)
+    return scores
 
 
 class _Writer:
@@ -394,6 +405,7 @@ def score_file(
     horizon: float,
     output: str | Path,
     discount_rate: float | None = None,
+    margin: float | None = None,
     tracking_uri: str | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
@@ -417,6 +429,9 @@ def score_file(
         ``.parquet`` / ``.pq`` or ``.csv`` file (format by extension).
     discount_rate : float, optional
         Annual discount rate; the model's default if omitted.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
+        ``clv`` is revenue at margin 1, profit otherwise (the ``margin`` column).
     tracking_uri : str, optional
         MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default.
     customer_id, timestamp, amount : str
@@ -433,7 +448,7 @@ def score_file(
     pandas.DataFrame
         The per-segment summary (:func:`clv.models.segments.segment_summary`:
         ``count``, ``total_clv``, ``mean_clv``), with ``attrs`` ``n_customers``,
-        ``model_version``, ``model_uri``, ``output`` and ``scored_at``.
+        ``model_version``, ``model_uri``, ``output``, ``scored_at`` and ``margin``.
 
     Raises
     ------
@@ -447,22 +462,26 @@ def score_file(
         If the model cannot be found or is not a clv model.
     """
     from clv.serving._models import clv_metadata, download_model, load_pyfunc, resolve_model
+    from clv.training.margin import check_margin, scoring_margin
 
     source = _check_input(transactions_path)
     target = _check_output(output)
     columns = [customer_id, timestamp, amount]
     horizon, chunk = _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
+    if margin is not None:
+        check_margin(margin)
 
     resolved = resolve_model(model_uri, tracking_uri)
     scored_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
     with tempfile.TemporaryDirectory(prefix=".clv-score-", dir=target.resolve().parent) as work:
         model = load_pyfunc(download_model(resolved, Path(work) / "model"))
-        clv_metadata(model)
+        margin = scoring_margin(clv_metadata(model), margin)
         options = {
             "model": model,
             "as_of": as_of,
             "horizon": horizon,
             "discount_rate": discount_rate,
+            "margin": margin,
             "customer_id": customer_id,
             "timestamp": timestamp,
             "amount": amount,
@@ -524,7 +543,9 @@ def score_file(
         except BaseException:
             writer.abort()
             raise
-    return _combine(summaries, writer.rows, resolved, target, scored_at)
+    summary = _combine(summaries, writer.rows, resolved, target, scored_at)
+    summary.attrs["margin"] = margin
+    return summary
 
 
 def _combine(

@@ -134,6 +134,15 @@ def score(
             show_default=False,
         ),
     ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: clv is profit (1 = revenue). "
+            "[default: the model's]",
+            show_default=False,
+        ),
+    ] = None,
     customer_id: Annotated[
         str, typer.Option("--customer-id", help="Customer id column.")
     ] = "customer_id",
@@ -150,6 +159,7 @@ def score(
         "horizon": horizon,
         "output": output,
         "discount_rate": discount_rate,
+        "margin": margin,
         "tracking_uri": tracking_uri,
         "customer_id": customer_id,
         "timestamp": timestamp,
@@ -180,6 +190,10 @@ def score(
         f"{attrs.get('model_uri', model_uri)} (version {attrs.get('model_version', '?')}) "
         f"as of {as_of}, horizon {horizon:g}, in {elapsed:.1f} s -> {output}"
     )
+    if "margin" in attrs:
+        from clv.training.margin import describe_margin
+
+        typer.echo(describe_margin(attrs["margin"]))
     table = summary.copy()
     table["share"] = table["count"] / max(int(table["count"].sum()), 1)
     typer.echo(

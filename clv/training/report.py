@@ -3,7 +3,7 @@
 The report of a parent run of :func:`clv.training.train.train` holds, in one HTML
 file with no external resource:
 
-* the training settings (dates, time unit, horizon, discount rate, data size);
+* the training settings (dates, time unit, horizon, discount rate, margin, data size);
 * the holdout comparison table (the run's ``comparison.csv``), the chosen model
   marked;
 * the registry decision: the registered version, the gate's decision and reason,
@@ -42,6 +42,7 @@ _SETTINGS = (
     ("time_unit", "Time unit"),
     ("horizon", "Horizon (time units)"),
     ("discount_rate", "Annual discount rate"),
+    ("margin", "Margin (share of spend that is profit)"),
     ("n_transactions", "Transactions"),
     ("n_customers", "Customers"),
     ("kinds", "Candidates"),
@@ -254,6 +255,10 @@ def _segments(
             f"Every customer as of {as_of}, scored by the registered model over the "
             f"horizon of {run.data.params.get('horizon', '?')} time units."
         )
+        if "margin" in run.data.params:
+            from clv.training.margin import describe_margin
+
+            note += f" Here {describe_margin(float(run.data.params['margin']))}."
         return table, note
     return _recompute_segments(run, tracking_uri)
 

@@ -43,6 +43,7 @@ from clv.features._contract import (
     prepare_transactions,
     to_day_number,
 )
+from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
 
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
@@ -107,6 +108,8 @@ class TrainingResult:
         The gate's decision with both scores.
     comparison : pandas.DataFrame
         One row per candidate kind, the holdout metrics.
+    margin : float
+        The served model's default margin (share of spend that is profit).
     """
 
     tracking_uri: str
@@ -120,6 +123,7 @@ class TrainingResult:
     aliases: dict[str, str]
     decision: Any
     comparison: pd.DataFrame = field(repr=False)
+    margin: float = 1.0
 
     @property
     def promoted(self) -> bool:
@@ -149,7 +153,7 @@ class TrainingResult:
             table.to_string(float_format=lambda value: f"{value:.4g}"),
             "",
             f"registered {self.model_name} version {self.version} ({self.best_model}), "
-            f"alias challenger",
+            f"alias challenger; {describe_margin(self.margin)}",
             f"gate on {decision.metric}: {decision.reason}",
             f"champion: {self.model_name}@champion = version {champion}"
             if champion is not None
@@ -485,7 +489,6 @@ def train(
     from clv.serving.pyfunc_model import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
-    from clv.training.margin import apply_margin, check_margin, value_basis
     from clv.training.selection import PRIMARY_METRIC
 
     unit_days = check_time_unit(time_unit)
@@ -643,8 +646,8 @@ def train(
                 "margin": margin,
                 "clv_basis": value_basis(margin),
                 "horizon_unit": _UNIT_NAMES.get(time_unit, time_unit),
-                # The columns this kind reads (the signature requires these; the
-                # rest of the feature table is optional and ignored).
+                # The columns this kind reads (the signature asks for these; any
+                # other column of the feature table is ignored).
                 "feature_columns": required,
                 "input_columns": list(map(str, features.columns)),
                 "categorical_columns": categorical,
@@ -657,7 +660,7 @@ def train(
                 "dataset_digest": digest,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            example = features.head(5).reset_index(drop=True)
+            example = features[required].head(5).reset_index(drop=True)
             signature = build_signature(
                 example,
                 required=required,
@@ -731,6 +734,7 @@ def train(
         aliases=current,
         decision=decision,
         comparison=table,
+        margin=margin,
     )
 
 
