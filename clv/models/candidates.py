@@ -310,6 +310,8 @@ class BaselineCandidate(Candidate):
     """The simple formula (:class:`~clv.models.baseline.SimpleCLVModel`) as a candidate."""
 
     name: ClassVar[str] = "baseline"
+    #: The feature columns ``predict`` reads (the served model requires only these).
+    input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
         table = rfm_summary(
@@ -439,7 +441,34 @@ class _BTYDCandidate(Candidate):
         )
         self.transaction_model_, self.spend_model_ = _fit_btyd(self.name, table, self.penalty)
         self.time_unit_ = time_unit
+        # standard errors, 95 % intervals, AIC and BIC (clv.models._summary)
+        self.summary_ = self.transaction_model_.summary(table)
         return self
+
+    def count_calibration(self, features, actual_purchases, horizon):
+        """Holdout count histogram and randomised-PIT coverage (clv.models.count_calibration).
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Customer features as of the end of calibration.
+        actual_purchases : array-like of int
+            Holdout purchases per row of ``features``.
+        horizon : float
+            Holdout length.
+
+        Returns
+        -------
+        histogram : pandas.DataFrame
+            Predicted and actual customers by holdout purchases (0..7+).
+        measures : dict
+            ``pit_90``, ``pit_50``, ``central_90``, ``central_50``, ``customers``.
+        """
+        from clv.models.count_calibration import count_calibration
+
+        self._check_is_fitted()
+        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        return count_calibration(self.transaction_model_, table, actual_purchases, horizon)
 
     def predict(self, features, *, horizon, discount_rate=0.0, margin=1.0):  # noqa: D102
         self._check_is_fitted()
@@ -474,12 +503,21 @@ class _BTYDCandidate(Candidate):
             "n_customers": model.n_customers_,
             "n_iterations": getattr(model, "n_iterations_", None),
         }
+        summary = getattr(self, "summary_", None)
+        if summary is not None:
+            result["summary"] = {
+                name: {k: float(v) for k, v in row.items()} for name, row in summary.iterrows()
+            }
+            result["aic"], result["bic"] = summary.attrs["aic"], summary.attrs["bic"]
         if self.spend_model_ is not None:
             result["spend_params"] = {k: float(v) for k, v in self.spend_model_.params_.items()}
             result["spend_log_likelihood"] = float(self.spend_model_.log_likelihood_)
             result["spend_zero_spend_excluded"] = int(
                 getattr(self.spend_model_, "n_zero_spend_excluded_", 0)
             )
+            correlation = getattr(self.spend_model_, "spend_frequency_correlation_", None)
+            if correlation is not None:
+                result["spend_frequency_correlation"] = float(correlation)
         return result
 
     def _state(self, folder):

@@ -356,7 +356,7 @@ class _FastPath:
                 self.kinds[name] = "integer"
             elif "string" in declared or name in categorical:
                 self.kinds[name] = "string"
-            elif "double" in declared or "float" in declared:
+            elif "double" in declared or "float" in declared or declared == "any":
                 self.kinds[name] = "number"
             else:
                 raise ValueError(f"no fast path for column {name!r} of type {declared!r}")
