@@ -23,8 +23,10 @@ The tree, so that callers can catch exactly what they mean::
 
     CLVWarning(UserWarning)                base of every warning clv emits
     ├── DataQualityWarning(CLVWarning)     input accepted, but something was dropped or fixed
-    └── PrecisionWarning(CLVWarning)       the optimum was reached but the optimiser
-                                           reported a loss of precision
+    ├── PrecisionWarning(CLVWarning)       the optimum was reached but the optimiser
+    │                                      reported a loss of precision
+    └── AssumptionWarning(CLVWarning)      the data contradict a model's assumption (e.g.
+                                           Gamma-Gamma: spend independent of frequency)
 
 The errors that describe bad input subclass :class:`ValueError`, so code written
 against scikit-learn's conventions keeps working. Warnings are emitted with
@@ -37,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "AssumptionWarning",
     "CLVError",
     "CLVWarning",
     "ConvergenceError",
@@ -89,6 +92,10 @@ class DataQualityWarning(CLVWarning):
 
 class PrecisionWarning(CLVWarning):
     """The optimiser stopped at the optimum with a loss of precision."""
+
+
+class AssumptionWarning(CLVWarning):
+    """The model was fitted, but the data contradict one of its assumptions."""
 
 
 def describe_examples(ids: Iterable[object] | Sequence[object], limit: int = 3) -> str:

@@ -8,6 +8,7 @@ from clv.datasets.simulate import (
     simulate_modified_beta_geo,
     simulate_pareto_nbd,
 )
+from clv.datasets.simulate_holdout import simulate_with_holdout
 
 __all__ = [
     "load_cdnow",
@@ -17,4 +18,5 @@ __all__ = [
     "simulate_gamma_gamma",
     "simulate_modified_beta_geo",
     "simulate_pareto_nbd",
+    "simulate_with_holdout",
 ]

@@ -17,6 +17,7 @@ from scipy.special import digamma, gammaln
 
 from clv.errors import InvalidParameterError
 from clv.models._base import CustomerTable, ProbabilisticModel, dot, gather_by_integer
+from clv.models._independence import spend_frequency_correlation, warn_if_dependent
 
 __all__ = ["GammaGammaModel"]
 
@@ -99,6 +100,10 @@ class GammaGammaModel(ProbabilisticModel):
         Total log-likelihood (-4,055.92 on CDNOW's 946 repeat customers).
     n_customers_ : int
         Customers fitted.
+    spend_frequency_correlation_ : float
+        Spearman correlation of ``frequency`` and ``monetary_value`` in the fitted
+        table; an :class:`~clv.errors.AssumptionWarning` is emitted at fit when its
+        size is 0.3 or more (see :mod:`clv.models._independence`).
     """
 
     parameter_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
@@ -118,6 +123,32 @@ class GammaGammaModel(ProbabilisticModel):
             )
         table.require((x == 0) | (m > 0), "frequency > 0 but monetary_value <= 0")
 
+    def fit(self, X: pd.DataFrame, y: object = None, sample_weight: object = None):
+        """Fit by maximum likelihood, then check the independence of spend and frequency.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Repeat buyers: ``frequency`` > 0 and ``monetary_value``.
+        y : None
+            Ignored.
+        sample_weight : array-like, optional
+            Customers each row stands for.
+
+        Returns
+        -------
+        self
+            The fitted model, with ``spend_frequency_correlation_``.
+        """
+        super().fit(X, y, sample_weight)
+        self.spend_frequency_correlation_ = spend_frequency_correlation(
+            X["frequency"].to_numpy(dtype=np.float64),
+            X["monetary_value"].to_numpy(dtype=np.float64),
+            None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64),
+        )
+        warn_if_dependent(self.spend_frequency_correlation_, type(self).__name__)
+        return self
+
     def _prepare_data(self, data):
         x = data["frequency"]
         m = data["monetary_value"]
@@ -130,6 +161,23 @@ class GammaGammaModel(ProbabilisticModel):
 
     def _log_likelihood_rows(self, params, data):
         return gamma_gamma_log_likelihood(params, data)
+
+    def _rescaled(self, data, weights):
+        """Fit on spends divided by their geometric mean, then map back.
+
+        The model is scale-equivariant: spends ``c m`` have the likelihood of ``m``
+        at ``gamma / c`` minus ``n log c``. Fitting on unit-scale spends keeps
+        ``log gamma`` far from the optimiser's box and the curvature of the three
+        parameters alike, so amounts of 1e-9 or 1e11 fit as well as amounts of 10.
+        """
+        log_scale = dot(weights, data["log_m"]) / float(weights.sum())
+        scaled = self._prepare_data(
+            {
+                "frequency": data["frequency"],
+                "monetary_value": data["monetary_value"] * np.exp(-log_scale),
+            }
+        )
+        return scaled, np.array([0.0, 0.0, log_scale]), -float(weights.sum()) * log_scale
 
     def _total_log_likelihood(self, params, data, weights):
         """Total log-likelihood from sufficient statistics: one log per row per call."""

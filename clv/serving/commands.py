@@ -42,6 +42,14 @@ def serve(
             "`mlflow models serve`.",
         ),
     ] = "clv",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --host that is not loopback: the endpoint has no authentication, "
+            "so put it behind a proxy that authenticates.",
+        ),
+    ] = False,
 ) -> None:
     """Serve a registered model over HTTP: /ping, /health, /version, /invocations."""
     from clv.serving.server import serve as run_server
@@ -53,6 +61,7 @@ def serve(
         workers=workers,
         tracking_uri=tracking_uri,
         server=server,
+        allow_remote=allow_remote,
         progress=lambda message: typer.echo(message, err=True),
     )
 

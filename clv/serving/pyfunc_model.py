@@ -77,6 +77,14 @@ CANDIDATE_ARTIFACT = "candidate"
 SEGMENTS_ARTIFACT = "segments"
 METADATA_ARTIFACT = "metadata"
 
+#: The longest prediction horizon a request may ask for, in years (converted to the
+#: model's time unit: 3652.5 days, 521.8 weeks). Scoring costs time in proportion to
+#: the horizon's number of periods: 10,000 rows at 10 years of days take ~8 s.
+MAX_HORIZON_YEARS = 10.0
+#: The largest ``frequency`` accepted: beyond 2**53 a float no longer holds every
+#: integer, and the count would not survive its conversion to int64.
+MAX_FREQUENCY = 2.0**53
+
 #: RFM columns with a rule of their own; every other numeric column must be finite,
 #: and non-negative when the metadata says so.
 _RFM_NONNEGATIVE = ("frequency", "recency", "T", "monetary_value")
@@ -237,6 +245,12 @@ def _validated_columns(
                 f"column 'frequency' counts repeat purchases: {_rows(int(fractional.sum()))} "
                 f"fractional ({_ids(labels, fractional)})"
             )
+        huge = finite["frequency"] & (values > MAX_FREQUENCY)
+        if huge.any():
+            problems.append(
+                f"column 'frequency': {_rows(int(huge.sum()))} larger than 2**53 "
+                f"({_ids(labels, huge)})"
+            )
     if "recency" in numeric and "T" in numeric:
         recency, age = numeric["recency"], numeric["T"]
         both = finite["recency"] & finite["T"]
@@ -287,7 +301,7 @@ def _clean_numbers(
         return None
     if "frequency" in position:
         values = block[position["frequency"]]
-        if (values != np.floor(values)).any():
+        if (values != np.floor(values)).any() or (values > MAX_FREQUENCY).any():
             return None
     if "recency" in position and "T" in position:
         if _late(block[position["recency"]], block[position["T"]]).any():
@@ -397,16 +411,22 @@ def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def _check_param(name: str, value: Any, *, positive: bool) -> float:
+def _check_param(
+    name: str, value: Any, *, positive: bool, maximum: float = math.inf, note: str = ""
+) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = math.nan
     valid = math.isfinite(number) and (number > 0 if positive else number >= 0)
-    if isinstance(value, bool) or not valid:
-        bounds = "(0, inf)" if positive else "[0, inf)"
+    if isinstance(value, bool) or not valid or number > maximum:
+        bounds = (
+            f"{'(0' if positive else '[0'}, {'inf)' if math.isinf(maximum) else f'{maximum:g}]'}"
+        )
+        shown = repr(value) if len(repr(value)) <= 40 else f"a {type(value).__name__}"
         raise InvalidParameterError(
-            f"The '{name}' parameter must be a number in the range {bounds}. Got {value!r} instead."
+            f"The '{name}' parameter must be a number in the range {bounds}{note}. "
+            f"Got {shown} instead."
         )
     return number
 
@@ -467,10 +487,15 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         Returns
         -------
         pandas.DataFrame
-            One row per input row: ``customer_id``, the predictions and ``segment``.
+            One row per input row, indexed like ``model_input`` (the index contract):
+            ``customer_id``, the predictions and ``segment``.
         """
         output = self.predict_columns(model_input, params)
-        return pd.DataFrame(output, index=pd.RangeIndex(len(output[CUSTOMER_ID])), copy=False)
+        rows = len(output[CUSTOMER_ID])
+        index = model_input.index if isinstance(model_input, pd.DataFrame) else None
+        if index is None or len(index) != rows:
+            index = pd.RangeIndex(rows)
+        return pd.DataFrame(output, index=index, copy=False)
 
     def predict_columns(
         self, model_input: Any, params: Mapping[str, Any] | None = None
@@ -498,7 +523,16 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         params = dict(params or {})
         default_horizon = float(metadata["horizon"])
         default_rate = float(metadata["discount_rate"])
-        horizon = _check_param("horizon", params.get("horizon", default_horizon), positive=True)
+        from clv.models._base import units_per_year
+
+        unit = metadata["time_unit"]
+        horizon = _check_param(
+            "horizon",
+            params.get("horizon", default_horizon),
+            positive=True,
+            maximum=MAX_HORIZON_YEARS * units_per_year(unit),
+            note=f" (at most {MAX_HORIZON_YEARS:g} years, in the model's time unit '{unit}')",
+        )
         rate = _check_param(
             "discount_rate", params.get("discount_rate", default_rate), positive=False
         )
