@@ -499,7 +499,8 @@ class ProbabilisticModel(BaseEstimator):
         ``mean log-likelihood per customer - penalty * sum(log(theta_j) ** 2)``.
         ``0`` is maximum likelihood.
     compute_standard_errors : bool, default False
-        Compute the Hessian at the optimum and set ``standard_errors_``.
+        Compute the Hessian at the optimum and set ``standard_errors_`` and
+        ``covariance_`` (the inverse observed information).
     n_restarts : int, default 3
         Further deterministic starting points tried when the first run fails.
     max_iter : int, default 1000
@@ -651,8 +652,11 @@ class ProbabilisticModel(BaseEstimator):
         self.n_iterations_ = int(result.nit)
         self.time_unit_ = time_unit
         if self.compute_standard_errors:
-            errors = self._standard_errors(fitted, data, unique_weights)
-            self.standard_errors_ = errors * np.exp(log_scale)
+            names = list(self.parameter_names)
+            scale = np.broadcast_to(np.exp(log_scale), params.shape)
+            covariance = self._covariance(fitted, data, unique_weights) * np.outer(scale, scale)
+            self.covariance_ = pd.DataFrame(covariance, index=names, columns=names)
+            self.standard_errors_ = self._standard_errors_of(covariance)
         return self
 
     def _fit_data(self, X: pd.DataFrame, sample_weight: object) -> tuple[dict, np.ndarray]:
@@ -819,7 +823,8 @@ class ProbabilisticModel(BaseEstimator):
     def _total_gradient(self, params, data, weights) -> np.ndarray:
         return self._total_log_likelihood(params, data, weights)[1]
 
-    def _standard_errors(self, params, data, weights) -> pd.Series:
+    def _covariance(self, params, data, weights) -> np.ndarray:
+        """Inverse observed information (minus the Hessian of the total LL) at ``params``."""
         k = len(params)
         hessian = np.empty((k, k))
         for j in range(k):
@@ -832,10 +837,15 @@ class ProbabilisticModel(BaseEstimator):
             ) / (2 * step)
         hessian = 0.5 * (hessian + hessian.T)
         try:
-            covariance = np.linalg.inv(-hessian)
-            variances = np.diag(covariance)
+            return np.linalg.inv(-hessian)
         except np.linalg.LinAlgError:
-            variances = np.full(k, np.nan)
+            return np.full((k, k), np.nan)
+
+    def _standard_errors(self, params, data, weights) -> pd.Series:
+        return self._standard_errors_of(self._covariance(params, data, weights))
+
+    def _standard_errors_of(self, covariance: np.ndarray) -> pd.Series:
+        variances = np.diag(covariance)
         errors = np.sqrt(np.where(variances > 0, variances, np.nan))
         return pd.Series(errors, index=list(self.parameter_names), name="standard_error")
 
@@ -1012,6 +1022,11 @@ class ProbabilisticModel(BaseEstimator):
                 name: (None if math.isnan(value) else float(value))
                 for name, value in self.standard_errors_.items()
             }
+        if hasattr(self, "covariance_"):
+            state["covariance"] = [
+                [None if math.isnan(v) else float(v) for v in row]
+                for row in self.covariance_.to_numpy()
+            ]
         return state
 
     def to_json(self) -> str:
@@ -1083,6 +1098,10 @@ class ProbabilisticModel(BaseEstimator):
                 {k: (np.nan if v is None else v) for k, v in state["standard_errors"].items()},
                 name="standard_error",
             )
+        if "covariance" in state:
+            names = list(model.parameter_names)
+            values = np.array(state["covariance"], dtype=np.float64)  # None reads as NaN
+            model.covariance_ = pd.DataFrame(values, index=names, columns=names)
         return model
 
     @classmethod

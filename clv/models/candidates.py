@@ -310,6 +310,8 @@ class BaselineCandidate(Candidate):
     """The simple formula (:class:`~clv.models.baseline.SimpleCLVModel`) as a candidate."""
 
     name: ClassVar[str] = "baseline"
+    #: The feature columns ``predict`` reads (the served model requires only these).
+    input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
         table = rfm_summary(

@@ -48,6 +48,9 @@ __all__ = ["TrainingResult", "read_transactions", "train"]
 
 Progress = Callable[[str], None]
 
+#: What ``horizon`` is counted in, by time unit (stated in the model's metadata).
+_UNIT_NAMES = {"D": "days", "W": "weeks"}
+
 _SUMMARY_COLUMNS = {
     "holdout_rmse_spend": "rmse_spend",
     "holdout_mae_spend": "mae_spend",
@@ -69,6 +72,7 @@ CONFIG_KEYS = (
     "kinds",
     "horizon",
     "discount_rate",
+    "margin",
     "customer_id",
     "timestamp",
     "amount",
@@ -419,6 +423,7 @@ def train(
     kinds: Sequence[str] | None = None,
     horizon: float | None = None,
     discount_rate: float = 0.0,
+    margin: float = 1.0,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
@@ -452,6 +457,10 @@ def train(
         holdout length by default.
     discount_rate : float, default 0.0
         Default annual discount rate of the served model.
+    margin : float, default 1.0
+        Default share of spend that is profit, in [0, 1], of the served model and
+        of the segment thresholds: 1 makes its ``clv`` revenue, less makes it profit
+        (:mod:`clv.training.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
     source : str, optional
@@ -468,13 +477,15 @@ def train(
     clv.errors.InvalidDataError
         If the log breaks the transaction contract.
     clv.errors.InvalidParameterError
-        If a date, the time unit, the horizon or the discount rate is invalid.
+        If a date, the time unit, the horizon, the discount rate or the margin is
+        invalid.
     """
     import mlflow
 
-    from clv.serving.pyfunc_model import build_signature, to_model_input
+    from clv.serving.pyfunc_model import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
+    from clv.training.margin import apply_margin, check_margin, value_basis
     from clv.training.selection import PRIMARY_METRIC
 
     unit_days = check_time_unit(time_unit)
@@ -509,6 +520,7 @@ def train(
             "The 'discount_rate' parameter must be a float in the range [0, inf). "
             f"Got {discount_rate!r} instead."
         )
+    margin = check_margin(margin)
     uri = tracking.resolve_tracking_uri(tracking_uri)
     digest = tracking.dataset_digest(canonical)
     holdout_tag = registry.holdout_tag(
@@ -546,6 +558,7 @@ def train(
                     "time_unit": time_unit,
                     "horizon": horizon,
                     "discount_rate": discount_rate,
+                    "margin": margin,
                     "kinds": ",".join(map(str, table.index)),
                     "model_name": model_name,
                     "n_transactions": len(canonical),
@@ -597,9 +610,10 @@ def train(
             from clv.models.segments import SegmentRules
 
             features = customer_features(canonical, as_of=holdout_end, time_unit=time_unit)
-            predictions = candidate.predict(
+            revenue = candidate.predict(
                 features, horizon=float(horizon), discount_rate=float(discount_rate)
             )
+            predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), margin))
             rules = SegmentRules().fit(predictions)
             # The segment summary of every customer as of the holdout end (for
             # `clv report`), and its plot.
@@ -610,6 +624,8 @@ def train(
             tracking.log_figure(
                 lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
             )
+            used = getattr(candidate, "input_columns", None) or features.columns
+            required = [str(name) for name in features.columns if name in set(used)]
             categorical = [
                 name
                 for name in features.columns
@@ -624,7 +640,13 @@ def train(
                 "trained_until": holdout_text,
                 "horizon": float(horizon),
                 "discount_rate": float(discount_rate),
-                "feature_columns": list(map(str, features.columns)),
+                "margin": margin,
+                "clv_basis": value_basis(margin),
+                "horizon_unit": _UNIT_NAMES.get(time_unit, time_unit),
+                # The columns this kind reads (the signature requires these; the
+                # rest of the feature table is optional and ignored).
+                "feature_columns": required,
+                "input_columns": list(map(str, features.columns)),
                 "categorical_columns": categorical,
                 "nonnegative_columns": [
                     name for name in FEATURE_COLUMNS[1:] if name != "trend" and name in features
@@ -635,9 +657,14 @@ def train(
                 "dataset_digest": digest,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            example = to_model_input(features.head(5).reset_index(drop=True))
+            example = features.head(5).reset_index(drop=True)
             signature = build_signature(
-                example, categorical=categorical, horizon=horizon, discount_rate=discount_rate
+                example,
+                required=required,
+                categorical=categorical,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                margin=margin,
             )
             _notify(progress, "logging the pyfunc model")
             with tempfile.TemporaryDirectory() as folder:

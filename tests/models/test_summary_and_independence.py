@@ -73,3 +73,10 @@ def test_independence_warning_on_spend_that_grows_with_frequency():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=AssumptionWarning)
         GammaGammaModel().fit(table)
+
+
+def test_covariance_survives_json(cdnow):
+    model = BetaGeoModel(compute_standard_errors=True).fit(cdnow)
+    again = BetaGeoModel.from_json(model.to_json())
+    pd.testing.assert_frame_equal(again.covariance_, model.covariance_)
+    pd.testing.assert_frame_equal(again.summary(), model.summary())
