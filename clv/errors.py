@@ -14,8 +14,12 @@ The tree, so that callers can catch exactly what they mean::
     ├── ConvergenceError(CLVError, RuntimeError)
     │                                      the optimiser truly failed; carries a numbered
     │                                      checklist of what to try
-    └── ModelLoadError(CLVError, ValueError)
-                                           a saved model cannot be read
+    ├── ModelLoadError(CLVError, ValueError)
+    │                                      a saved model cannot be read
+    └── SparkError(CLVError, RuntimeError)
+                                           Spark failed for a reason other than the
+                                           data (no Java, workers without clv's Python,
+                                           a lost executor); one line naming the cause
 
     CLVWarning(UserWarning)                base of every warning clv emits
     ├── DataQualityWarning(CLVWarning)     input accepted, but something was dropped or fixed
@@ -51,6 +55,7 @@ __all__ = [
     "ModelLoadError",
     "NotFittedError",
     "PrecisionWarning",
+    "SparkError",
     "describe_examples",
 ]
 
@@ -77,6 +82,10 @@ class ConvergenceError(CLVError, RuntimeError):
 
 class ModelLoadError(CLVError, ValueError):
     """A saved model cannot be read (missing file, wrong format or version)."""
+
+
+class SparkError(CLVError, RuntimeError):
+    """Spark failed for a reason other than the data; the message names the cause."""
 
 
 class CLVWarning(UserWarning):
