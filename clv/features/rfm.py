@@ -66,7 +66,7 @@ def rfm_summary(
         identical timestamps included.
     duplicates : {"keep", "drop", "raise"}, default "keep"
         Policy for identical rows; see :mod:`clv.features`.
-    negative_amounts : {"raise", "drop"}, default "raise"
+    negative_amounts : {"raise", "drop", "net"}, default "raise"
         Policy for returns; see :mod:`clv.features`.
 
     Returns

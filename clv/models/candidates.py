@@ -512,6 +512,9 @@ class _BTYDCandidate(Candidate):
         if self.spend_model_ is not None:
             result["spend_params"] = {k: float(v) for k, v in self.spend_model_.params_.items()}
             result["spend_log_likelihood"] = float(self.spend_model_.log_likelihood_)
+            result["spend_zero_spend_excluded"] = int(
+                getattr(self.spend_model_, "n_zero_spend_excluded_", 0)
+            )
             correlation = getattr(self.spend_model_, "spend_frequency_correlation_", None)
             if correlation is not None:
                 result["spend_frequency_correlation"] = float(correlation)
