@@ -138,7 +138,7 @@ def decision_tables(
                 payback_time(curve, acquisition_cost) if acquisition_cost is not None else None
             ),
             "retention_reduction": float(reduction),
-            "retention_target": ", ".join(present) if present else "all customers",
+            "retention_target": " and ".join(present) if present else "all customers",
             "retention_gain": what_if.total_gain,
         }
     tables["headline"] = pd.Series(headline, name="value").to_frame()
