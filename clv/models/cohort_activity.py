@@ -10,6 +10,7 @@ Fader, Hardie & Lee 2005 eq. 9 for BG/NBD): repeat purchases on days ``s .. e - 
 as the RFM tables count days. Summed over the cohort's customers. This is the
 tracking comparison of Fader, Hardie & Lee (2005), by cohort.
 """
+
 from __future__ import annotations
 
 import math
