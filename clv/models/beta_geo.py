@@ -22,6 +22,7 @@ from clv.models._base import (
     pairs_inverse,
 )
 from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._stable import exp_or_zero, probability_from_log_odds
 
 __all__ = ["BetaGeoModel"]
 
@@ -267,7 +268,7 @@ class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
     def _probability_alive(self, params, data):
         """Eq. (13) of Fader, Hardie & Lee (2005b), 'A note on deriving P(alive)'."""
         odds = log_odds_dead(params, data["frequency"], data["recency"], data["T"])
-        return np.exp(-np.logaddexp(0.0, odds))
+        return probability_from_log_odds(odds)
 
     def _expected_purchases_curve(self, params, data, horizons):
         """Eq. (10): ``E[Y(t) | x, t_x, T]``, computed per distinct (x, T) pair."""
@@ -306,7 +307,7 @@ class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
         r, alpha, _, _ = params
         x, T = data["frequency"], data["T"]
         p_alive = self._probability_alive(params, data)
-        quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon)))
+        quiet = exp_or_zero(-(r + x) * np.log1p(horizon / (alpha + T)))
         return 1.0 - p_alive + p_alive * quiet
 
     def _expected_purchases_new_customer(self, params, horizon):

@@ -162,6 +162,23 @@ class GammaGammaModel(ProbabilisticModel):
     def _log_likelihood_rows(self, params, data):
         return gamma_gamma_log_likelihood(params, data)
 
+    def _rescaled(self, data, weights):
+        """Fit on spends divided by their geometric mean, then map back.
+
+        The model is scale-equivariant: spends ``c m`` have the likelihood of ``m``
+        at ``gamma / c`` minus ``n log c``. Fitting on unit-scale spends keeps
+        ``log gamma`` far from the optimiser's box and the curvature of the three
+        parameters alike, so amounts of 1e-9 or 1e11 fit as well as amounts of 10.
+        """
+        log_scale = dot(weights, data["log_m"]) / float(weights.sum())
+        scaled = self._prepare_data(
+            {
+                "frequency": data["frequency"],
+                "monetary_value": data["monetary_value"] * np.exp(-log_scale),
+            }
+        )
+        return scaled, np.array([0.0, 0.0, log_scale]), -float(weights.sum()) * log_scale
+
     def _total_log_likelihood(self, params, data, weights):
         """Total log-likelihood from sufficient statistics: one log per row per call."""
         p, q, gamma = params

@@ -16,6 +16,7 @@ from scipy.special import digamma, gammaln, hyp2f1
 from clv.models import _count_distributions as counts
 from clv.models._base import TransactionModel, gather_by_integer, log_sigmoid_weight, pairs_inverse
 from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._stable import exp_or_zero, probability_from_log_odds
 from clv.models.beta_geo import BetaGeoModel, mixture_statistics, mixture_total_log_likelihood
 
 __all__ = ["ModifiedBetaGeoModel"]
@@ -111,7 +112,7 @@ class ModifiedBetaGeoModel(PredictiveDistributionMixin, TransactionModel):
         r, alpha, a, b = params
         x, t_x, T = data["frequency"], data["recency"], data["T"]
         odds = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-        return np.exp(-np.logaddexp(0.0, odds))
+        return probability_from_log_odds(odds)
 
     def _expected_purchases_curve(self, params, data, horizons):
         """``E[Y(t) | x, t_x, T]`` (Wagner & Hoppe 2008), per distinct (x, T) pair."""
@@ -133,7 +134,7 @@ class ModifiedBetaGeoModel(PredictiveDistributionMixin, TransactionModel):
         r, alpha, _, _ = params
         x, T = data["frequency"], data["T"]
         p_alive = self._probability_alive(params, data)
-        quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon)))
+        quiet = exp_or_zero(-(r + x) * np.log1p(horizon / (alpha + T)))
         return 1.0 - p_alive + p_alive * quiet
 
     def _expected_purchases_new_customer(self, params, horizon):

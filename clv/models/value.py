@@ -147,7 +147,8 @@ def customer_lifetime_value(
     discount_rate: float = 0.0,
     discounting: Literal["continuous", "discrete"] = "discrete",
     period: float | None = None,
-) -> pd.Series:
+    interval: float | None = None,
+) -> pd.Series | pd.DataFrame:
     """Discounted value of each customer's expected future purchases.
 
     Parameters
@@ -174,11 +175,17 @@ def customer_lifetime_value(
     period : float, optional
         Length of one discounting period for ``"discrete"``, in ``time_unit``
         (default: one time unit); ``horizon`` must be a whole number of periods.
+    interval : float, optional
+        A level in (0, 1), e.g. 0.9: add the per-customer prediction interval
+        ``clv_lower``, ``clv_upper`` of the value, from the transaction model's
+        predictive distribution of purchases and Gamma-Gamma's distribution of spend
+        (see :mod:`clv.models._value_intervals`; a finite horizon).
 
     Returns
     -------
-    pandas.Series
-        Value per customer, indexed like ``X`` (by ``customer_id`` when present).
+    pandas.Series or pandas.DataFrame
+        Value per customer, indexed like ``X``; with ``interval`` a DataFrame with
+        ``customer_lifetime_value``, ``clv_lower`` and ``clv_upper``.
     """
     owner = "customer_lifetime_value"
     for name, value in (("margin", margin), ("discount_rate", discount_rate)):
@@ -225,7 +232,37 @@ def customer_lifetime_value(
         discounting=discounting,
         period=period,
     )
-    return pd.Series(values, index=index, name="customer_lifetime_value")
+    if interval is None:
+        return pd.Series(values, index=index, name="customer_lifetime_value")
+    return _with_interval(
+        transaction_model, spend, X, data, values, index, horizon, interval, margin
+    )
+
+
+def _with_interval(transaction_model, spend, X, data, values, index, horizon, level, margin):
+    """Return the point value with its prediction interval (see ``_value_intervals``)."""
+    from clv.models._predictive import check_level
+    from clv.models._value_intervals import value_interval
+
+    level = check_level("customer_lifetime_value", level)
+    if math.isinf(horizon):
+        raise InvalidParameterError("A CLV interval needs a finite horizon.")
+    spend_data = spend._prediction_table(X)[0] if hasattr(spend, "population_mean_spend") else None
+    lower, upper = value_interval(
+        transaction_model,
+        transaction_model.params_.to_numpy(),
+        data,
+        spend,
+        spend_data,
+        _spend_per_customer(spend, X),
+        horizon=float(horizon),
+        level=level,
+        point=values,
+        margin=float(margin),
+    )
+    return pd.DataFrame(
+        {"customer_lifetime_value": values, "clv_lower": lower, "clv_upper": upper}, index=index
+    )
 
 
 def lifetime_value_arrays(

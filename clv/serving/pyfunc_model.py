@@ -487,10 +487,15 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         Returns
         -------
         pandas.DataFrame
-            One row per input row: ``customer_id``, the predictions and ``segment``.
+            One row per input row, indexed like ``model_input`` (the index contract):
+            ``customer_id``, the predictions and ``segment``.
         """
         output = self.predict_columns(model_input, params)
-        return pd.DataFrame(output, index=pd.RangeIndex(len(output[CUSTOMER_ID])), copy=False)
+        rows = len(output[CUSTOMER_ID])
+        index = model_input.index if isinstance(model_input, pd.DataFrame) else None
+        if index is None or len(index) != rows:
+            index = pd.RangeIndex(rows)
+        return pd.DataFrame(output, index=index, copy=False)
 
     def predict_columns(
         self, model_input: Any, params: Mapping[str, Any] | None = None

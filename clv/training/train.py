@@ -341,6 +341,50 @@ def _comparison_plots(
     return {"gain_curve_all_models.png": gain}
 
 
+def _log_count_calibration(comparison: Any, kind: str, progress: Progress | None) -> None:
+    """Log a BTYD candidate's holdout count histogram and randomised-PIT coverage."""
+    candidate = comparison.fitted[kind]
+    if not hasattr(candidate, "count_calibration"):
+        return
+    import mlflow
+
+    from clv.training import tracking
+
+    features = comparison.features
+    actual = comparison.actuals["holdout_purchases"].reindex(features["customer_id"].to_numpy())
+    known = actual.notna().to_numpy()
+    histogram, measures = candidate.count_calibration(
+        features[known], actual[known].astype(int).to_numpy(), comparison.horizon
+    )
+    mlflow.log_metrics({f"coverage.{k}": v for k, v in measures.items()})
+    mlflow.log_text(histogram.to_csv(), "holdout_count_histogram.csv")
+
+    def draw() -> Any:
+        from clv.plots import holdout_count_histogram
+
+        return holdout_count_histogram(histogram, measures, title=f"{kind}: holdout purchases")
+
+    tracking.log_figure(draw, "holdout_count_histogram.png", warn=progress)
+
+
+def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) -> None:
+    """Log the monthly cohort table (clv.features.cohorts) and its active-rate heatmap."""
+    import mlflow
+
+    from clv.features.cohorts import cohort_table
+    from clv.training import tracking
+
+    table = cohort_table(transactions, period="M", observation_end=observation_end)
+    mlflow.log_text(table.to_csv(), "cohorts.csv")
+
+    def draw() -> Any:
+        from clv.plots import cohort_heatmap
+
+        return cohort_heatmap(table, "active_rate")
+
+    tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
+
+
 def _clv_by_segment(segmented: pd.DataFrame) -> Any:
     from clv import plots
 
@@ -528,10 +572,12 @@ def train(
                         plots=_candidate_plots(comparison.predictions[kind], comparison.actuals),
                         warn=progress,
                     )
+                    _log_count_calibration(comparison, str(kind), progress)
                     child_runs[str(kind)] = child.info.run_id
                 rmse = table.loc[kind].get(PRIMARY_METRIC, math.nan)
                 _notify(progress, f"logged {kind}: {PRIMARY_METRIC} {float(rmse):.4g}")
             tracking.log_comparison(table, comparison_table(table, best=best))
+            _log_cohorts(canonical, holdout_end, progress)
             for file_name, draw in _comparison_plots(
                 comparison.predictions, comparison.actuals
             ).items():

@@ -227,3 +227,19 @@ def test_purchase_intervals_hold_the_point_and_nest(cdnow, donations, model_clas
     assert np.all(below[quantile] < 0.95)
     with pytest.raises(InvalidParameterError, match="'level'"):
         model.purchases_interval(table, horizon, level=1.0)
+
+
+def test_count_calibration_on_customers_of_the_model_itself():
+    from clv.models.count_calibration import count_calibration
+
+    sim = simulate_with_holdout("bgnbd", BGNBD, 5_000, T=39.0, holdout=39.0, random_state=3)
+    model = BetaGeoModel.from_params(BGNBD)
+    histogram, measures = count_calibration(model, sim, sim["holdout_frequency"], 39.0)
+    assert list(histogram.index) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert histogram["actual"].sum() == 5_000
+    assert histogram["predicted"].sum() == pytest.approx(5_000)
+    # randomised PIT values are uniform for the true model: 4 standard errors
+    assert abs(measures["pit_90"] - 0.90) < 4 * np.sqrt(0.09 / 5_000)
+    assert abs(measures["pit_50"] - 0.50) < 4 * np.sqrt(0.25 / 5_000)
+    # the plain central interval of a count over-covers
+    assert measures["central_90"] > 0.93 and measures["central_50"] > 0.7
