@@ -13,6 +13,7 @@ import typer
 
 from clv.errors import CLVError
 from clv.serving import commands as serving_commands
+from clv.serving.commands import DUPLICATES_HELP, MISSING_CUSTOMER_HELP, NEGATIVE_AMOUNTS_HELP
 
 if TYPE_CHECKING:
     from clv.training.train import TrainingResult
@@ -127,6 +128,17 @@ def train_command(
     amount: Annotated[
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
+    invoice: Annotated[
+        str | None,
+        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
+    ] = None,
+    missing_customer_id: Annotated[
+        str | None, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP)
+    ] = None,
+    negative_amounts: Annotated[
+        str | None, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP)
+    ] = None,
+    duplicates: Annotated[str | None, typer.Option("--duplicates", help=DUPLICATES_HELP)] = None,
     config: Annotated[
         str | None,
         typer.Option(
@@ -151,6 +163,10 @@ def train_command(
         "customer_id": customer_id,
         "timestamp": timestamp,
         "amount": amount,
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     for required in ("calibration_end", "holdout_end"):

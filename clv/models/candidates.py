@@ -314,6 +314,8 @@ class BaselineCandidate(Candidate):
     """The simple formula (:class:`~clv.models.baseline.SimpleCLVModel`) as a candidate."""
 
     name: ClassVar[str] = "baseline"
+    #: The feature columns ``predict`` reads (the served model requires only these).
+    input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
         table = rfm_summary(
@@ -541,6 +543,9 @@ class _BTYDCandidate(Candidate):
         if self.spend_model_ is not None:
             result["spend_params"] = {k: float(v) for k, v in self.spend_model_.params_.items()}
             result["spend_log_likelihood"] = float(self.spend_model_.log_likelihood_)
+            result["spend_zero_spend_excluded"] = int(
+                getattr(self.spend_model_, "n_zero_spend_excluded_", 0)
+            )
             correlation = getattr(self.spend_model_, "spend_frequency_correlation_", None)
             if correlation is not None:
                 result["spend_frequency_correlation"] = float(correlation)

@@ -473,6 +473,19 @@ def _copy_clv_sources(target: Path) -> Path:
     return destination
 
 
+def _mlmodel_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the facts a user of the model needs, shown in its ``MLmodel`` file."""
+    shown = {
+        "clv_kind": "kind",
+        "clv_version": "clv_version",
+        "clv_time_unit": "time_unit",
+        "clv_horizon_unit": "horizon_unit",
+        "clv_margin": "margin",
+        "clv_basis": "clv_basis",
+    }
+    return {key: _jsonable(metadata[name]) for key, name in shown.items() if name in metadata}
+
+
 def log_pyfunc_model(
     *,
     candidate_dir: Path,
@@ -543,9 +556,5 @@ def log_pyfunc_model(
             pip_requirements=model_requirements(str(metadata["kind"])),
             signature=signature,
             input_example=input_example,
-            metadata={
-                "clv_kind": str(metadata["kind"]),
-                "clv_version": metadata["clv_version"],
-                DIGEST_KEY: digest,
-            },
+            metadata={**_mlmodel_metadata(metadata), DIGEST_KEY: digest},
         )

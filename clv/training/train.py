@@ -40,13 +40,15 @@ from clv.features._contract import (
     CUSTOMER_ID,
     TIMESTAMP,
     check_time_unit,
-    prepare_transactions,
     to_day_number,
 )
 
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
 Progress = Callable[[str], None]
+
+#: What ``horizon`` is counted in, by time unit (stated in the model's metadata).
+_UNIT_NAMES = {"D": "days", "W": "weeks"}
 
 _SUMMARY_COLUMNS = {
     "holdout_rmse_spend": "rmse_spend",
@@ -69,9 +71,14 @@ CONFIG_KEYS = (
     "kinds",
     "horizon",
     "discount_rate",
+    "margin",
     "customer_id",
     "timestamp",
     "amount",
+    "invoice",
+    "missing_customer_id",
+    "negative_amounts",
+    "duplicates",
 )
 
 
@@ -103,6 +110,9 @@ class TrainingResult:
         The gate's decision with both scores.
     comparison : pandas.DataFrame
         One row per candidate kind, the holdout metrics.
+    data_lines : tuple of str
+        What the data policies dropped, netted or left out, one line each
+        (:meth:`clv.features.cleaning.PolicyReport.line`, the Gamma-Gamma exclusions).
     """
 
     tracking_uri: str
@@ -116,6 +126,7 @@ class TrainingResult:
     aliases: dict[str, str]
     decision: Any
     comparison: pd.DataFrame = field(repr=False)
+    data_lines: tuple[str, ...] = ()
 
     @property
     def promoted(self) -> bool:
@@ -141,6 +152,7 @@ class TrainingResult:
         decision = self.decision
         champion = self.aliases.get("champion")
         lines = [
+            *self.data_lines,
             "Holdout comparison (* = chosen; lower is better except gini and auc):",
             table.to_string(float_format=lambda value: f"{value:.4g}"),
             "",
@@ -263,25 +275,15 @@ def _notify(progress: Progress | None, message: str) -> None:
         progress(message)
 
 
-def _canonical(
-    transactions: pd.DataFrame, customer_id: str, timestamp: str, amount: str
-) -> pd.DataFrame:
-    """Validate the log and return a copy with canonical column names."""
-    prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        require_amount=True,
+def _zero_spend_line(candidate: Any) -> str | None:
+    """Describe the Gamma-Gamma exclusions of a fitted candidate in one line (None if none)."""
+    excluded = getattr(getattr(candidate, "spend_model_", None), "n_zero_spend_excluded_", 0)
+    if not excluded:
+        return None
+    return (
+        f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
+        "spend left out of the fit (predicted with the population mean)"
     )
-    mapping = {customer_id: CUSTOMER_ID, timestamp: TIMESTAMP, amount: AMOUNT}
-    clashes = [
-        canonical
-        for given, canonical in mapping.items()
-        if given != canonical and canonical in transactions.columns
-    ]
-    frame = transactions.drop(columns=clashes).rename(columns=mapping)
-    return frame[[CUSTOMER_ID, TIMESTAMP, AMOUNT]]
 
 
 def _date_text(value: object, name: str) -> str:
@@ -419,9 +421,14 @@ def train(
     kinds: Sequence[str] | None = None,
     horizon: float | None = None,
     discount_rate: float = 0.0,
+    margin: float = 1.0,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
+    invoice: str | None = None,
+    missing_customer_id: str = "raise",
+    negative_amounts: str = "raise",
+    duplicates: str = "keep",
     source: str | None = None,
     progress: Progress | None = None,
 ) -> TrainingResult:
@@ -452,8 +459,16 @@ def train(
         holdout length by default.
     discount_rate : float, default 0.0
         Default annual discount rate of the served model.
+    margin : float, default 1.0
+        Default share of spend that is profit, in [0, 1], of the served model and
+        of the segment thresholds: 1 makes its ``clv`` revenue, less makes it profit
+        (:mod:`clv.training.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
+    invoice, missing_customer_id, negative_amounts, duplicates
+        The data policies (:func:`clv.features.clean_transactions`), applied once to
+        the log; what they dropped or netted is reported through ``progress``, as
+        :class:`~clv.errors.DataPolicyWarning` and in the result's ``data_report``.
     source : str, optional
         Where the log came from (a path), recorded with the dataset.
     progress : callable, optional
@@ -468,17 +483,32 @@ def train(
     clv.errors.InvalidDataError
         If the log breaks the transaction contract.
     clv.errors.InvalidParameterError
-        If a date, the time unit, the horizon or the discount rate is invalid.
+        If a date, the time unit, the horizon, the discount rate or the margin is
+        invalid.
     """
     import mlflow
 
-    from clv.serving.pyfunc_model import build_signature, to_model_input
+    from clv.serving.pyfunc_model import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
+    from clv.training.margin import apply_margin, check_margin, value_basis
     from clv.training.selection import PRIMARY_METRIC
 
     unit_days = check_time_unit(time_unit)
-    canonical = _canonical(transactions, customer_id, timestamp, amount)
+    from clv.features.cleaning import clean_transactions
+
+    policies = {
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+    }
+    cleaned = clean_transactions(
+        transactions, customer_id=customer_id, timestamp=timestamp, amount=amount, **policies
+    )
+    canonical = cleaned.transactions
+    data_lines = [cleaned.report.line()]
+    _notify(progress, data_lines[0])
     calibration_text = _date_text(calibration_end, "calibration_end")
     holdout_text = _date_text(holdout_end, "holdout_end")
     holdout_length = (
@@ -509,6 +539,7 @@ def train(
             "The 'discount_rate' parameter must be a float in the range [0, inf). "
             f"Got {discount_rate!r} instead."
         )
+    margin = check_margin(margin)
     uri = tracking.resolve_tracking_uri(tracking_uri)
     digest = tracking.dataset_digest(canonical)
     holdout_tag = registry.holdout_tag(
@@ -546,12 +577,15 @@ def train(
                     "time_unit": time_unit,
                     "horizon": horizon,
                     "discount_rate": discount_rate,
+                    "margin": margin,
                     "kinds": ",".join(map(str, table.index)),
                     "model_name": model_name,
                     "n_transactions": len(canonical),
                     "n_customers": len(comparison.actuals),
                     "dataset_digest": digest,
                     "gate_metric": PRIMARY_METRIC,
+                    **{f"policy.{k}": v for k, v in policies.items()},
+                    **{f"data.{k}": v for k, v in cleaned.report.as_dict().items()},
                 }
             )
             mlflow.log_params(
@@ -593,13 +627,18 @@ def train(
 
             _notify(progress, f"refitting {best} on all data up to {holdout_text}")
             candidate = _refit(best, comparison.fitted[best], canonical, holdout_end, time_unit)
+            zero_spend = _zero_spend_line(candidate)
+            if zero_spend is not None:
+                data_lines.append(zero_spend)
+                _notify(progress, zero_spend)
             from clv.features.behaviour import FEATURE_COLUMNS, customer_features
             from clv.models.segments import SegmentRules
 
             features = customer_features(canonical, as_of=holdout_end, time_unit=time_unit)
-            predictions = candidate.predict(
+            revenue = candidate.predict(
                 features, horizon=float(horizon), discount_rate=float(discount_rate)
             )
+            predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), margin))
             rules = SegmentRules().fit(predictions)
             # The segment summary of every customer as of the holdout end (for
             # `clv report`), and its plot.
@@ -610,6 +649,8 @@ def train(
             tracking.log_figure(
                 lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
             )
+            used = getattr(candidate, "input_columns", None) or features.columns
+            required = [str(name) for name in features.columns if name in set(used)]
             categorical = [
                 name
                 for name in features.columns
@@ -624,7 +665,13 @@ def train(
                 "trained_until": holdout_text,
                 "horizon": float(horizon),
                 "discount_rate": float(discount_rate),
-                "feature_columns": list(map(str, features.columns)),
+                "margin": margin,
+                "clv_basis": value_basis(margin),
+                "horizon_unit": _UNIT_NAMES.get(time_unit, time_unit),
+                # The columns this kind reads (the signature requires these; the
+                # rest of the feature table is optional and ignored).
+                "feature_columns": required,
+                "input_columns": list(map(str, features.columns)),
                 "categorical_columns": categorical,
                 "nonnegative_columns": [
                     name for name in FEATURE_COLUMNS[1:] if name != "trend" and name in features
@@ -635,9 +682,14 @@ def train(
                 "dataset_digest": digest,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            example = to_model_input(features.head(5).reset_index(drop=True))
+            example = features.head(5).reset_index(drop=True)
             signature = build_signature(
-                example, categorical=categorical, horizon=horizon, discount_rate=discount_rate
+                example,
+                required=required,
+                categorical=categorical,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                margin=margin,
             )
             _notify(progress, "logging the pyfunc model")
             with tempfile.TemporaryDirectory() as folder:
@@ -704,6 +756,7 @@ def train(
         aliases=current,
         decision=decision,
         comparison=table,
+        data_lines=tuple(data_lines),
     )
 
 

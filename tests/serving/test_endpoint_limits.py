@@ -111,7 +111,8 @@ def test_no_request_gives_a_5xx(server, example):
     long_integer = "9" * 5000
     good = json.dumps({"dataframe_split": example})
     bodies = [
-        good.replace(json.dumps(example["data"][0][1]), long_integer, 1),
+        # (a marker replaced in the text: the example's own value, "2", is found elsewhere)
+        json.dumps(_with(example, "frequency", 123456789)).replace("123456789", long_integer),
         '{"dataframe_split": {"columns": ["customer_id"], "data": [[' + long_integer + "]]}}",
         json.dumps({"dataframe_split": example, "params": {"horizon": 1}}).replace(
             '"horizon": 1', '"horizon": 1e999'
