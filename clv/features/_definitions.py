@@ -71,10 +71,14 @@ def rfm_table(
 
     :func:`rfm_columns` as a frame (each column its own array: no copy).
     """
-    return pd.DataFrame(rfm_columns(purchases, end=end, unit_days=unit_days), copy=False)
+    return pd.DataFrame(
+        rfm_columns(purchases, end=end, unit_days=unit_days, time_unit=time_unit), copy=False
+    )
 
 
-def rfm_columns(purchases: Purchases, *, end: float, unit_days: float) -> dict[str, np.ndarray]:
+def rfm_columns(
+    purchases: Purchases, *, end: float, unit_days: float, time_unit: str | None = None
+) -> dict[str, np.ndarray]:
     """Recency-frequency-monetary columns from merged purchases.
 
     Parameters

@@ -636,8 +636,10 @@ class BoostedCandidate(Candidate):
         Tree depth.
     random_state : int, default 0
         Seed.
-    n_jobs : int, default 2
-        Threads.
+    n_jobs : int, default 1
+        XGBoost threads. One by default: on a shared machine more threads wait on
+        each other and multiply the training time (see :mod:`clv.models.boosted`);
+        raise it on dedicated cores.
     """
 
     name: ClassVar[str] = "boosted"
@@ -655,7 +657,7 @@ class BoostedCandidate(Candidate):
         learning_rate: float = 0.05,
         max_depth: int = 4,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ):
         self.training_horizon = training_horizon
         self.n_cutoffs = n_cutoffs
@@ -838,7 +840,7 @@ class HybridCandidate(BoostedCandidate):
         learning_rate: float = 0.05,
         max_depth: int = 4,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ):
         super().__init__(
             training_horizon=training_horizon,
