@@ -525,6 +525,29 @@ class _BTYDCandidate(Candidate):
             clv=float(margin) * per_purchase * discounted,
         )
 
+    def decision_inputs(self, features):
+        """Return the models and customer table behind the predictions on ``features``.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Customer features, as given to :meth:`predict`.
+
+        Returns
+        -------
+        dict
+            ``transaction_model``, ``spend_model`` and ``customers`` (the RFM table in
+            the rows of ``features``), the keywords of
+            :func:`clv.models.decisions.decision_tables`.
+        """
+        self._check_is_fitted()
+        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        return {
+            "transaction_model": self.transaction_model_,
+            "spend_model": self.spend_model_,
+            "customers": table,
+        }
+
     def diagnostics(self):  # noqa: D102
         self._check_is_fitted()
         model = self.transaction_model_
