@@ -69,6 +69,18 @@ def rfm_table(
 ) -> pd.DataFrame:
     """Recency-frequency-monetary table from merged purchases.
 
+    :func:`rfm_columns` as a frame (each column its own array: no copy).
+    """
+    return pd.DataFrame(
+        rfm_columns(purchases, end=end, unit_days=unit_days, time_unit=time_unit), copy=False
+    )
+
+
+def rfm_columns(
+    purchases: Purchases, *, end: float, unit_days: float, time_unit: str | None = None
+) -> dict[str, np.ndarray]:
+    """Recency-frequency-monetary columns from merged purchases.
+
     Parameters
     ----------
     purchases : Purchases
@@ -83,7 +95,7 @@ def rfm_table(
 
     Returns
     -------
-    pandas.DataFrame
+    dict of numpy.ndarray
         ``customer_id``; ``frequency`` = purchases after the first; ``recency`` =
         first to last purchase; ``T`` = first purchase to ``end``; ``first_purchase``
         (day number); and, with amounts, ``monetary_value`` = mean spend of the
@@ -107,7 +119,7 @@ def rfm_table(
             monetary = np.where(frequency > 0, repeat_total / np.maximum(frequency, 1), 0.0)
         columns["monetary_value"] = monetary
     columns["first_purchase"] = first
-    return pd.DataFrame(columns)
+    return columns
 
 
 def holdout_columns(purchases: Purchases) -> dict[str, np.ndarray]:
