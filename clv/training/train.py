@@ -34,15 +34,19 @@ from typing import Any
 
 import pandas as pd
 
-from clv.errors import InvalidDataError, InvalidParameterError
+from clv.errors import InvalidParameterError
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
     TIMESTAMP,
+    PreparedTransactions,
     check_time_unit,
     prepare_transactions,
     to_day_number,
 )
+from clv.training.interruption import failing_unfinished
+from clv.training.preflight import check_enough_customers, check_training_settings
+from clv.training.transaction_files import read_transactions
 
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
@@ -58,7 +62,8 @@ _SUMMARY_COLUMNS = {
     "holdout_brier_churn": "brier_churn",
 }
 
-#: Settings a --config file may hold (the keyword arguments of :func:`train`).
+#: Settings a --config file may hold (the keyword arguments of :func:`train`, and
+#: ``date_format``, the format of the log's timestamps, used when reading the file).
 CONFIG_KEYS = (
     "calibration_end",
     "holdout_end",
@@ -72,6 +77,7 @@ CONFIG_KEYS = (
     "customer_id",
     "timestamp",
     "amount",
+    "date_format",
 )
 
 
@@ -159,50 +165,6 @@ class TrainingResult:
         return "\n".join(lines)
 
 
-def read_transactions(path: str | Path) -> pd.DataFrame:
-    """Read a transaction log from a CSV or parquet file.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        ``.csv`` (optionally ``.gz``/``.zip``/...) or ``.parquet``/``.pq``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The file's columns, unvalidated (validation happens in :func:`train`).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    clv.errors.InvalidDataError
-        If the format is unknown or the file cannot be parsed.
-    """
-    location = Path(path)
-    if not location.exists():
-        raise FileNotFoundError(f"No such file: {location}")
-    if location.is_dir():
-        raise IsADirectoryError(f"Is a directory, not a transaction file: {location}")
-    suffixes = [suffix.lower() for suffix in location.suffixes]
-    try:
-        if suffixes and suffixes[-1] in (".parquet", ".pq"):
-            return pd.read_parquet(location)
-        if ".csv" in suffixes or ".txt" in suffixes or ".tsv" in suffixes:
-            separator = "\t" if ".tsv" in suffixes else ","
-            return pd.read_csv(location, sep=separator)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError | PermissionError):
-            raise
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidDataError(f"Cannot read {location}: {first}") from exc
-    except pd.errors.ParserError as exc:  # pragma: no cover - a ValueError subclass
-        raise InvalidDataError(f"Cannot read {location}: {exc}") from exc
-    raise InvalidDataError(
-        f"Unknown transaction file format {location.suffix!r} for {location}: use .csv or .parquet."
-    )
-
-
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read training settings from a TOML or JSON file.
 
@@ -265,9 +227,9 @@ def _notify(progress: Progress | None, message: str) -> None:
 
 def _canonical(
     transactions: pd.DataFrame, customer_id: str, timestamp: str, amount: str
-) -> pd.DataFrame:
-    """Validate the log and return a copy with canonical column names."""
-    prepare_transactions(
+) -> tuple[pd.DataFrame, PreparedTransactions]:
+    """Validate the log; return a copy with canonical column names, and the prepared log."""
+    prepared = prepare_transactions(
         transactions,
         customer_id=customer_id,
         timestamp=timestamp,
@@ -281,11 +243,7 @@ def _canonical(
         if given != canonical and canonical in transactions.columns
     ]
     frame = transactions.drop(columns=clashes).rename(columns=mapping)
-    return frame[[CUSTOMER_ID, TIMESTAMP, AMOUNT]]
-
-
-def _date_text(value: object, name: str) -> str:
-    return pd.Timestamp(int(to_day_number(value, name)), unit="D").date().isoformat()
+    return frame[[CUSTOMER_ID, TIMESTAMP, AMOUNT]], prepared
 
 
 def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -433,39 +391,24 @@ def train(
     from clv.training.compare import compare_models, comparison_table
     from clv.training.selection import PRIMARY_METRIC
 
-    unit_days = check_time_unit(time_unit)
-    canonical = _canonical(transactions, customer_id, timestamp, amount)
-    calibration_text = _date_text(calibration_end, "calibration_end")
-    holdout_text = _date_text(holdout_end, "holdout_end")
-    holdout_length = (
-        to_day_number(holdout_end, "holdout_end")
-        - to_day_number(calibration_end, "calibration_end")
-    ) / unit_days
-    if holdout_length <= 0:
-        raise InvalidParameterError(
-            f"The 'holdout_end' date ({holdout_text}) must be after 'calibration_end' "
-            f"({calibration_text})."
-        )
-    if horizon is None:
-        horizon = holdout_length
-    if (
-        isinstance(horizon, bool)
-        or not (isinstance(horizon, int | float) and horizon > 0)
-        or (not math.isfinite(horizon))
-    ):
-        raise InvalidParameterError(
-            f"The 'horizon' parameter must be a float in the range (0, inf). Got {horizon!r} instead."
-        )
-    if isinstance(discount_rate, bool) or not (
-        isinstance(discount_rate, int | float)
-        and math.isfinite(discount_rate)
-        and discount_rate >= 0
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
-    uri = tracking.resolve_tracking_uri(tracking_uri)
+    settings = check_training_settings(
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        time_unit=time_unit,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        model_name=model_name,
+        kinds=kinds,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        customer_id=customer_id,
+        timestamp=timestamp,
+        amount=amount,
+    )
+    calibration_text, holdout_text = settings.calibration_text, settings.holdout_text
+    holdout_length, horizon, uri = settings.holdout_length, settings.horizon, settings.tracking_uri
+    canonical, prepared = _canonical(transactions, customer_id, timestamp, amount)
+    check_enough_customers(prepared, calibration_end)
     digest = tracking.dataset_digest(canonical)
     holdout_tag = registry.holdout_tag(
         digest=digest,
@@ -483,7 +426,7 @@ def train(
         calibration_end=calibration_end,
         holdout_end=holdout_end,
         time_unit=time_unit,
-        kinds=None if kinds is None else list(kinds),
+        kinds=settings.kinds,
     )
     table = _comparison_table(comparison.table)
     best = str(comparison.best)
@@ -492,9 +435,10 @@ def train(
 
     experiment_id = tracking.ensure_experiment(experiment, uri)
     child_runs: dict[str, str] = {}
-    with tracking.tracking_store(uri):
+    with tracking.tracking_store(uri), failing_unfinished(experiment_id, uri) as run_ids:
         started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
+            run_ids.append(parent.info.run_id)
             mlflow.log_params(
                 {
                     "calibration_end": calibration_text,
