@@ -1,22 +1,37 @@
-"""Feature engine benchmark: clv against lifetimes on the same simulated log.
+"""Feature engine benchmark: clv against DuckDB, polars and lifetimes on the same log.
 
-Run: .venv/bin/python benchmarks/features.py [--rows 2000000] [--big-rows 10000000]
+Run: .venv/bin/python benchmarks/features.py [--rows 10000000] [--repeat 3]
+     [--scaling 100000,1000000,2000000] [--lifetimes-rows 1000000]
 
-Prints the time of ``rfm_summary`` and ``calibration_holdout_split`` and their
-ratios to lifetimes' ``summary_data_from_transaction_data`` and
-``calibration_and_holdout_data`` measured in the same run, then the time and peak
-memory (a child process's max RSS) of both functions on a large log.
+1. ``rfm_summary`` and ``calibration_holdout_split`` on one simulated log, against
+   DuckDB and polars (dev dependencies) computing the same tables from the same
+   pandas frame in the same process, runs interleaved; the best of ``--repeat`` runs
+   of each, the ratio of clv's time to the faster engine (below 1: clv is faster),
+   and a check that the three tables are identical (ids and counts exactly, float
+   columns to the rounding of sums taken in another order).
+2. The same two functions against lifetimes' ``summary_data_from_transaction_data``
+   and ``calibration_and_holdout_data`` (``--lifetimes-rows 0`` skips it).
+3. Scaling: each size in ``--scaling`` (customers; 5 rows per customer) in a fresh
+   process, with the best time of both functions and the peak working memory (the
+   rise of peak RSS over the RSS with the log loaded), and the log-log slope of time
+   against customers between consecutive sizes (1.0 is linear).
+
+Load average is printed with each part: on a shared machine, read the figures with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import math
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,6 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _logs import transaction_log  # noqa: E402
 
 CAL, HOLD = "2023-06-30", "2023-12-31"
+WEEK = 7.0
+ROWS_PER_CUSTOMER = 5
+
+
+def _day(date: str) -> int:
+    return int(pd.Timestamp(date).value // (86_400 * 10**9))
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def timed(function, *args, **kwargs):
@@ -32,14 +57,225 @@ def timed(function, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def compare(rows: int) -> None:
-    from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
+# --- the same tables in DuckDB and polars ----------------------------------------
 
-    from clv.features import calibration_holdout_split, rfm_summary
+_DUCK_PURCHASES = """
+WITH purchases AS (
+    SELECT customer_id, day, sum(amount) AS amount
+    FROM (SELECT customer_id, CAST("timestamp" AS DATE) - DATE '1970-01-01' AS day, amount
+          FROM log)
+    WHERE day <= {end}
+    GROUP BY customer_id, day
+)
+"""
+
+_DUCK_SUMMARY = (
+    _DUCK_PURCHASES
+    + """
+SELECT customer_id,
+       count(*) - 1 AS frequency,
+       (max(day) - min(day)) / {unit} AS recency,
+       ({end} - min(day)) / {unit} AS "T",
+       CASE WHEN count(*) > 1
+            THEN (sum(amount) - arg_min(amount, day)) / (count(*) - 1) ELSE 0 END
+           AS monetary_value
+FROM purchases GROUP BY customer_id ORDER BY customer_id
+"""
+)
+
+_DUCK_SPLIT = (
+    _DUCK_PURCHASES
+    + """
+, customers AS (
+    SELECT customer_id,
+           count(*) FILTER (WHERE day <= {cal}) AS n,
+           min(day) AS first,
+           max(day) FILTER (WHERE day <= {cal}) AS last,
+           sum(amount) FILTER (WHERE day <= {cal}) AS total,
+           arg_min(amount, day) AS first_amount,
+           count(*) FILTER (WHERE day > {cal}) AS holdout_n,
+           sum(amount) FILTER (WHERE day > {cal}) AS holdout_total
+    FROM purchases GROUP BY customer_id HAVING min(day) <= {cal}
+)
+SELECT customer_id,
+       n - 1 AS frequency,
+       (last - first) / {unit} AS recency,
+       ({cal} - first) / {unit} AS "T",
+       CASE WHEN n > 1 THEN (total - first_amount) / (n - 1) ELSE 0 END AS monetary_value,
+       holdout_n AS holdout_frequency,
+       CASE WHEN holdout_n > 0 THEN holdout_total / holdout_n ELSE 0 END
+           AS holdout_monetary_value,
+       ({end} - {cal}) / {unit} AS holdout_duration
+FROM customers ORDER BY customer_id
+"""
+)
+
+
+def duckdb_summary(log: pd.DataFrame, end: str) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("log", log)
+        return con.sql(_DUCK_SUMMARY.format(end=_day(end), unit=WEEK)).df()
+
+
+def duckdb_split(log: pd.DataFrame, cal: str, end: str) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("log", log)
+        return con.sql(_DUCK_SPLIT.format(cal=_day(cal), end=_day(end), unit=WEEK)).df()
+
+
+def _polars_purchases(log: pd.DataFrame, end: int):
+    import polars as pl
+
+    return (
+        pl.from_pandas(log)
+        .lazy()
+        .with_columns(day=pl.col("timestamp").cast(pl.Date).cast(pl.Int64))
+        .filter(pl.col("day") <= end)
+        .group_by("customer_id", "day")
+        .agg(pl.col("amount").sum())
+    )
+
+
+def _polars_table(log: pd.DataFrame, cal_day: int, end_day: int, holdout: bool) -> pd.DataFrame:
+    """The RFM columns as of ``cal_day``, from purchases up to ``end_day`` (+ holdout)."""
+    import polars as pl
+
+    before = pl.col("day") <= cal_day
+    n, first, hn = pl.col("n"), pl.col("first"), pl.col("holdout_n")
+    columns = {
+        "frequency": n - 1,
+        "recency": (pl.col("last") - first) / WEEK,
+        "T": (cal_day - first) / WEEK,
+        "monetary_value": pl.when(n > 1)
+        .then((pl.col("total") - pl.col("first_amount")) / (n - 1))
+        .otherwise(0.0),
+    }
+    if holdout:
+        columns["holdout_frequency"] = hn
+        columns["holdout_monetary_value"] = (
+            pl.when(hn > 0).then(pl.col("holdout_total") / hn).otherwise(0.0)
+        )
+        columns["holdout_duration"] = pl.lit((end_day - cal_day) / WEEK)
+    day, amount = pl.col("day"), pl.col("amount")
+    sums = {  # no filter when there is no holdout: every purchase is before cal_day
+        "n": (before.sum() if holdout else pl.len()).cast(pl.Int64),
+        "first": day.min(),
+        "last": (day.filter(before) if holdout else day).max(),
+        "total": (amount.filter(before) if holdout else amount).sum(),
+        "first_amount": amount.get(day.arg_min()),
+    }
+    if holdout:
+        sums["holdout_n"] = (~before).sum().cast(pl.Int64)
+        sums["holdout_total"] = amount.filter(~before).sum()
+    return (
+        _polars_purchases(log, end_day)
+        .group_by("customer_id")
+        .agg(**sums)
+        .filter(first <= cal_day)
+        .select("customer_id", **columns)
+        .sort("customer_id")
+        .collect()
+        .to_pandas()
+    )
+
+
+def polars_summary(log: pd.DataFrame, end: str) -> pd.DataFrame:
+    return _polars_table(log, _day(end), _day(end), holdout=False)
+
+
+def polars_split(log: pd.DataFrame, cal: str, end: str) -> pd.DataFrame:
+    return _polars_table(log, _day(cal), _day(end), holdout=True)
+
+
+def clv_summary(log: pd.DataFrame, end: str) -> pd.DataFrame:
+    from clv.features import rfm_summary
+
+    return rfm_summary(log, observation_end=end, time_unit="W")
+
+
+def clv_split(log: pd.DataFrame, cal: str, end: str) -> pd.DataFrame:
+    from clv.features import calibration_holdout_split
+
+    return calibration_holdout_split(log, calibration_end=cal, holdout_end=end, time_unit="W")
+
+
+def compare_tables(ours: pd.DataFrame, theirs: pd.DataFrame) -> float:
+    """Raise unless the tables hold the same rows; return the largest relative float gap.
+
+    Ids and counts must be equal; float columns may differ by the rounding of sums
+    taken in another order (at most 1e-9 relative).
+    """
+    if list(ours.columns) != list(theirs.columns) or len(ours) != len(theirs):
+        raise AssertionError(f"different shapes: {list(ours.columns)} vs {list(theirs.columns)}")
+    worst = 0.0
+    for name in ours.columns:
+        a, b = ours[name].to_numpy(), theirs[name].to_numpy()
+        if name == "customer_id" or np.issubdtype(a.dtype, np.integer):
+            if not np.array_equal(a, b.astype(a.dtype)):
+                raise AssertionError(f"column {name} differs")
+            continue
+        gap = np.abs(a - b) / np.maximum(np.abs(a), 1e-300)
+        gap = float(np.max(gap, initial=0.0, where=a != b))
+        if gap > 1e-9:
+            raise AssertionError(f"column {name} differs by {gap:.2e} (relative)")
+        worst = max(worst, gap)
+    return worst
+
+
+def engines(rows: int, repeat: int) -> None:
+    import duckdb
+    import polars as pl
+
+    import clv.features  # noqa: F401  (imported before timing)
 
     log = transaction_log(rows)
-    print(f"log: {len(log):,} rows, {log['customer_id'].nunique():,} customers")
-    ours_s, table = timed(rfm_summary, log, observation_end=HOLD, time_unit="W")
+    print(
+        f"log: {len(log):,} rows, {log['customer_id'].nunique():,} customers; "
+        f"DuckDB {duckdb.__version__}, polars {pl.__version__} (their default threads: "
+        f"{os.cpu_count()} cores), clv one thread; best of {repeat} interleaved runs"
+    )
+    print(f"  start: {_load()}")
+    tasks = {
+        "rfm_summary": (
+            (log, HOLD),
+            {"clv": clv_summary, "DuckDB": duckdb_summary, "polars": polars_summary},
+        ),
+        "calibration_holdout_split": (
+            (log, CAL, HOLD),
+            {"clv": clv_split, "DuckDB": duckdb_split, "polars": polars_split},
+        ),
+    }
+    for task, (args, runners) in tasks.items():
+        times: dict[str, list[float]] = {name: [] for name in runners}
+        tables = {}
+        for _ in range(repeat):
+            for name, runner in runners.items():
+                seconds, tables[name] = timed(runner, *args)
+                times[name].append(seconds)
+        gaps = [compare_tables(tables["clv"], tables[name]) for name in ("DuckDB", "polars")]
+        best = {name: min(values) for name, values in times.items()}
+        faster = min(("DuckDB", "polars"), key=best.get)
+        runs = "  ".join(
+            f"{name} {' '.join(f'{s:.2f}' for s in values)}" for name, values in times.items()
+        )
+        print(
+            f"{task:26s} clv {best['clv']:6.2f} s  DuckDB {best['DuckDB']:6.2f} s  "
+            f"polars {best['polars']:6.2f} s  clv / {faster} {best['clv'] / best[faster]:.2f}x  "
+            f"tables identical (floats within {max(gaps):.1e})"
+        )
+        print(f"  every run (s): {runs}; {_load()}")
+
+
+def lifetimes_compare(rows: int) -> None:
+    from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
+
+    log = transaction_log(rows)
+    print(f"lifetimes, log of {len(log):,} rows; {_load()}")
+    ours_s, _ = timed(clv_summary, log, HOLD)
     theirs_s, _ = timed(
         summary_data_from_transaction_data,
         log,
@@ -54,9 +290,7 @@ def compare(rows: int) -> None:
         f"rfm_summary               clv {ours_s:7.2f} s  lifetimes {theirs_s:7.2f} s  "
         f"ratio {theirs_s / ours_s:5.1f}x faster"
     )
-    ours_c, _ = timed(
-        calibration_holdout_split, log, calibration_end=CAL, holdout_end=HOLD, time_unit="W"
-    )
+    ours_c, _ = timed(clv_split, log, CAL, HOLD)
     theirs_c, _ = timed(
         calibration_and_holdout_data,
         log,
@@ -74,53 +308,77 @@ def compare(rows: int) -> None:
     )
 
 
-def big(rows: int) -> None:
-    from clv.features import calibration_holdout_split, rfm_summary
+def _rss_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
-    log = transaction_log(rows)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    summary_s, _ = timed(rfm_summary, log, observation_end=HOLD, time_unit="W")
-    split_s, _ = timed(
-        calibration_holdout_split, log, calibration_end=CAL, holdout_end=HOLD, time_unit="W"
-    )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "rows": rows,
-                "summary_s": summary_s,
-                "split_s": split_s,
-                "log_mb": log.memory_usage(deep=True).sum() / 2**20,
-                "peak_rss_mb": peak / 1024,
-                "before_features_rss_mb": base / 1024,
-            }
+
+def one_size(customers: int, repeat: int) -> dict:
+    """Time and peak working memory of both functions on one log (run in a fresh process)."""
+    import clv.features  # noqa: F401  (imported before timing)
+
+    log = transaction_log(customers * ROWS_PER_CUSTOMER)
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
+    base = _rss_kb("VmRSS")
+    summary, split = [], []
+    for _ in range(repeat):
+        summary.append(timed(clv_summary, log, HOLD)[0])
+        split.append(timed(clv_split, log, CAL, HOLD)[0])
+    return {
+        "customers": customers,
+        "rows": len(log),
+        "summary_s": min(summary),
+        "split_s": min(split),
+        "log_mb": log.memory_usage(deep=True).sum() / 2**20,
+        "working_mb": (_rss_kb("VmHWM") - base) / 1024,
+    }
+
+
+def scaling(sizes: list[int], repeat: int) -> None:
+    print(f"scaling ({ROWS_PER_CUSTOMER} rows per customer, fresh process each); {_load()}")
+    previous = None
+    for customers in sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one-size", str(customers), "--repeat", str(repeat)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        size = json.loads(out.strip().splitlines()[-1])
+        slopes = ""
+        if previous is not None:
+            step = math.log(size["customers"] / previous["customers"])
+            slopes = "  log-log slope " + ", ".join(
+                f"{math.log(size[k] / previous[k]) / step:.2f}" for k in ("summary_s", "split_s")
+            )
+        print(
+            f"{size['customers']:>10,} customers {size['rows']:>11,} rows: rfm_summary "
+            f"{size['summary_s']:6.2f} s, calibration_holdout_split {size['split_s']:6.2f} s, "
+            f"peak working memory {size['working_mb']:5.0f} MB over the log's "
+            f"{size['log_mb']:.0f} MB{slopes}; {_load()}"
         )
-    )
+        previous = size
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=2_000_000)
-    parser.add_argument("--big-rows", type=int, default=10_000_000)
-    parser.add_argument("--big-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--lifetimes-rows", type=int, default=1_000_000)
+    parser.add_argument("--scaling", default="100000,1000000,2000000")
+    parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.big_only:
-        big(args.big_rows)
+    if args.one_size:
+        print(json.dumps(one_size(args.one_size, args.repeat)))
         return
-    compare(args.rows)
-    # peak memory in a fresh process, so the comparison above does not count
-    out = subprocess.run(
-        [sys.executable, __file__, "--big-only", "--big-rows", str(args.big_rows)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    figures = json.loads(out.strip().splitlines()[-1])
-    print(
-        f"{figures['rows']:,}-row log ({figures['log_mb']:.0f} MB in pandas): rfm_summary "
-        f"{figures['summary_s']:.1f} s, calibration_holdout_split {figures['split_s']:.1f} s, "
-        f"peak RSS {figures['peak_rss_mb']:.0f} MB (log alone {figures['before_features_rss_mb']:.0f} MB)"
-    )
+    if args.rows:
+        engines(args.rows, args.repeat)
+    if args.lifetimes_rows:
+        lifetimes_compare(args.lifetimes_rows)
+    if args.scaling:
+        scaling([int(s) for s in args.scaling.split(",")], args.repeat)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import typer
 
 from clv.errors import CLVError
 from clv.serving import commands as serving_commands
+from clv.serving.commands import DUPLICATES_HELP, MISSING_CUSTOMER_HELP, NEGATIVE_AMOUNTS_HELP
 
 if TYPE_CHECKING:
     from clv.training.train import TrainingResult
@@ -136,6 +137,17 @@ def train_command(
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
     date_format: serving_commands.DateFormatOption = None,
+    invoice: Annotated[
+        str | None,
+        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
+    ] = None,
+    missing_customer_id: Annotated[
+        str | None, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP)
+    ] = None,
+    negative_amounts: Annotated[
+        str | None, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP)
+    ] = None,
+    duplicates: Annotated[str | None, typer.Option("--duplicates", help=DUPLICATES_HELP)] = None,
     config: Annotated[
         str | None,
         typer.Option(
@@ -146,7 +158,7 @@ def train_command(
     ] = None,
 ) -> None:
     """Train every model, track the runs in MLflow, register the best and gate it."""
-    from clv.training.preflight import check_training_settings
+    from clv.training.preflight import TRAINING_SETTINGS, check_training_settings
     from clv.training.train import load_config, read_transactions
     from clv.training.train import train as run_training
 
@@ -162,6 +174,10 @@ def train_command(
         "timestamp": timestamp,
         "amount": amount,
         "date_format": date_format,
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     for required in ("calibration_end", "holdout_end"):
@@ -170,7 +186,8 @@ def train_command(
                 f"Missing --{required.replace('_', '-')} (give it as an option or in --config)."
             )
     date_format = settings.pop("date_format", None)
-    check_training_settings(**settings)  # before reading the log, training or any MLflow run
+    # before reading the log, training or any MLflow run
+    check_training_settings(**{k: v for k, v in settings.items() if k in TRAINING_SETTINGS})
     log = read_transactions(
         transactions,
         customer_id=settings.get("customer_id", "customer_id"),

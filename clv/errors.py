@@ -14,13 +14,24 @@ The tree, so that callers can catch exactly what they mean::
     ├── ConvergenceError(CLVError, RuntimeError)
     │                                      the optimiser truly failed; carries a numbered
     │                                      checklist of what to try
-    └── ModelLoadError(CLVError, ValueError)
-                                           a saved model cannot be read
+    ├── ModelLoadError(CLVError, ValueError)
+    │                                      a saved model cannot be read
+    └── SparkError(CLVError, RuntimeError)
+                                           Spark failed for a reason other than the
+                                           data (no Java, workers without clv's Python,
+                                           a lost executor); one line naming the cause
 
     CLVWarning(UserWarning)                base of every warning clv emits
     ├── DataQualityWarning(CLVWarning)     input accepted, but something was dropped or fixed
-    └── PrecisionWarning(CLVWarning)       the optimum was reached but the optimiser
-                                           reported a loss of precision
+    │   └── DataPolicyWarning(DataQualityWarning)
+    │                                      a documented data policy dropped, netted or left
+    │                                      out rows (rows without a customer id, returns,
+    │                                      duplicates, zero repeat spend in Gamma-Gamma);
+    │                                      ``counts`` holds the numbers by name
+    ├── PrecisionWarning(CLVWarning)       the optimum was reached but the optimiser
+    │                                      reported a loss of precision
+    └── AssumptionWarning(CLVWarning)      the data contradict a model's assumption (e.g.
+                                           Gamma-Gamma: spend independent of frequency)
 
 The errors that describe bad input subclass :class:`ValueError`, so code written
 against scikit-learn's conventions keeps working. Warnings are emitted with
@@ -33,15 +44,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "AssumptionWarning",
     "CLVError",
     "CLVWarning",
     "ConvergenceError",
+    "DataPolicyWarning",
     "DataQualityWarning",
     "InvalidDataError",
     "InvalidParameterError",
     "ModelLoadError",
     "NotFittedError",
     "PrecisionWarning",
+    "SparkError",
     "describe_examples",
 ]
 
@@ -70,6 +84,10 @@ class ModelLoadError(CLVError, ValueError):
     """A saved model cannot be read (missing file, wrong format or version)."""
 
 
+class SparkError(CLVError, RuntimeError):
+    """Spark failed for a reason other than the data; the message names the cause."""
+
+
 class CLVWarning(UserWarning):
     """Base class of every warning emitted by clv."""
 
@@ -78,8 +96,29 @@ class DataQualityWarning(CLVWarning):
     """Input was accepted, but rows were dropped or repaired."""
 
 
+class DataPolicyWarning(DataQualityWarning):
+    """A documented data policy dropped, netted or left out rows; says how many.
+
+    Parameters
+    ----------
+    message : str
+        What was done, with the counts and a few customers.
+    counts : mapping of str to int, optional
+        The same counts by name (for example ``{"return_rows_netted": 12}``), so
+        that callers can report them without parsing the message.
+    """
+
+    def __init__(self, message: str, counts: dict[str, int] | None = None):
+        super().__init__(message)
+        self.counts = dict(counts or {})
+
+
 class PrecisionWarning(CLVWarning):
     """The optimiser stopped at the optimum with a loss of precision."""
+
+
+class AssumptionWarning(CLVWarning):
+    """The model was fitted, but the data contradict one of its assumptions."""
 
 
 def describe_examples(ids: Iterable[object] | Sequence[object], limit: int = 3) -> str:

@@ -40,10 +40,12 @@ from clv.training.evaluation import prediction_buckets, ranked_with_ties_average
 __all__ = [
     "churn_reliability_curve",
     "clv_by_segment",
+    "cohort_heatmap",
     "cumulative_tracking",
     "decile_chart",
     "expected_vs_actual_by_frequency",
     "gain_curve",
+    "holdout_count_histogram",
     "probability_alive_matrix",
     "save_figure",
 ]
@@ -277,8 +279,8 @@ def expected_vs_actual_by_frequency(
     ----------
     model : fitted transaction model or pandas.Series
         A fitted BG/NBD-family model (its ``expected_purchases`` over the holdout
-        length is used), or the predicted holdout purchases themselves, indexed by
-        ``customer_id`` (any model).
+        length is used), or the predicted holdout purchases themselves (any model),
+        indexed like ``table`` or by ``customer_id``.
     table : pandas.DataFrame
         Output of :func:`clv.features.calibration_holdout_split`.
     max_frequency : int, default 7
@@ -300,16 +302,17 @@ def expected_vs_actual_by_frequency(
         raise InvalidParameterError(
             f"The 'max_frequency' parameter must be an int >= 1. Got {max_frequency!r} instead."
         )
+    index = pd.Index(table["customer_id"].to_numpy(), name="customer_id")
     if isinstance(model, pd.Series):
-        expected = model
+        # indexed like the table (what the models return) or keyed by customer_id
+        expected = model.set_axis(index) if model.index.equals(table.index) else model
         label = str(model.name or "model")
     else:
         transaction_model = _transaction_model(model)
         expected = transaction_model.expected_purchases(
             table, float(table["holdout_duration"].iloc[0])
-        )
+        ).set_axis(index)  # predictions keep the table's index; key them by customer here
         label = type(transaction_model).__name__
-    index = pd.Index(table["customer_id"].to_numpy(), name="customer_id")
     actual, predicted = _aligned(
         pd.Series(table["holdout_frequency"].to_numpy(dtype=np.float64), index=index),
         expected,
@@ -654,4 +657,84 @@ def clv_by_segment(predictions_with_segment: pd.DataFrame, *, title: str | None 
     right.set_xlabel("Total CLV")
     right.set_title("Total (red: at risk)")
     figure.suptitle(title or "Customer lifetime value by segment")
+    return figure
+
+
+def holdout_count_histogram(
+    histogram: pd.DataFrame,
+    measures: Mapping[str, float] | None = None,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Plot customers by holdout purchases: the model's predicted number beside the actual.
+
+    Parameters
+    ----------
+    histogram : pandas.DataFrame
+        ``predicted`` and ``actual`` per purchase count, from
+        :func:`clv.models.count_calibration.count_calibration`.
+    measures : mapping, optional
+        Its randomised-PIT coverage, shown in the title.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    positions = np.arange(len(histogram))
+    figure = _figure()
+    axes = figure.add_subplot()
+    axes.bar(positions - 0.2, histogram["actual"], width=0.4, label="actual")
+    axes.bar(positions + 0.2, histogram["predicted"], width=0.4, label="predicted")
+    axes.set_xticks(positions, [str(label) for label in histogram.index])
+    axes.set_xlabel("Purchases in the holdout")
+    axes.set_ylabel("Customers")
+    axes.legend()
+    text = title or "Holdout purchases: predicted distribution against actual"
+    if measures:
+        text += (
+            f"\nrandomised PIT in [.05, .95]: {measures['pit_90']:.3f} (0.90), "
+            f"in [.25, .75]: {measures['pit_50']:.3f} (0.50)"
+        )
+    axes.set_title(text)
+    return figure
+
+
+def cohort_heatmap(
+    table: pd.DataFrame, value: str = "active_rate", *, title: str | None = None
+) -> Figure:
+    """Plot a cohort x age heatmap of one measure of :func:`clv.features.cohorts.cohort_table`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A cohort table (index ``cohort``, ``age``), e.g. with the model's
+        ``expected_repeat_purchases`` from
+        :func:`clv.models.cohort_activity.cohort_expected_activity`.
+    value : str, default "active_rate"
+        The column to show; unobserved cells stay blank.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if value not in table.columns:
+        raise InvalidParameterError(
+            f"The cohort table has no column {value!r}; columns: {list(table.columns)}."
+        )
+    grid = table[value].unstack("age")
+    figure = _figure(9.0, max(3.0, 0.35 * len(grid) + 1.5))
+    axes = figure.add_subplot()
+    image = axes.imshow(np.ma.masked_invalid(grid.to_numpy(dtype=np.float64)), aspect="auto")
+    axes.set_yticks(np.arange(len(grid)), [str(label) for label in grid.index])
+    step = max(1, len(grid.columns) // 12)
+    axes.set_xticks(np.arange(0, len(grid.columns), step), grid.columns[::step])
+    unit = {"M": "months", "W": "weeks"}.get(table.attrs.get("period"), "periods")
+    axes.set_xlabel(f"Age ({unit} since acquisition)")
+    axes.set_ylabel("Acquisition cohort")
+    figure.colorbar(image, ax=axes, label=value)
+    axes.set_title(title or f"{value} by cohort and age (blank: not yet observed)")
     return figure

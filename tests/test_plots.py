@@ -32,9 +32,10 @@ def bgnbd(split):
 @pytest.fixture(scope="module")
 def holdout(split, bgnbd):
     actuals = holdout_actuals(split)
-    expected = bgnbd.expected_purchases(split, 39.0)
+    # predictions keep the table's index; the holdout actuals are keyed by customer
+    expected = bgnbd.expected_purchases(split, 39.0).set_axis(split["customer_id"])
     spend = expected * split["monetary_value"].replace(0, 35.0).to_numpy()
-    churn = bgnbd.probability_no_purchase(split, 39.0)
+    churn = bgnbd.probability_no_purchase(split, 39.0).set_axis(split["customer_id"])
     return actuals, expected, spend, churn
 
 

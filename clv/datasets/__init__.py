@@ -5,9 +5,11 @@ from clv.datasets.simulate import (
     simulate_beta_geo,
     simulate_beta_geo_beta_binom,
     simulate_gamma_gamma,
+    simulate_messy_log,
     simulate_modified_beta_geo,
     simulate_pareto_nbd,
 )
+from clv.datasets.simulate_holdout import simulate_with_holdout
 
 __all__ = [
     "load_cdnow",
@@ -15,6 +17,8 @@ __all__ = [
     "simulate_beta_geo",
     "simulate_beta_geo_beta_binom",
     "simulate_gamma_gamma",
+    "simulate_messy_log",
     "simulate_modified_beta_geo",
     "simulate_pareto_nbd",
+    "simulate_with_holdout",
 ]

@@ -40,8 +40,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clv.features._contract import AMOUNT, CUSTOMER_ID
-from clv.features._definitions import customer_runs, purchase_events, rfm_table
+from clv.features._contract import CUSTOMER_ID
+from clv.features._definitions import purchases_of, rfm_table
+from clv.features._purchases import run_sums
 
 WINDOWS_DAYS: tuple[int, ...] = (28, 91, 182, 364)
 """Trailing windows, in days (4, 13, 26 and 52 weeks)."""
@@ -69,7 +70,7 @@ LABEL_COLUMNS: tuple[str, ...] = ("future_purchases", "future_spend", "churned")
 
 
 def behaviour_table(
-    events: pd.DataFrame, *, end: float, end_day: float, unit_days: float
+    events: pd.DataFrame, *, end: float, end_day: float, unit_days: float, merge: bool = True
 ) -> pd.DataFrame:
     """RFM and behavioural features of every customer with a purchase up to ``end``.
 
@@ -84,6 +85,9 @@ def behaviour_table(
         The observation day (day number); durations are measured to it.
     unit_days : float
         Length of the time unit in days.
+    merge : bool, default True
+        Merge a customer's events at one time into one purchase
+        (:func:`clv.features._definitions.purchases_of`).
 
     Returns
     -------
@@ -91,11 +95,11 @@ def behaviour_table(
         ``customer_id``, :data:`RFM_COLUMNS`, :data:`BEHAVIOUR_COLUMNS`, sorted by
         customer id.
     """
-    purchases = purchase_events(events, start=-np.inf, end=end)
+    purchases = purchases_of(events, start=-np.inf, end=end, merge=merge)
     table = rfm_table(purchases, end=end_day, unit_days=unit_days)
-    t = purchases["t"].to_numpy()
-    amount = purchases[AMOUNT].to_numpy(dtype="float64")
-    starts, stops = customer_runs(purchases[CUSTOMER_ID].to_numpy())
+    t = purchases.t
+    amount = purchases.amount
+    starts, stops = purchases.starts, purchases.stops
     n = len(starts)
     codes = np.repeat(np.arange(n), stops - starts)
     frequency = table["frequency"].to_numpy()
@@ -135,7 +139,7 @@ def behaviour_table(
     columns["time_since_last"] = np.clip(T - recency, 0.0, None)
     columns["first_purchase_value"] = amount[starts]
     columns["last_purchase_value"] = amount[stops - 1]
-    total = np.add.reduceat(amount, starts) if n else np.zeros(0)
+    total = run_sums(amount, starts, stops)
     columns["total_spend"] = total
     columns["mean_basket"] = total / (frequency + 1)
 
@@ -145,7 +149,7 @@ def behaviour_table(
 
 
 def label_table(
-    events: pd.DataFrame, customers: np.ndarray, *, start: float, end: float
+    events: pd.DataFrame, customers: np.ndarray, *, start: float, end: float, merge: bool = True
 ) -> pd.DataFrame:
     """Count what each of ``customers`` did in the window ``(start, end]``.
 
@@ -156,7 +160,10 @@ def label_table(
     customers : numpy.ndarray
         The customers to label (those with features at ``start``), in output order.
     start, end : float
-        The label window, in days (half-open, like :func:`purchase_events`).
+        The label window, in days (half-open, like
+        :func:`clv.features._definitions.purchases_of`).
+    merge : bool, default True
+        Merge a customer's events at one time into one purchase.
 
     Returns
     -------
@@ -166,12 +173,10 @@ def label_table(
         purchase in the window), one row per entry of ``customers``; 0 / True for
         customers without a purchase in the window.
     """
-    purchases = purchase_events(events, start=start, end=end)
-    ids = purchases[CUSTOMER_ID].to_numpy()
-    starts, stops = customer_runs(ids)
-    amount = purchases[AMOUNT].to_numpy(dtype="float64")
-    totals = np.add.reduceat(amount, starts) if len(starts) else np.zeros(0)
-    position = pd.Index(ids[starts]).get_indexer(customers)
+    purchases = purchases_of(events, start=start, end=end, merge=merge)
+    totals = run_sums(purchases.amount, purchases.starts, purchases.stops)
+    starts, stops = purchases.starts, purchases.stops
+    position = pd.Index(purchases.customers).get_indexer(customers)
     found = position >= 0
     count = np.zeros(len(customers), dtype="int64")
     spend = np.zeros(len(customers), dtype="float64")

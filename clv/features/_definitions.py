@@ -14,9 +14,12 @@ import numpy as np
 import pandas as pd
 
 from clv.features._contract import AMOUNT, CUSTOMER_ID
+from clv.features._purchases import Purchases, merged_purchases, run_sums
 
 
-def purchase_events(events: pd.DataFrame, *, start: float, end: float) -> pd.DataFrame:
+def purchases_of(
+    events: pd.DataFrame, *, start: float, end: float, merge: bool = True
+) -> Purchases:
     """Merge events into purchases: one per customer and distinct ``t`` in (start, end].
 
     Parameters
@@ -25,75 +28,48 @@ def purchase_events(events: pd.DataFrame, *, start: float, end: float) -> pd.Dat
         ``customer_id``, ``t`` and optionally ``amount``.
     start, end : float
         Half-open window of event times, in days; ``-inf`` for no lower bound.
+    merge : bool, default True
+        Merge a customer's events at one ``t`` into one purchase (amounts summed).
+        False keeps every event as a purchase, identical times included.
 
     Returns
     -------
-    pandas.DataFrame
-        ``customer_id``, ``t`` (and ``amount``, the sum over merged events),
-        sorted by customer then time. Customers are factorised (sorted ids) so that
-        the output order does not depend on the input order.
+    Purchases
+        Numpy arrays sorted by customer id then time (see
+        :class:`clv.features._purchases.Purchases`); the order does not depend on
+        the input order.
     """
-    t = events["t"].to_numpy()
-    mask = (t > start) & (t <= end)
-    codes, uniques = pd.factorize(events[CUSTOMER_ID].to_numpy()[mask], sort=True)
-    times = t[mask]
-    order = _order_by_customer_then_time(codes, times)
-    codes, times = codes[order], times[order]
-    new_purchase = np.empty(len(codes), dtype=bool)
-    new_purchase[:1] = True
-    new_purchase[1:] = (codes[1:] != codes[:-1]) | (times[1:] != times[:-1])
-    starts = np.flatnonzero(new_purchase)
-    result = pd.DataFrame({CUSTOMER_ID: uniques.take(codes[starts]), "t": times[starts]})
-    if AMOUNT in events.columns:
-        amount = events[AMOUNT].to_numpy(dtype="float64")[mask][order]
-        result[AMOUNT] = np.add.reduceat(amount, starts) if len(starts) else amount[:0]
-    return result
+    amount = events[AMOUNT].to_numpy(dtype="float64") if AMOUNT in events.columns else None
+    return merged_purchases(
+        events[CUSTOMER_ID].to_numpy(),
+        events["t"].to_numpy(dtype="float64"),
+        amount,
+        start=start,
+        end=end,
+        merge=merge,
+    )
 
 
-def _order_by_customer_then_time(codes: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Stable order by (customer code, time); one integer key when times are whole days."""
-    if len(times) == 0:
-        return np.zeros(0, dtype="int64")
-    low, high = times.min(), times.max()
-    span = high - low + 1
-    whole_days = np.array_equal(times, np.floor(times))
-    if whole_days and span * (codes.max() + 1) < 2**62:
-        key = codes.astype("int64") * np.int64(span) + (times - low).astype("int64")
-        return np.argsort(key, kind="stable")
-    return np.lexsort((times, codes))
+def purchase_events(
+    events: pd.DataFrame, *, start: float, end: float, merge: bool = True
+) -> pd.DataFrame:
+    """:func:`purchases_of` as a frame: ``customer_id``, ``t`` (and ``amount``), one row a purchase."""
+    purchases = purchases_of(events, start=start, end=end, merge=merge)
+    frame = pd.DataFrame(
+        {CUSTOMER_ID: np.repeat(purchases.customers, purchases.counts), "t": purchases.t}
+    )
+    if purchases.amount is not None:
+        frame[AMOUNT] = purchases.amount
+    return frame
 
 
-def customer_runs(customer_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and stop positions of each customer's run in rows sorted by customer.
-
-    Parameters
-    ----------
-    customer_ids : numpy.ndarray
-        Customer ids, equal ids adjacent.
-
-    Returns
-    -------
-    starts, stops : numpy.ndarray
-        ``customer_ids[starts[i]:stops[i]]`` is the i-th customer's run; both empty
-        for no rows.
-    """
-    if len(customer_ids) == 0:
-        empty = np.zeros(0, dtype="int64")
-        return empty, empty
-    change = np.empty(len(customer_ids), dtype=bool)
-    change[0] = True
-    change[1:] = customer_ids[1:] != customer_ids[:-1]
-    starts = np.flatnonzero(change)
-    return starts, np.append(starts[1:], len(customer_ids)).astype("int64")
-
-
-def rfm_table(purchases: pd.DataFrame, *, end: float, unit_days: float) -> pd.DataFrame:
+def rfm_table(purchases: Purchases, *, end: float, unit_days: float) -> pd.DataFrame:
     """Recency-frequency-monetary table from merged purchases.
 
     Parameters
     ----------
-    purchases : pandas.DataFrame
-        Output of :func:`purchase_events` (sorted by customer then time).
+    purchases : Purchases
+        Output of :func:`purchases_of` (or a selection of its runs).
     end : float
         End of observation, in days (the last day counted).
     unit_days : float
@@ -107,54 +83,47 @@ def rfm_table(purchases: pd.DataFrame, *, end: float, unit_days: float) -> pd.Da
         (day number); and, with amounts, ``monetary_value`` = mean spend of the
         repeat purchases (0 when there are none).
     """
-    ids = purchases[CUSTOMER_ID].to_numpy()
-    t = purchases["t"].to_numpy()
-    starts, stops = customer_runs(ids)
+    t = purchases.t
+    starts, stops = purchases.starts, purchases.stops
     first = t[starts]
     last = t[stops - 1]
     frequency = (stops - starts - 1).astype("int64")
-    table = pd.DataFrame(
-        {
-            CUSTOMER_ID: ids[starts],
-            "frequency": frequency,
-            "recency": (last - first) / unit_days,
-            "T": (end - first) / unit_days,
-        }
-    )
-    if AMOUNT in purchases.columns:
-        amount = purchases[AMOUNT].to_numpy(dtype="float64")
-        totals = np.add.reduceat(amount, starts) if len(starts) else np.zeros(0)
-        repeat_total = totals - amount[starts]
+    columns = {
+        CUSTOMER_ID: purchases.customers,
+        "frequency": frequency,
+        "recency": (last - first) / unit_days,
+        "T": (end - first) / unit_days,
+    }
+    if purchases.amount is not None:
+        amount = purchases.amount
+        repeat_total = run_sums(amount, starts, stops) - amount[starts]
         with np.errstate(invalid="ignore", divide="ignore"):
             monetary = np.where(frequency > 0, repeat_total / np.maximum(frequency, 1), 0.0)
-        table["monetary_value"] = monetary
-    table["first_purchase"] = first
-    return table
+        columns["monetary_value"] = monetary
+    columns["first_purchase"] = first
+    return pd.DataFrame(columns)
 
 
-def holdout_table(purchases: pd.DataFrame) -> pd.DataFrame:
+def holdout_columns(purchases: Purchases) -> dict[str, np.ndarray]:
     """Holdout purchases and mean spend per customer.
 
     Parameters
     ----------
-    purchases : pandas.DataFrame
-        Output of :func:`purchase_events` restricted to the holdout window.
+    purchases : Purchases
+        The holdout purchases of each customer (runs may be empty).
 
     Returns
     -------
-    pandas.DataFrame
-        ``customer_id``, ``holdout_frequency`` and, with amounts,
-        ``holdout_monetary_value`` (mean spend per holdout purchase).
+    dict of numpy.ndarray
+        ``holdout_frequency`` and, with amounts, ``holdout_monetary_value`` (mean
+        spend per holdout purchase, 0 without one), one value per customer.
     """
-    ids = purchases[CUSTOMER_ID].to_numpy()
-    starts, stops = customer_runs(ids)
-    counts = (stops - starts).astype("int64")
-    table = pd.DataFrame({CUSTOMER_ID: ids[starts], "holdout_frequency": counts})
-    if AMOUNT in purchases.columns:
-        amount = purchases[AMOUNT].to_numpy(dtype="float64")
-        totals = np.add.reduceat(amount, starts) if len(starts) else np.zeros(0)
-        table["holdout_monetary_value"] = totals / np.maximum(counts, 1)
-    return table
+    counts = purchases.counts.astype("int64")
+    columns = {"holdout_frequency": counts}
+    if purchases.amount is not None:
+        totals = run_sums(purchases.amount, purchases.starts, purchases.stops)
+        columns["holdout_monetary_value"] = totals / np.maximum(counts, 1)
+    return columns
 
 
 def calibration_holdout_table(
@@ -163,17 +132,23 @@ def calibration_holdout_table(
     calibration_end: float,
     holdout_end: float,
     unit_days: float,
+    merge: bool = True,
 ) -> pd.DataFrame:
     """Calibration RFM columns plus holdout purchases, for customers seen in calibration.
+
+    One set of purchases up to ``holdout_end``: each customer's run splits at
+    ``calibration_end`` into the calibration purchases and the holdout ones.
 
     Parameters
     ----------
     events : pandas.DataFrame
         Validated events.
     calibration_end, holdout_end : float
-        Last day of the calibration and of the holdout period.
+        Last event time of the calibration and of the holdout period.
     unit_days : float
         Length of the time unit in days.
+    merge : bool, default True
+        As in :func:`purchases_of`.
 
     Returns
     -------
@@ -181,15 +156,19 @@ def calibration_holdout_table(
         :func:`rfm_table` columns, ``holdout_frequency``, ``holdout_monetary_value``
         (with amounts; 0 without holdout purchases) and ``holdout_duration``.
     """
-    calibration = rfm_table(
-        purchase_events(events, start=-np.inf, end=calibration_end),
-        end=calibration_end,
-        unit_days=unit_days,
+    purchases = purchases_of(events, start=-np.inf, end=holdout_end, merge=merge)
+    in_calibration = purchases.t <= calibration_end
+    n_calibration = (
+        np.add.reduceat(in_calibration, purchases.starts, dtype="int64")
+        if len(purchases.starts)
+        else np.zeros(0, dtype="int64")
     )
-    holdout = holdout_table(purchase_events(events, start=calibration_end, end=holdout_end))
-    table = calibration.merge(holdout, on=CUSTOMER_ID, how="left", sort=False)
-    table["holdout_frequency"] = table["holdout_frequency"].fillna(0).astype("int64")
-    if "holdout_monetary_value" in table.columns:
-        table["holdout_monetary_value"] = table["holdout_monetary_value"].fillna(0.0)
+    split = purchases.starts + n_calibration
+    seen = n_calibration > 0
+    table = rfm_table(
+        purchases.select(seen, purchases.starts, split), end=calibration_end, unit_days=unit_days
+    )
+    for name, values in holdout_columns(purchases.select(seen, split, purchases.stops)).items():
+        table[name] = values
     table["holdout_duration"] = (holdout_end - calibration_end) / unit_days
     return table

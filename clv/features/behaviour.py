@@ -122,7 +122,11 @@ def _features_at(
     attributes: pd.DataFrame | None,
 ) -> pd.DataFrame:
     table = behaviour_table(
-        prepared.events, end=inclusive_end(day, merge_same_day), end_day=day, unit_days=unit_days
+        prepared.events,
+        end=inclusive_end(day, merge_same_day),
+        end_day=day,
+        unit_days=unit_days,
+        merge=merge_same_day,
     )
     return _join_attributes(table, attributes)
 
@@ -376,6 +380,7 @@ def training_examples(
             end=inclusive_end(day + horizon_days, merge_same_day)
             if float(horizon_days).is_integer()
             else day + horizon_days,
+            merge=merge_same_day,
         )
         cutoff = pd.Series(np.full(len(features), pd.Timestamp(int(day), unit="D")), name="cutoff")
         blocks.append(pd.concat([cutoff.to_frame(), features, labels], axis=1))

@@ -22,7 +22,7 @@ from clv.features._contract import (
     prepare_transactions,
     to_day_number,
 )
-from clv.features._definitions import calibration_holdout_table, purchase_events, rfm_table
+from clv.features._definitions import calibration_holdout_table, purchases_of, rfm_table
 from clv.features._engines import is_spark_frame, run_by_customer
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
@@ -62,10 +62,11 @@ def rfm_summary(
         (the table then has no ``monetary_value``); ``amount=None`` ignores amounts.
     merge_same_day : bool, default True
         Count all purchases of one calendar day as one purchase (their amounts
-        summed). With False every row is a purchase at its exact time.
+        summed). With False every row is a purchase at its exact time, rows with
+        identical timestamps included.
     duplicates : {"keep", "drop", "raise"}, default "keep"
         Policy for identical rows; see :mod:`clv.features`.
-    negative_amounts : {"raise", "drop"}, default "raise"
+    negative_amounts : {"raise", "drop", "net"}, default "raise"
         Policy for returns; see :mod:`clv.features`.
 
     Returns
@@ -137,10 +138,9 @@ def _rfm_frame(
         else _prepare(transactions, options)
     )
     end = prepared.day_of(observation_end, "observation_end")
+    merge = options["merge_same_day"]
     table = rfm_table(
-        purchase_events(
-            prepared.events, start=-np.inf, end=inclusive_end(end, options["merge_same_day"])
-        ),
+        purchases_of(prepared.events, start=-np.inf, end=inclusive_end(end, merge), merge=merge),
         end=end,
         unit_days=TIME_UNITS[time_unit],
     )
@@ -251,6 +251,7 @@ def _split_frame(
         calibration_end=inclusive_end(calibration_day, merge),
         holdout_end=inclusive_end(holdout_day, merge),
         unit_days=unit_days,
+        merge=merge,
     )
     # T and the holdout length count whole days from the boundaries.
     table["T"] = (calibration_day - table["first_purchase"]) / unit_days

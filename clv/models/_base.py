@@ -52,6 +52,7 @@ from clv.errors import (
     PrecisionWarning,
     describe_examples,
 )
+from clv.models._optimum import certify_optimum, curvature_inverse, hessian_at
 
 __all__ = [
     "ProbabilisticModel",
@@ -67,6 +68,7 @@ FORMAT_VERSION = 1
 TIME_UNITS = ("D", "W", "Y")
 _BOUND = 25.0  # log-parameters are kept in [-_BOUND, _BOUND]
 _GRADIENT_ACCEPTED = 1e-4  # max |d objective / d log theta| (per customer) still accepted
+_SHORTFALL_ACCEPTED = 1e-5  # log-likelihood (total) a post-fit step may still gain
 _MODEL_REGISTRY: dict[str, type[ProbabilisticModel]] = {}
 
 
@@ -245,25 +247,10 @@ def _inverse_hessian_at(
     """Inverse of the forward-difference Hessian of ``objective`` at ``x``, if positive definite.
 
     A curvature-aware first step: with it BFGS needs about a third fewer iterations
-    than from a scaled identity, for ``k`` extra gradient evaluations.
+    than from a scaled identity, for ``k`` extra gradient evaluations. Away from the
+    optimum the Hessian may be indefinite: its |eigenvalues| (floored) are used.
     """
-    k = len(x)
-    _, gradient = objective(x)
-    hessian = np.empty((k, k))
-    for j in range(k):
-        moved = x.copy()
-        moved[j] += step
-        hessian[:, j] = (objective(moved)[1] - gradient) / step
-    hessian = 0.5 * (hessian + hessian.T)
-    if not np.all(np.isfinite(hessian)):
-        return None
-    # away from the optimum the Hessian may be indefinite: use |eigenvalues| (floored)
-    values, vectors = np.linalg.eigh(hessian)
-    size = np.abs(values)
-    floor = 1e-6 * float(size.max())
-    if not floor > 0.0:
-        return None
-    return (vectors / np.maximum(size, floor)) @ vectors.T
+    return curvature_inverse(hessian_at(objective, x, step))
 
 
 def minimize_bfgs_box(
@@ -395,9 +382,13 @@ def _customer_labels(frame: pd.DataFrame) -> np.ndarray:
 
 
 def output_index(frame: pd.DataFrame) -> pd.Index:
-    """Index of prediction outputs: ``customer_id`` when present, else the frame's."""
-    if "customer_id" in frame.columns:
-        return pd.Index(frame["customer_id"].to_numpy(), name="customer_id")
+    """Index of prediction outputs: always the input frame's own index.
+
+    The index contract (README "Conventions", DESIGN.md "Contracts"): every
+    prediction is aligned row for row with its input and carries the input's index,
+    so ``table[column] = model.method(table)`` is right whatever the index is;
+    ``customer_id`` stays a column of the customer table.
+    """
     return frame.index
 
 
@@ -508,7 +499,8 @@ class ProbabilisticModel(BaseEstimator):
         ``mean log-likelihood per customer - penalty * sum(log(theta_j) ** 2)``.
         ``0`` is maximum likelihood.
     compute_standard_errors : bool, default False
-        Compute the Hessian at the optimum and set ``standard_errors_``.
+        Compute the Hessian at the optimum and set ``standard_errors_`` and
+        ``covariance_`` (the inverse observed information).
     n_restarts : int, default 3
         Further deterministic starting points tried when the first run fails.
     max_iter : int, default 1000
@@ -645,6 +637,30 @@ class ProbabilisticModel(BaseEstimator):
         """
         self._check_hyperparameters()
         time_unit = self._resolve_time_unit(X)
+        data, unique_weights = self._fit_data(X, sample_weight)
+        data, log_scale, shift = self._rescaled(data, unique_weights)
+        n_customers = float(unique_weights.sum())
+
+        log_params, result, total = self._maximise(data, unique_weights, n_customers)
+        fitted = np.exp(log_params)
+        params = np.exp(log_params + log_scale)
+        total += shift
+        self.params_ = pd.Series(params, index=list(self.parameter_names), name="estimate")
+        self.log_likelihood_ = float(total)
+        self.n_customers_ = int(n_customers) if n_customers.is_integer() else n_customers
+        self.n_unique_rows_ = int(len(unique_weights))
+        self.n_iterations_ = int(result.nit)
+        self.time_unit_ = time_unit
+        if self.compute_standard_errors:
+            names = list(self.parameter_names)
+            scale = np.broadcast_to(np.exp(log_scale), params.shape)
+            covariance = self._covariance(fitted, data, unique_weights) * np.outer(scale, scale)
+            self.covariance_ = pd.DataFrame(covariance, index=names, columns=names)
+            self.standard_errors_ = self._standard_errors_of(covariance)
+        return self
+
+    def _fit_data(self, X: pd.DataFrame, sample_weight: object) -> tuple[dict, np.ndarray]:
+        """Validate ``X``; return its likelihood arrays (identical rows collapsed) and weights."""
         table = self._table(X, fitting=True)
         weights = check_sample_weight(sample_weight, len(X))
         columns = [table.arrays[name] for name in self.data_columns]
@@ -654,24 +670,20 @@ class ProbabilisticModel(BaseEstimator):
             keep = weights > 0
             columns, unique_weights = [column[keep] for column in columns], weights[keep]
         data = dict(zip(self.data_columns, columns, strict=True))
-        data = self._prepare_data(data)
-        n_customers = float(unique_weights.sum())
-
-        log_params, result, total = self._maximise(data, unique_weights, n_customers)
-        params = np.exp(log_params)
-        self.params_ = pd.Series(params, index=list(self.parameter_names), name="estimate")
-        self.log_likelihood_ = float(total)
-        self.n_customers_ = int(n_customers) if n_customers.is_integer() else n_customers
-        self.n_unique_rows_ = int(len(unique_weights))
-        self.n_iterations_ = int(result.nit)
-        self.time_unit_ = time_unit
-        if self.compute_standard_errors:
-            self.standard_errors_ = self._standard_errors(params, data, unique_weights)
-        return self
+        return self._prepare_data(data), unique_weights
 
     def _prepare_data(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Add derived arrays (hook) that do not depend on the parameters."""
         return data
+
+    def _rescaled(self, data: dict[str, np.ndarray], weights: np.ndarray):
+        """Return the data in the units the fit works in (hook for scale-equivariant models).
+
+        Returns the data, the log-factors that map the fitted parameters back to the
+        caller's units and the shift of the total log-likelihood; by default the data
+        unchanged, zeros and 0.
+        """
+        return data, np.zeros(len(self.parameter_names)), 0.0
 
     def _objective(self, data, weights, n_customers):
         penalty = float(self.penalty)
@@ -736,19 +748,58 @@ class ProbabilisticModel(BaseEstimator):
         if best is None:
             raise ConvergenceError(self._failure_message(result, gradient_norm, at_bound))
         log_params, result, gradient_norm = best
-        if not result.success:
-            warnings.warn(
-                f"{type(self).__name__}: the optimiser stopped with a loss of precision "
-                f"({result.message}) at a point where the gradient is small "
-                f"(max |gradient| = {gradient_norm:.1e} per customer); the estimates are "
-                "usable.",
-                PrecisionWarning,
-                stacklevel=3,
-            )
+        log_params, result, gradient_norm = self._post_fit_check(objective, result, n_customers)
         total = objective.total_at(log_params)  # type: ignore[attr-defined]
         if total is None:
             total, _ = self._total_log_likelihood(np.exp(log_params), data, weights)
         return log_params, result, float(total)
+
+    def _post_fit_check(self, objective, result, n_customers):
+        """Certify the optimum (:func:`clv.models._optimum.certify_optimum`); warn if short.
+
+        A second optimiser run starts from any point that still improves the
+        objective; a parameter that then runs to the box raises
+        :class:`~clv.errors.ConvergenceError`, an improvement that is still there after
+        it gives a :class:`~clv.errors.PrecisionWarning` that names the parameter.
+        """
+        tolerance = _SHORTFALL_ACCEPTED / n_customers + 1e-10 * abs(float(result.fun))
+
+        def rerun(start, inverse_hessian):
+            return minimize_bfgs_box(
+                objective,
+                start,
+                _BOUND,
+                max_iter=int(self.max_iter),
+                inverse_hessian=inverse_hessian,
+            )
+
+        checked = certify_optimum(objective, result, _BOUND, tolerance, rerun)
+        gradient_norm = float(np.max(np.abs(checked.jac)))
+        if np.any(np.abs(checked.x) >= _BOUND - 1e-6):
+            raise ConvergenceError(self._failure_message(checked, gradient_norm, True))
+        name = type(self).__name__
+        if checked.shortfall > 0.0:
+            moved = int(np.argmax(np.abs(checked.direction)))
+            warnings.warn(
+                f"{name} did not reach the maximum of the likelihood: a step from the "
+                f"estimates still raises the log-likelihood by "
+                f"{checked.shortfall * n_customers:.2g}, mostly by moving "
+                f"{self.parameter_names[moved]!r} (now {math.exp(checked.x[moved]):.4g}); "
+                "the data may not identify it. A small penalty (e.g. penalty=0.001) keeps "
+                "the parameters finite.",
+                PrecisionWarning,
+                stacklevel=4,
+            )
+        elif not checked.success and gradient_norm >= _GRADIENT_ACCEPTED:
+            warnings.warn(
+                f"{name}: the optimiser stopped with a loss of precision "
+                f"({checked.message}) at a point where the gradient is "
+                f"max |gradient| = {gradient_norm:.1e} per customer; the estimates are "
+                "usable.",
+                PrecisionWarning,
+                stacklevel=4,
+            )
+        return checked.x, checked, gradient_norm
 
     def _failure_message(self, result, gradient_norm: float, at_bound: bool) -> str:
         name = type(self).__name__
@@ -772,7 +823,8 @@ class ProbabilisticModel(BaseEstimator):
     def _total_gradient(self, params, data, weights) -> np.ndarray:
         return self._total_log_likelihood(params, data, weights)[1]
 
-    def _standard_errors(self, params, data, weights) -> pd.Series:
+    def _covariance(self, params, data, weights) -> np.ndarray:
+        """Inverse observed information (minus the Hessian of the total LL) at ``params``."""
         k = len(params)
         hessian = np.empty((k, k))
         for j in range(k):
@@ -785,10 +837,15 @@ class ProbabilisticModel(BaseEstimator):
             ) / (2 * step)
         hessian = 0.5 * (hessian + hessian.T)
         try:
-            covariance = np.linalg.inv(-hessian)
-            variances = np.diag(covariance)
+            return np.linalg.inv(-hessian)
         except np.linalg.LinAlgError:
-            variances = np.full(k, np.nan)
+            return np.full((k, k), np.nan)
+
+    def _standard_errors(self, params, data, weights) -> pd.Series:
+        return self._standard_errors_of(self._covariance(params, data, weights))
+
+    def _standard_errors_of(self, covariance: np.ndarray) -> pd.Series:
+        variances = np.diag(covariance)
         errors = np.sqrt(np.where(variances > 0, variances, np.nan))
         return pd.Series(errors, index=list(self.parameter_names), name="standard_error")
 
@@ -805,7 +862,7 @@ class ProbabilisticModel(BaseEstimator):
         Returns
         -------
         pandas.Series
-            One value per row, indexed like ``X`` (by ``customer_id`` when present).
+            One value per row, indexed like ``X``.
         """
         arrays, index = self._prediction_table(X)
         data = self._prepare_data({name: arrays[name] for name in self.data_columns})
@@ -832,6 +889,48 @@ class ProbabilisticModel(BaseEstimator):
         rows = self.log_likelihood_rows(X).to_numpy()
         weights = check_sample_weight(sample_weight, len(rows))
         return dot(weights, rows) / float(weights.sum())
+
+    def summary(self, X: pd.DataFrame | None = None, sample_weight: object = None) -> pd.DataFrame:
+        """Fitted-model summary: estimates, standard errors, 95 % intervals, LL, AIC, BIC.
+
+        See :func:`clv.models._summary.model_summary`; ``print(model.summary_text())``
+        prints it.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, optional
+            The fitting table, for standard errors when the model was fitted without
+            ``compute_standard_errors=True``.
+        sample_weight : array-like, optional
+            Its weights.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter; the fit statistics in ``attrs``.
+        """
+        from clv.models._summary import model_summary
+
+        return model_summary(self, X, sample_weight)
+
+    def summary_text(self, X: pd.DataFrame | None = None, sample_weight: object = None) -> str:
+        """:meth:`summary` as a printable table (like lifelines' ``print_summary``).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, optional
+            The fitting table, for standard errors (see :meth:`summary`).
+        sample_weight : array-like, optional
+            Its weights.
+
+        Returns
+        -------
+        str
+            The text.
+        """
+        from clv.models._summary import format_summary
+
+        return format_summary(self.summary(X, sample_weight))
 
     # -- construction from known parameters and persistence -----------------------------
 
@@ -923,6 +1022,11 @@ class ProbabilisticModel(BaseEstimator):
                 name: (None if math.isnan(value) else float(value))
                 for name, value in self.standard_errors_.items()
             }
+        if hasattr(self, "covariance_"):
+            state["covariance"] = [
+                [None if math.isnan(v) else float(v) for v in row]
+                for row in self.covariance_.to_numpy()
+            ]
         return state
 
     def to_json(self) -> str:
@@ -994,6 +1098,10 @@ class ProbabilisticModel(BaseEstimator):
                 {k: (np.nan if v is None else v) for k, v in state["standard_errors"].items()},
                 name="standard_error",
             )
+        if "covariance" in state:
+            names = list(model.parameter_names)
+            values = np.array(state["covariance"], dtype=np.float64)  # None reads as NaN
+            model.covariance_ = pd.DataFrame(values, index=names, columns=names)
         return model
 
     @classmethod

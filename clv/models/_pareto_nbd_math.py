@@ -66,6 +66,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln, hyperu
 
+from clv.models._stable import exp_or_zero, log_add_exp
+
 __all__ = [
     "conditional_expected_purchases",
     "conditional_probability_no_purchase",
@@ -285,7 +287,7 @@ def _log_parts(
     log_e = -a * np.log(alpha + T) - s * np.log(beta + T)
     log_i, mom = _log_integral(a, s + 1.0, alpha, beta, t_x, T, moments)
     log_si = np.log(s) + log_i
-    ll = log_c + np.logaddexp(log_e, log_si)
+    ll = log_c + log_add_exp(log_e, log_si)
     return ll, log_e, log_si, mom
 
 
@@ -444,7 +446,7 @@ def total_log_likelihood(params: ArrayLike, stats: dict) -> tuple[float, FloatAr
 
 def _log_p_alive(params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
     _, log_e, log_si, _ = _log_parts(params, x, t_x, T, moments=False)
-    return log_e - np.logaddexp(log_e, log_si)
+    return log_e - log_add_exp(log_e, log_si)
 
 
 def probability_alive(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
@@ -460,7 +462,7 @@ def probability_alive(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayL
     evaluated in log space, so it stays in [0, 1] for any x and T.
     """
     (x, t_x, T), shape = _rows(x, t_x, T)
-    return np.clip(np.exp(_log_p_alive(params, x, t_x, T)), 0.0, 1.0).reshape(shape)
+    return np.clip(exp_or_zero(_log_p_alive(params, x, t_x, T)), 0.0, 1.0).reshape(shape)
 
 
 def _one_minus_pow_over(k: float, q: FloatArray) -> FloatArray:
@@ -508,7 +510,7 @@ def conditional_expected_purchases(
     r, alpha, s, beta = _unpack(params)
     log_pa = _log_p_alive(params, x, t_x, T)
     growth = (beta + T) * _one_minus_pow_over(s - 1.0, np.log1p(t / (beta + T)))
-    out = np.exp(log_pa + np.log(r + x) - np.log(alpha + T)) * growth
+    out = exp_or_zero(log_pa + np.log(r + x) - np.log(alpha + T)) * growth
     return out.reshape(shape)
 
 
@@ -544,7 +546,7 @@ def conditional_probability_no_purchase(
     (t, x, t_x, T), shape = _rows(t, x, t_x, T)
     ll_now, _, _, _ = _log_parts(params, x, t_x, T, moments=False)
     ll_later, _, _, _ = _log_parts(params, x, t_x, T + t, moments=False)
-    return np.clip(np.exp(ll_later - ll_now), 0.0, 1.0).reshape(shape)
+    return np.clip(exp_or_zero(ll_later - ll_now), 0.0, 1.0).reshape(shape)
 
 
 def _log_discount_integral(s: float, z: FloatArray) -> FloatArray:
@@ -607,7 +609,7 @@ def discounted_expected_residual_transactions(
     r, alpha, s, beta = _unpack(params)
     log_pa = _log_p_alive(params, x, t_x, T)
     log_j = _log_discount_integral(s, delta * (beta + T))
-    out = np.exp(log_pa + np.log(r + x) - np.log(alpha + T) + np.log(beta + T) + log_j)
+    out = exp_or_zero(log_pa + np.log(r + x) - np.log(alpha + T) + np.log(beta + T) + log_j)
     return out.reshape(shape)
 
 

@@ -206,11 +206,6 @@ class SimpleCLVModel(BaseEstimator):
         if not hasattr(self, "population_rate_"):
             raise NotFittedError("This SimpleCLVModel is not fitted yet: call fit(X) first.")
 
-    def _index(self, X: pd.DataFrame) -> pd.Index:
-        if "customer_id" in X.columns:
-            return pd.Index(X["customer_id"].to_numpy(), name="customer_id")
-        return X.index
-
     def purchase_rate(self, X: pd.DataFrame) -> pd.Series:
         """Historical repeat purchase rate ``frequency / T`` per time unit.
 
@@ -228,7 +223,7 @@ class SimpleCLVModel(BaseEstimator):
         arrays = self._arrays(X)
         x, T = arrays["frequency"], arrays["T"]
         rate = np.where(T > 0, x / np.where(T > 0, T, 1.0), self.population_rate_)
-        return pd.Series(rate, index=self._index(X), name="purchase_rate")
+        return pd.Series(rate, index=X.index, name="purchase_rate")
 
     def expected_purchases(self, X: pd.DataFrame, horizon: float) -> pd.Series:
         """Purchases in the next ``horizon``: rate x horizon.
@@ -262,7 +257,7 @@ class SimpleCLVModel(BaseEstimator):
             Ones, indexed like ``X``.
         """
         self._check_is_fitted()
-        return pd.Series(1.0, index=self._index(X), name="probability_alive")
+        return pd.Series(1.0, index=X.index, name="probability_alive")
 
     def probability_no_purchase(self, X: pd.DataFrame, horizon: float) -> pd.Series:
         """Poisson probability of no purchase at the historical rate: ``exp(-rate H)``.
@@ -297,7 +292,7 @@ class SimpleCLVModel(BaseEstimator):
         self._check_is_fitted()
         arrays = self._arrays(X)
         values = np.where(arrays["frequency"] > 0, arrays["monetary_value"], self.population_spend_)
-        return pd.Series(values, index=self._index(X), name="expected_spend")
+        return pd.Series(values, index=X.index, name="expected_spend")
 
     def customer_lifetime_value(
         self,

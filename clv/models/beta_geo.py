@@ -12,14 +12,17 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, log_expit
+from scipy.special import digamma, expit, gammaln, hyp2f1, log_expit
 
+from clv.models import _count_distributions as counts
 from clv.models._base import (
     TransactionModel,
     dot,
     gather_by_integer,
     pairs_inverse,
 )
+from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._stable import exp_or_zero, probability_from_log_odds
 
 __all__ = ["BetaGeoModel"]
 
@@ -203,7 +206,7 @@ def log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndar
     return np.where(positive, value, -np.inf)
 
 
-class BetaGeoModel(TransactionModel):
+class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
     """BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005).
 
     While active, a customer buys as a Poisson process with rate ``lambda ~
@@ -265,7 +268,7 @@ class BetaGeoModel(TransactionModel):
     def _probability_alive(self, params, data):
         """Eq. (13) of Fader, Hardie & Lee (2005b), 'A note on deriving P(alive)'."""
         odds = log_odds_dead(params, data["frequency"], data["recency"], data["T"])
-        return np.exp(-np.logaddexp(0.0, odds))
+        return probability_from_log_odds(odds)
 
     def _expected_purchases_curve(self, params, data, horizons):
         """Eq. (10): ``E[Y(t) | x, t_x, T]``, computed per distinct (x, T) pair."""
@@ -304,7 +307,7 @@ class BetaGeoModel(TransactionModel):
         r, alpha, _, _ = params
         x, T = data["frequency"], data["T"]
         p_alive = self._probability_alive(params, data)
-        quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon)))
+        quiet = exp_or_zero(-(r + x) * np.log1p(horizon / (alpha + T)))
         return 1.0 - p_alive + p_alive * quiet
 
     def _expected_purchases_new_customer(self, params, horizon):
@@ -324,8 +327,27 @@ class BetaGeoModel(TransactionModel):
             value[unstable] = fallback
         return value if value.ndim else float(value)
 
+    def _count_pmf(self, params, data, horizon, n):
+        """``P(Y(t) = n | x, t_x, T)``: eq. (8) at the posterior ``(r+x, alpha+T, a, b+x)``."""
+        r, alpha, a, b = params
+        x, T = data["frequency"], data["T"]
+        alive = counts.per_distinct_history(
+            x, T, lambda x, T: counts.bg_count_pmf(n, horizon, r + x, alpha + T, a, b + x)
+        )
+        return counts.mix_with_dead(self._probability_alive(params, data), alive, n)
+
+    def _count_pmf_new_customer(self, params, horizon, n):
+        r, alpha, a, b = params
+        return counts.bg_count_pmf(n, horizon, r, alpha, a, b)[0]
+
+    def _probability_alive_at(self, params, data, horizon):
+        r, alpha, a, b = params
+        x, T = data["frequency"], data["T"]
+        later = counts.bg_survival(horizon, r + x, alpha + T, a, b + x)
+        return self._probability_alive(params, data) * later
+
     def probability_purchases_new_customer(self, n: int, horizon: float) -> float:
-        """``P(X(t) = n)`` for a new customer: eq. (8) of Fader, Hardie & Lee (2005).
+        """``P(X(t) = n)`` for a new customer (eq. 8); see ``probability_of_n_purchases_new_customer``.
 
         Parameters
         ----------
@@ -339,28 +361,7 @@ class BetaGeoModel(TransactionModel):
         float
             The probability.
         """
-        self._check_is_fitted()
-        r, alpha, a, b = self.params_.to_numpy()
-        t = float(horizon)
-        log_p = np.log(alpha / (alpha + t))
-        log_q = np.log(t / (alpha + t)) if t > 0 else -np.inf
-        first = np.exp(
-            betaln(a, b + n)
-            - betaln(a, b)
-            + gammaln(r + n)
-            - gammaln(r)
-            - gammaln(n + 1)
-            + r * log_p
-            + (n * log_q if n > 0 else 0.0)
-        )
-        if n == 0:
-            return float(first)
-        j = np.arange(n)
-        partial = np.sum(
-            np.exp(gammaln(r + j) - gammaln(r) - gammaln(j + 1) + np.where(j > 0, j * log_q, 0.0))
-        )
-        second = np.exp(betaln(a + 1, b + n - 1) - betaln(a, b)) * (1 - np.exp(r * log_p) * partial)
-        return float(first + second)
+        return self.probability_of_n_purchases_new_customer(horizon, n)
 
 
 _JACOBI_NODES = 48
@@ -378,7 +379,7 @@ def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) 
 
 
 def expected_purchases_given_alive(
-    params: np.ndarray, x: np.ndarray, T: np.ndarray, horizon: float
+    params: np.ndarray, x: np.ndarray, T: np.ndarray, horizon: float, dropout_scale: float = 1.0
 ) -> np.ndarray:
     """``E[Y(t) | x, T, alive]`` by Gauss-Jacobi quadrature over the dropout probability.
 
@@ -400,6 +401,10 @@ def expected_purchases_given_alive(
         Repeat purchases and observation length (one row per customer).
     horizon : float
         Length of the forecast period.
+    dropout_scale : float, default 1.0
+        Multiplies every customer's dropout probability from ``T`` on (``c p``);
+        1.0 is the model itself, below 1 the retention scenario of
+        :mod:`clv.models.retention`.
 
     Returns
     -------
@@ -416,7 +421,7 @@ def expected_purchases_given_alive(
         rows = x == value
         # weight (1-u)^(b+x-1) (1+u)^(a-1) on [-1, 1] is Beta(a, b+x) in p = (1+u)/2
         nodes, weights = roots_jacobi(_JACOBI_NODES, b + value - 1.0, a - 1.0)
-        p = (1.0 + nodes) / 2.0
+        p = dropout_scale * (1.0 + nodes) / 2.0
         scale = alpha + T[rows, None]
         shrink = -np.expm1((r + value) * (np.log(scale) - np.log(scale + p * horizon)))
         out[rows] = (shrink / p) @ weights / weights.sum()

@@ -12,7 +12,9 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
+from clv.models import _count_distributions as counts
 from clv.models._base import CustomerTable, TransactionModel
+from clv.models._predictive import PredictiveDistributionMixin
 
 __all__ = ["BetaGeoBetaBinomModel"]
 
@@ -74,7 +76,7 @@ def bgbb_log_likelihood(params, data):
     return ll, grad
 
 
-class BetaGeoBetaBinomModel(TransactionModel):
+class BetaGeoBetaBinomModel(PredictiveDistributionMixin, TransactionModel):
     """BG/BB model of repeat transactions at discrete opportunities.
 
     At every opportunity an active customer transacts with probability ``p ~
@@ -195,3 +197,21 @@ class BetaGeoBetaBinomModel(TransactionModel):
             - gammaln(gamma + delta + horizon)
         )
         return alpha / (alpha + beta) * delta / (gamma - 1) * (1 - ratio)
+
+    def _count_pmf(self, params, data, horizon, n):
+        """Eq. (7) at the posterior given alive at ``n``: ``(alpha+x, beta+n-x, gamma, delta+n)``."""
+        alpha, beta, gamma, delta = params
+        x, n_periods = data["frequency"], data["n_periods"]
+        alive = counts.bgbb_count_pmf(
+            n, int(horizon), alpha + x, beta + n_periods - x, gamma, delta + n_periods
+        )
+        return counts.mix_with_dead(self._probability_alive(params, data), alive, n)
+
+    def _count_pmf_new_customer(self, params, horizon, n):
+        alpha, beta, gamma, delta = params
+        return counts.bgbb_count_pmf(n, int(horizon), alpha, beta, gamma, delta)[0]
+
+    def _probability_alive_at(self, params, data, horizon):
+        """Eq. (11): P(alive at opportunity ``n + m``)."""
+        ll, _ = bgbb_log_likelihood(params, data)
+        return np.exp(self._log_alive_term(params, data, int(horizon)) - ll)

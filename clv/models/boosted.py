@@ -3,8 +3,8 @@
 Both estimators follow the scikit-learn contract (``__init__`` stores keyword
 arguments; ``fit`` returns ``self``; ``clone``/``get_params`` work) and take a
 feature table such as :func:`clv.features.customer_features` (numeric and pandas
-``category`` columns; ``customer_id`` and ``cutoff`` are never used as features and
-``customer_id`` indexes the predictions). XGBoost is imported only when a model is
+``category`` columns; ``customer_id`` and ``cutoff`` are never used as features;
+predictions keep the input's index). XGBoost is imported only when a model is
 fitted, predicts or is loaded. Models are saved in XGBoost's own UBJSON format plus a
 small JSON metadata file; never pickled. Training is deterministic (``random_state``,
 ``n_jobs`` threads, ``tree_method="hist"``).
@@ -91,13 +91,6 @@ def _check_positive(
             f"The {name!r} parameter of {owner} must be {kind} in the range "
             f"{bracket}{low:g}, {high:g}]. Got {value!r} instead."
         )
-
-
-def prediction_index(X: pd.DataFrame) -> pd.Index:
-    """``customer_id`` of every row when present, else the frame's index."""
-    if "customer_id" in X.columns:
-        return pd.Index(X["customer_id"].to_numpy(), name="customer_id")
-    return X.index
 
 
 class _BoostedModel(BaseEstimator):
@@ -541,15 +534,15 @@ class BoostedSpendModel(_BoostedModel):
         Returns
         -------
         pandas.Series
-            Non-negative predictions (squared error is clipped at 0), indexed by
-            ``customer_id`` when present.
+            Non-negative predictions (squared error is clipped at 0), indexed like
+            ``X``.
         """
         self._check_is_fitted()
         matrix = self._dmatrix(self._features(X), margin=self._margin(X))
         values = self.booster_.predict(matrix).astype("float64")
         if self.positive_booster_ is not None:
             values = values * self.positive_booster_.predict(matrix).astype("float64")
-        return pd.Series(np.clip(values, 0.0, None), index=prediction_index(X), name="prediction")
+        return pd.Series(np.clip(values, 0.0, None), index=X.index, name="prediction")
 
     def _boosters(self) -> list[Any]:
         return [self.booster_] + ([self.positive_booster_] if self.positive_booster_ else [])
@@ -759,10 +752,10 @@ class BoostedChurnModel(_BoostedModel):
         Returns
         -------
         pandas.Series
-            Values in [0, 1], indexed by ``customer_id`` when present.
+            Values in [0, 1], indexed like ``X``.
         """
         values = self.predict_proba(X, calibrated=calibrated)[:, 1]
-        return pd.Series(values, index=prediction_index(X), name="churn_probability")
+        return pd.Series(values, index=X.index, name="churn_probability")
 
     def _boosters(self) -> list[Any]:
         return [self.booster_]

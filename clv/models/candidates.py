@@ -170,12 +170,11 @@ def _rfm_view(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
 
 
 def _output(index: pd.Index, **columns: np.ndarray) -> pd.DataFrame:
-    frame = pd.DataFrame(
+    """Build the prediction table: row for row with the features, with their index."""
+    return pd.DataFrame(
         {name: np.asarray(columns[name], dtype="float64") for name in PREDICTION_COLUMNS},
         index=index,
     )
-    frame.index.name = "customer_id"
-    return frame
 
 
 class Candidate(BaseEstimator):
@@ -257,7 +256,9 @@ class Candidate(BaseEstimator):
         Returns
         -------
         pandas.DataFrame
-            Indexed by ``customer_id``; :data:`PREDICTION_COLUMNS`.
+            :data:`PREDICTION_COLUMNS`, one row per row of ``features`` and indexed
+            like it (so ``features["clv"] = predict(features)["clv"]`` is right);
+            ``customer_id`` stays in ``features``.
         """
         raise NotImplementedError
 
@@ -309,6 +310,8 @@ class BaselineCandidate(Candidate):
     """The simple formula (:class:`~clv.models.baseline.SimpleCLVModel`) as a candidate."""
 
     name: ClassVar[str] = "baseline"
+    #: The feature columns ``predict`` reads (the served model requires only these).
+    input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
         table = rfm_summary(
@@ -327,7 +330,7 @@ class BaselineCandidate(Candidate):
         spend = purchases * per_purchase
         factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
         return _output(
-            pd.Index(table["customer_id"].to_numpy()),
+            features.index,
             expected_purchases=purchases,
             probability_alive=self.model_.probability_alive(table).to_numpy(),
             churn_probability=self.model_.probability_no_purchase(table, horizon).to_numpy(),
@@ -438,7 +441,34 @@ class _BTYDCandidate(Candidate):
         )
         self.transaction_model_, self.spend_model_ = _fit_btyd(self.name, table, self.penalty)
         self.time_unit_ = time_unit
+        # standard errors, 95 % intervals, AIC and BIC (clv.models._summary)
+        self.summary_ = self.transaction_model_.summary(table)
         return self
+
+    def count_calibration(self, features, actual_purchases, horizon):
+        """Holdout count histogram and randomised-PIT coverage (clv.models.count_calibration).
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Customer features as of the end of calibration.
+        actual_purchases : array-like of int
+            Holdout purchases per row of ``features``.
+        horizon : float
+            Holdout length.
+
+        Returns
+        -------
+        histogram : pandas.DataFrame
+            Predicted and actual customers by holdout purchases (0..7+).
+        measures : dict
+            ``pit_90``, ``pit_50``, ``central_90``, ``central_50``, ``customers``.
+        """
+        from clv.models.count_calibration import count_calibration
+
+        self._check_is_fitted()
+        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        return count_calibration(self.transaction_model_, table, actual_purchases, horizon)
 
     def predict(self, features, *, horizon, discount_rate=0.0, margin=1.0):  # noqa: D102
         self._check_is_fitted()
@@ -454,7 +484,7 @@ class _BTYDCandidate(Candidate):
         churn = model._probability_no_purchase(params, data, horizon)
         per_purchase = _spend_per_purchase(self.spend_model_, table)
         return _output(
-            pd.Index(table["customer_id"].to_numpy()),
+            features.index,
             expected_purchases=purchases,
             probability_alive=np.clip(alive, 0.0, 1.0),
             churn_probability=np.clip(churn, 0.0, 1.0),
@@ -473,9 +503,21 @@ class _BTYDCandidate(Candidate):
             "n_customers": model.n_customers_,
             "n_iterations": getattr(model, "n_iterations_", None),
         }
+        summary = getattr(self, "summary_", None)
+        if summary is not None:
+            result["summary"] = {
+                name: {k: float(v) for k, v in row.items()} for name, row in summary.iterrows()
+            }
+            result["aic"], result["bic"] = summary.attrs["aic"], summary.attrs["bic"]
         if self.spend_model_ is not None:
             result["spend_params"] = {k: float(v) for k, v in self.spend_model_.params_.items()}
             result["spend_log_likelihood"] = float(self.spend_model_.log_likelihood_)
+            result["spend_zero_spend_excluded"] = int(
+                getattr(self.spend_model_, "n_zero_spend_excluded_", 0)
+            )
+            correlation = getattr(self.spend_model_, "spend_frequency_correlation_", None)
+            if correlation is not None:
+                result["spend_frequency_correlation"] = float(correlation)
         return result
 
     def _state(self, folder):
@@ -696,7 +738,7 @@ class BoostedCandidate(Candidate):
         churn = churn_h ** (horizon / self.training_horizon_)
         factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
         return _output(
-            pd.Index(table["customer_id"].to_numpy()),
+            features.index,
             expected_purchases=purchases,
             probability_alive=self._alive(table, churn_h),
             churn_probability=churn,

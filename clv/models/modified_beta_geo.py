@@ -13,7 +13,10 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
+from clv.models import _count_distributions as counts
 from clv.models._base import TransactionModel, gather_by_integer, log_sigmoid_weight, pairs_inverse
+from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._stable import exp_or_zero, probability_from_log_odds
 from clv.models.beta_geo import BetaGeoModel, mixture_statistics, mixture_total_log_likelihood
 
 __all__ = ["ModifiedBetaGeoModel"]
@@ -57,7 +60,7 @@ def mbgnbd_log_likelihood(params, data):
     return ll, grad
 
 
-class ModifiedBetaGeoModel(TransactionModel):
+class ModifiedBetaGeoModel(PredictiveDistributionMixin, TransactionModel):
     """MBG/NBD model (Batislam, Denizel & Filiztekin 2007).
 
     As BG/NBD, but a customer may drop out right after the first purchase too, so
@@ -109,7 +112,7 @@ class ModifiedBetaGeoModel(TransactionModel):
         r, alpha, a, b = params
         x, t_x, T = data["frequency"], data["recency"], data["T"]
         odds = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-        return np.exp(-np.logaddexp(0.0, odds))
+        return probability_from_log_odds(odds)
 
     def _expected_purchases_curve(self, params, data, horizons):
         """``E[Y(t) | x, t_x, T]`` (Wagner & Hoppe 2008), per distinct (x, T) pair."""
@@ -131,7 +134,7 @@ class ModifiedBetaGeoModel(TransactionModel):
         r, alpha, _, _ = params
         x, T = data["frequency"], data["T"]
         p_alive = self._probability_alive(params, data)
-        quiet = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + horizon)))
+        quiet = exp_or_zero(-(r + x) * np.log1p(horizon / (alpha + T)))
         return 1.0 - p_alive + p_alive * quiet
 
     def _expected_purchases_new_customer(self, params, horizon):
@@ -139,3 +142,22 @@ class ModifiedBetaGeoModel(TransactionModel):
         r, alpha, a, b = params
         hyp = hyp2f1(r, b + 1, a + b, horizon / (alpha + horizon))
         return b / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)
+
+    def _count_pmf(self, params, data, horizon, n):
+        """Alive at T, the drop-out at time 0 is survived: BG/NBD's eq. (8) with ``b+x+1``."""
+        r, alpha, a, b = params
+        x, T = data["frequency"], data["T"]
+        alive = counts.per_distinct_history(
+            x, T, lambda x, T: counts.bg_count_pmf(n, horizon, r + x, alpha + T, a, b + x + 1)
+        )
+        return counts.mix_with_dead(self._probability_alive(params, data), alive, n)
+
+    def _count_pmf_new_customer(self, params, horizon, n):
+        r, alpha, a, b = params
+        return counts.bg_count_pmf(n, horizon, r, alpha, a, b, dropout_at_start=True)[0]
+
+    def _probability_alive_at(self, params, data, horizon):
+        r, alpha, a, b = params
+        x, T = data["frequency"], data["T"]
+        later = counts.bg_survival(horizon, r + x, alpha + T, a, b + x + 1)
+        return self._probability_alive(params, data) * later

@@ -14,13 +14,15 @@ from typing import ClassVar
 
 import numpy as np
 
+from clv.models import _count_distributions as counts
 from clv.models import _pareto_nbd_math as math
 from clv.models._base import TransactionModel
+from clv.models._predictive import PredictiveDistributionMixin
 
 __all__ = ["ParetoNBDModel"]
 
 
-class ParetoNBDModel(TransactionModel):
+class ParetoNBDModel(PredictiveDistributionMixin, TransactionModel):
     """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
 
     While alive, purchases follow a Poisson process with rate ``lambda ~ Gamma(r,
@@ -92,3 +94,25 @@ class ParetoNBDModel(TransactionModel):
         return math.discounted_expected_residual_transactions(
             params, delta, data["frequency"], data["recency"], data["T"]
         )
+
+    def _count_pmf(self, params, data, horizon, n):
+        """Note 028 eq. (16): the new-customer PMF at ``(r+x, alpha+T, s, beta+T)``."""
+        r, alpha, s, beta = params
+        x, T = data["frequency"], data["T"]
+        alive = counts.per_distinct_history(
+            x,
+            T,
+            lambda x, T: counts.pareto_nbd_count_pmf(n, horizon, r + x, alpha + T, s, beta + T),
+        )
+        return counts.mix_with_dead(self._probability_alive(params, data), alive, n)
+
+    def _count_pmf_new_customer(self, params, horizon, n):
+        r, alpha, s, beta = params
+        return counts.pareto_nbd_count_pmf(n, horizon, r, alpha, s, beta)[0]
+
+    def _probability_alive_at(self, params, data, horizon):
+        """``P(alive) * ((beta+T) / (beta+T+t))^s``: the posterior death rate is Gamma(s, beta+T)."""
+        _, _, s, beta = params
+        T = data["T"]
+        later = np.exp(s * (np.log(beta + T) - np.log(beta + T + horizon)))
+        return self._probability_alive(params, data) * later

@@ -176,11 +176,44 @@ def download_model(resolved: ResolvedModel, directory: str | Path | None = None)
     return path
 
 
+def verify_model_folder(path: str | Path) -> None:
+    """Check, before anything in it runs, that a local clv model folder holds its own code.
+
+    Removes compiled bytecode (not covered by the digest), then compares the digest
+    of the bundled code with the one recorded in ``MLmodel`` at logging
+    (:mod:`clv.training.code_digest`).
+
+    Raises
+    ------
+    clv.errors.ModelLoadError
+        If ``MLmodel`` is unreadable, records no digest, or the code differs.
+    """
+    import yaml
+
+    from clv.training.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
+
+    folder = Path(path)
+    try:
+        description = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise ModelLoadError(f"Cannot read {folder / 'MLmodel'}: {_first_line(error)}") from error
+    metadata = description.get("metadata") if isinstance(description, dict) else None
+    remove_bytecode(folder)
+    check_code_digest(folder, (metadata or {}).get(DIGEST_KEY))
+
+
 def load_pyfunc(path: str | Path) -> Any:
-    """Load a local pyfunc model folder; raise :class:`~clv.errors.ModelLoadError` on failure."""
+    """Load a local clv model folder (after :func:`verify_model_folder`).
+
+    Raises
+    ------
+    clv.errors.ModelLoadError
+        If its code does not match the recorded digest, or MLflow cannot load it.
+    """
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    verify_model_folder(path)
     try:
         return mlflow.pyfunc.load_model(str(path))
     except (MlflowException, OSError, ImportError) as error:

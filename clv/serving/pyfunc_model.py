@@ -24,20 +24,33 @@ What the model folder holds (no pickle anywhere):
     it loads the model in a fresh process. In a process that has already imported
     clv, the imported clv is used.
 
-Inputs are the customer feature table of :func:`clv.features.customer_features`.
-Every numeric column is declared ``double`` in the signature: declared ``long``,
-MLflow's endpoint would silently truncate a 3.5 sent for ``frequency`` to 3, while as
-``double`` the value reaches the model, which checks integrality itself. MLflow
-refuses to convert ``int64`` columns to ``double`` ("can not safely convert"), so
-pass a feature table through :func:`to_model_input` (integer columns to float64)
-before calling ``predict`` of the loaded pyfunc in Python; JSON requests to the
-endpoint need nothing. Outputs are
-``customer_id``, ``expected_purchases``, ``probability_alive``,
-``churn_probability``, ``expected_spend``, ``clv`` and ``segment``. Params
-``horizon`` (in the model's time unit) and ``discount_rate`` (annual) default to
-the values stored at training time. Segments are always assigned from the
-predictions at the stored defaults, so a customer's segment does not change
-with the query's horizon.
+Inputs are the customer feature table of :func:`clv.features.customer_features`,
+as it is: ``mlflow.pyfunc.load_model(uri).predict(customer_features(...))`` and
+``mlflow.pyfunc.spark_udf`` over the same table in Spark need no conversion. The
+signature lists the table's columns in its order; the ones the registered kind
+reads (``metadata.json`` ``feature_columns``: ``customer_id`` and, for the BTYD
+kinds and the baseline, ``frequency``, ``recency``, ``T``, ``monetary_value``;
+every column for the boosted kinds) are required, the others optional (ignored
+when present). Column types follow what clv builds, chosen so that nothing is
+silently cast:
+
+* a required count (``frequency``, ``purchases_*``) is ``any``: integers (clv,
+  Spark ``long``) and floats (JSON, other tools' tables) both reach the model,
+  which refuses a fractional or negative count by name -- declared ``long``,
+  MLflow's JSON parsing would truncate a 3.5 to 3, and declared ``double``,
+  MLflow refuses ``int64`` ("can not safely convert");
+* every other number is ``double``, an unused count is ``long``, text is ``string``.
+
+Outputs are ``customer_id``, ``expected_purchases``, ``probability_alive``,
+``churn_probability``, ``expected_spend``, ``clv``, ``margin`` and ``segment``.
+Params: ``horizon`` -- **in the model's time unit** (``metadata.json``
+``time_unit`` and ``horizon_unit``; weeks for ``clv train``'s default ``W``),
+``discount_rate`` (annual) and ``margin`` (share of spend that is profit, in
+[0, 1]; :mod:`clv.training.margin`), each defaulting to the value stored at
+training time. ``clv`` is ``margin`` x the discounted expected spend: revenue when
+``margin`` is 1, profit otherwise; the ``margin`` column says which. Segments are
+always assigned from the predictions at the stored defaults, so a customer's
+segment does not change with the query's horizon, rate or margin.
 """
 
 from __future__ import annotations
@@ -53,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, describe_examples
+from clv.training.margin import DEFAULT_MARGIN, apply_margin, check_margin
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -71,11 +85,21 @@ PREDICTION_COLUMNS = (
     "expected_spend",
     "clv",
 )
-OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, "segment")
+#: The share of spend counted as profit in ``clv`` (an output column, one value per row).
+MARGIN = "margin"
+OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, MARGIN, "segment")
 
 CANDIDATE_ARTIFACT = "candidate"
 SEGMENTS_ARTIFACT = "segments"
 METADATA_ARTIFACT = "metadata"
+
+#: The longest prediction horizon a request may ask for, in years (converted to the
+#: model's time unit: 3652.5 days, 521.8 weeks). Scoring costs time in proportion to
+#: the horizon's number of periods: 10,000 rows at 10 years of days take ~8 s.
+MAX_HORIZON_YEARS = 10.0
+#: The largest ``frequency`` accepted: beyond 2**53 a float no longer holds every
+#: integer, and the count would not survive its conversion to int64.
+MAX_FREQUENCY = 2.0**53
 
 #: RFM columns with a rule of their own; every other numeric column must be finite,
 #: and non-negative when the metadata says so.
@@ -237,6 +261,12 @@ def _validated_columns(
                 f"column 'frequency' counts repeat purchases: {_rows(int(fractional.sum()))} "
                 f"fractional ({_ids(labels, fractional)})"
             )
+        huge = finite["frequency"] & (values > MAX_FREQUENCY)
+        if huge.any():
+            problems.append(
+                f"column 'frequency': {_rows(int(huge.sum()))} larger than 2**53 "
+                f"({_ids(labels, huge)})"
+            )
     if "recency" in numeric and "T" in numeric:
         recency, age = numeric["recency"], numeric["T"]
         both = finite["recency"] & finite["T"]
@@ -287,7 +317,7 @@ def _clean_numbers(
         return None
     if "frequency" in position:
         values = block[position["frequency"]]
-        if (values != np.floor(values)).any():
+        if (values != np.floor(values)).any() or (values > MAX_FREQUENCY).any():
             return None
     if "recency" in position and "T" in position:
         if _late(block[position["recency"]], block[position["T"]]).any():
@@ -359,11 +389,15 @@ def validate_features(
 
 
 def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
-    """Prepare a feature table for the loaded pyfunc: integer feature columns to float64.
+    """Prepare a feature table for a model logged by an earlier clv (all features double).
 
-    The model's signature declares numeric features as ``double`` (see the module
-    docstring), and MLflow refuses ``int64`` for ``double``. ``customer_id`` keeps
-    its type; the caller's frame is not modified.
+    Models logged by this version of clv take :func:`clv.features.customer_features`
+    as it is (see the module docstring); do not convert for them (an optional count
+    column turned to float is refused by MLflow). Older models declared every
+    numeric feature ``double``, and MLflow refuses ``int64`` for ``double``: for
+    those, this turns integer feature columns to float64. ``customer_id`` keeps its
+    type; the caller's frame is not modified. Pass only the model's
+    ``feature_columns`` and it suits both kinds of model.
 
     Parameters
     ----------
@@ -375,12 +409,6 @@ def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy with every integer or boolean column other than ``customer_id`` as
         ``float64``.
-
-    Examples
-    --------
-    >>> import mlflow  # doctest: +SKIP
-    >>> model = mlflow.pyfunc.load_model("models:/clv@champion")  # doctest: +SKIP
-    >>> model.predict(to_model_input(features))  # doctest: +SKIP
     """
     if not isinstance(features, pd.DataFrame):
         raise InvalidDataError(
@@ -397,16 +425,22 @@ def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def _check_param(name: str, value: Any, *, positive: bool) -> float:
+def _check_param(
+    name: str, value: Any, *, positive: bool, maximum: float = math.inf, note: str = ""
+) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = math.nan
     valid = math.isfinite(number) and (number > 0 if positive else number >= 0)
-    if isinstance(value, bool) or not valid:
-        bounds = "(0, inf)" if positive else "[0, inf)"
+    if isinstance(value, bool) or not valid or number > maximum:
+        bounds = (
+            f"{'(0' if positive else '[0'}, {'inf)' if math.isinf(maximum) else f'{maximum:g}]'}"
+        )
+        shown = repr(value) if len(repr(value)) <= 40 else f"a {type(value).__name__}"
         raise InvalidParameterError(
-            f"The '{name}' parameter must be a number in the range {bounds}. Got {value!r} instead."
+            f"The '{name}' parameter must be a number in the range {bounds}{note}. "
+            f"Got {shown} instead."
         )
     return number
 
@@ -462,15 +496,21 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame
             Customer feature table.
         params : dict, optional
-            ``horizon`` (in the model's time unit) and ``discount_rate`` (annual).
+            ``horizon`` (in the model's time unit), ``discount_rate`` (annual) and
+            ``margin`` (share of spend that is profit, in [0, 1]).
 
         Returns
         -------
         pandas.DataFrame
-            One row per input row: ``customer_id``, the predictions and ``segment``.
+            One row per input row, indexed like ``model_input`` (the index contract):
+            ``customer_id``, the predictions and ``segment``.
         """
         output = self.predict_columns(model_input, params)
-        return pd.DataFrame(output, index=pd.RangeIndex(len(output[CUSTOMER_ID])), copy=False)
+        rows = len(output[CUSTOMER_ID])
+        index = model_input.index if isinstance(model_input, pd.DataFrame) else None
+        if index is None or len(index) != rows:
+            index = pd.RangeIndex(rows)
+        return pd.DataFrame(output, index=index, copy=False)
 
     def predict_columns(
         self, model_input: Any, params: Mapping[str, Any] | None = None
@@ -487,7 +527,8 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame or dict of numpy.ndarray
             Customer feature table, or its columns as equally long 1-D arrays.
         params : mapping, optional
-            ``horizon`` (in the model's time unit) and ``discount_rate`` (annual).
+            ``horizon`` (in the model's time unit), ``discount_rate`` (annual) and
+            ``margin`` (share of spend that is profit, in [0, 1]).
 
         Returns
         -------
@@ -498,10 +539,21 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         params = dict(params or {})
         default_horizon = float(metadata["horizon"])
         default_rate = float(metadata["discount_rate"])
-        horizon = _check_param("horizon", params.get("horizon", default_horizon), positive=True)
+        default_margin = check_margin(metadata.get("margin", DEFAULT_MARGIN))
+        from clv.models._base import units_per_year
+
+        unit = metadata["time_unit"]
+        horizon = _check_param(
+            "horizon",
+            params.get("horizon", default_horizon),
+            positive=True,
+            maximum=MAX_HORIZON_YEARS * units_per_year(unit),
+            note=f" (at most {MAX_HORIZON_YEARS:g} years, in the model's time unit '{unit}')",
+        )
         rate = _check_param(
             "discount_rate", params.get("discount_rate", default_rate), positive=False
         )
+        margin = check_margin(params.get(MARGIN, default_margin))
         columns = metadata["feature_columns"]
         data = _validated_columns(
             model_input,
@@ -520,19 +572,23 @@ class CLVModel(mlflow.pyfunc.PythonModel):
             {name: data[name] for name in used}, index=pd.RangeIndex(len(ids)), copy=False
         )
         features.attrs["time_unit"] = metadata["time_unit"]
+        # Revenue (margin 1) from the candidate, times the margin as at training time
+        # (apply_margin), so the segments match the stored thresholds exactly.
         predictions = self._predict(features, horizon, rate)
         if horizon == default_horizon and rate == default_rate:
             at_defaults = predictions
         else:
             at_defaults = self._predict(features, default_horizon, default_rate)
         segments = self.segments.assign_arrays(
-            at_defaults["clv"].to_numpy(dtype="float64"),
+            apply_margin(at_defaults["clv"].to_numpy(dtype="float64"), default_margin),
             at_defaults["churn_probability"].to_numpy(dtype="float64"),
             labels=ids,
         )
         output: dict[str, np.ndarray] = {CUSTOMER_ID: ids}
         for name in PREDICTION_COLUMNS:
             output[name] = predictions[name].to_numpy(dtype="float64")
+        output["clv"] = apply_margin(output["clv"], margin)
+        output[MARGIN] = np.full(len(ids), margin)
         output["segment"] = segments.astype(str)
         return output
 
@@ -540,23 +596,33 @@ class CLVModel(mlflow.pyfunc.PythonModel):
 def build_signature(
     input_example: pd.DataFrame,
     *,
+    required: Sequence[str] | None = None,
     categorical: Sequence[str] = (),
     horizon: float,
     discount_rate: float,
+    margin: float = 1.0,
 ) -> Any:
-    """Build the model signature: feature columns in, predictions out, two params.
+    """Build the model signature: feature columns in, predictions out, three params.
 
-    Numeric feature columns are declared ``double`` (integrality of ``frequency``
-    is checked by the model, not by a silent cast); ``customer_id`` keeps its type.
+    The columns of ``input_example`` (a customer feature table as
+    :func:`clv.features.customer_features` builds it), in its order; ``required``
+    ones must be sent, the others are optional. Types, chosen so that clv's own
+    table passes as it is and nothing is silently cast (see the module docstring):
+    a required integer column other than ``customer_id`` is ``any`` (the model
+    checks it is a whole non-negative number), an optional one ``long``; other
+    numeric columns ``double``; ``categorical`` ones ``string``; ``customer_id``
+    ``long`` or ``string`` as in the example.
 
     Parameters
     ----------
     input_example : pandas.DataFrame
         A few rows of the customer feature table.
+    required : sequence of str, optional
+        The columns the model reads (default: every column).
     categorical : sequence of str, optional
         Pass-through attribute columns, declared ``string``.
-    horizon, discount_rate : float
-        Defaults of the params.
+    horizon, discount_rate, margin : float
+        Defaults of the params (``horizon`` in the model's time unit).
 
     Returns
     -------
@@ -564,22 +630,33 @@ def build_signature(
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import AnyType
 
+    needed = set(input_example.columns if required is None else required) | {CUSTOMER_ID}
     ids = input_example[CUSTOMER_ID]
     id_type = DataType.long if pd.api.types.is_integer_dtype(ids.dtype) else DataType.string
     inputs = [ColSpec(id_type, CUSTOMER_ID)]
     for name in input_example.columns:
         if name == CUSTOMER_ID:
             continue
-        dtype = DataType.string if name in categorical else DataType.double
-        inputs.append(ColSpec(dtype, name))
+        dtype = input_example[name].dtype
+        is_count = pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        if name in categorical:
+            declared: Any = DataType.string
+        elif is_count:
+            declared = AnyType() if name in needed else DataType.long
+        else:
+            declared = DataType.double
+        inputs.append(ColSpec(declared, name, required=name in needed))
     outputs = [ColSpec(id_type, CUSTOMER_ID)]
     outputs += [ColSpec(DataType.double, name) for name in PREDICTION_COLUMNS]
+    outputs.append(ColSpec(DataType.double, MARGIN))
     outputs.append(ColSpec(DataType.string, "segment"))
     params = ParamSchema(
         [
             ParamSpec("horizon", DataType.double, float(horizon)),
             ParamSpec("discount_rate", DataType.double, float(discount_rate)),
+            ParamSpec("margin", DataType.double, float(margin)),
         ]
     )
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)

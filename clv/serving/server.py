@@ -52,7 +52,17 @@ never repeating the payload:
   missing column, text in a numeric column, a null id): 400, explained by running
   the model's validator on the request's table (so the message is clv's), or by
   naming the signature's columns that MLflow's message mentions;
+* values MLflow would convert silently (a fractional or text customer id, a
+  boolean in a numeric column), params of another type than the model declares,
+  more rows than :mod:`clv.serving.limits` allows: 400, checked on the values as
+  sent (:mod:`clv.serving._checks`); an answer whose ids are not exactly the
+  request's is refused too;
 * anything else the model raises: 400 "the model could not score this input".
+
+No request gets a 5xx: the only one is 503 (with ``Retry-After``) when an answer
+is not ready within the request time limit, i.e. when the server is overloaded.
+Paths other than ``/ping``, ``/health``, ``/version`` and ``/invocations`` get 404
+(FastAPI's ``/docs``, ``/redoc`` and ``/openapi.json`` are not served).
 
 The input is validated once, by the model; the handler only explains failures.
 
@@ -69,10 +79,10 @@ from the params schema as MLflow does (:class:`_FastPath`). Every other request
 (nulls, text, booleans, missing columns, CSV, parquet, ``instances``, ``inputs``)
 takes MLflow's route as before, so answers and error messages are unchanged;
 tests/serving/test_fast_path.py checks that both routes give the same answers.
-Requests of up to 100 rows are scored on the event loop (a thread hand-off costs
-more than the scoring), larger ones in a thread under MLflow's request timeout.
-``POST /invocations`` also bypasses FastAPI's routing and MLflow's timeout
-middleware (:class:`ScoringApp`).
+Only the body is read on the event loop; parsing and scoring run in a small thread
+pool under the request time limit, so ``/ping`` answers while a request is scored
+(``tests/serving/test_endpoint_limits.py``). ``POST /invocations`` also bypasses
+FastAPI's routing and MLflow's timeout middleware (:class:`ScoringApp`).
 """
 
 from __future__ import annotations
@@ -81,16 +91,27 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from clv.errors import CLVError, InvalidParameterError
+from clv.serving._checks import BadRequest as _BadRequest
+from clv.serving._checks import (
+    check_ids_came_back,
+    check_json_values,
+    check_params,
+    check_table_ids,
+    column_kinds,
+    json_columns,
+    row_count,
+)
+from clv.serving.limits import Limits
 
 __all__ = ["MODEL_PATH_ENV", "ScoringApp", "build_app", "create_app", "serve", "server_command"]
 
@@ -98,9 +119,6 @@ logger = logging.getLogger(__name__)
 
 #: Environment variable that tells :func:`create_app` which local model folder to load.
 MODEL_PATH_ENV = "CLV_SERVE_MODEL_PATH"
-#: Environment variable with the largest accepted request body, in bytes.
-MAX_BODY_ENV = "CLV_SERVE_MAX_BODY_BYTES"
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 _CONTENT_TYPES = {
     "application/json": "json",
@@ -115,28 +133,19 @@ _HINT = (
 _MAX_MESSAGE = 600
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _short(text: str, limit: int = _MAX_MESSAGE) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _error_body(status: int, message: str) -> bytes:
-    code = {413: "REQUEST_LIMIT_EXCEEDED", 415: "BAD_REQUEST"}.get(status, "BAD_REQUEST")
+    code = {
+        404: "ENDPOINT_NOT_FOUND",
+        405: "BAD_REQUEST",
+        413: "REQUEST_LIMIT_EXCEEDED",
+        503: "TEMPORARILY_UNAVAILABLE",
+    }.get(status, "BAD_REQUEST")
     return json.dumps({"error_code": code, "message": _short(message)}).encode()
-
-
-def _max_body_bytes() -> int:
-    try:
-        return max(1, int(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)))
-    except ValueError:
-        return DEFAULT_MAX_BODY_BYTES
 
 
 async def _read_body(receive: Callable[[], Any], declared: str | None, limit: int) -> bytes:
@@ -192,6 +201,8 @@ def _parse_json(body: bytes) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise _BadRequest(400, "Malformed JSON: nested too deeply.") from None
+    except ValueError:  # an integer literal longer than Python converts (4,300 digits)
+        raise _BadRequest(400, "Malformed JSON: a number is too long.") from None
     if not isinstance(payload, dict):
         raise _BadRequest(
             400,
@@ -290,13 +301,17 @@ class _Explainer:
             named = [name for name in self.params if f"'{name}'" in text]
             if named:
                 return (
-                    f"Invalid params: {', '.join(map(repr, named))} must be numbers "
-                    "(horizon > 0, discount_rate >= 0)."
+                    f"Invalid params: {', '.join(map(repr, named))} must have the types the "
+                    "model's signature declares."
                 )
         explained = self._validate(_request_table(payload, kind))
         if explained is not None:
             return explained
-        named = [name for name in self.columns if f"column {name} " in text or f"'{name}'" in text]
+        named = [
+            name
+            for name in self.columns
+            if re.search(rf"column '?{re.escape(name)}'?(?![\w])", text) or f"'{name}'" in text
+        ]
         if named:
             return (
                 "The input does not match the model signature for column(s) "
@@ -310,10 +325,6 @@ class _Explainer:
         )
 
 
-#: Requests with at most this many rows are scored on the event loop itself: handing
-#: them to a thread costs more than scoring them (~1 ms), and the GIL serialises the
-#: work anyway. Larger ones run in a thread, so that /ping stays responsive.
-_INLINE_ROWS = 100
 _NUMBER_TYPES = frozenset({int, float})
 _INT64 = (-(2**63), 2**63)
 
@@ -355,7 +366,7 @@ class _FastPath:
                 self.kinds[name] = "integer"
             elif "string" in declared or name in categorical:
                 self.kinds[name] = "string"
-            elif "double" in declared or "float" in declared:
+            elif "double" in declared or "float" in declared or declared == "any":
                 self.kinds[name] = "number"
             else:
                 raise ValueError(f"no fast path for column {name!r} of type {declared!r}")
@@ -467,35 +478,35 @@ class _FastPath:
 
 
 class _Invocations:
-    """The ``/invocations`` handler, as a plain ASGI application (see the module docstring)."""
+    """The ``/invocations`` handler, as a plain ASGI application (see the module docstring).
 
-    def __init__(self, model: Any) -> None:
-        from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
+    The body is read on the event loop (bounded by :class:`~clv.serving.limits.Limits`);
+    everything else -- parsing, checks, scoring, writing the answer -- runs in a small
+    thread pool under the request time limit, so the loop keeps answering ``/ping``
+    and other requests while one is scored.
+    """
+
+    def __init__(self, model: Any, limits: Limits | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
 
         self.model = model
         self.input_schema = model.metadata.get_input_schema()
+        self.kinds = column_kinds(model)
         self.explain = _Explainer(model)
         self.fast = _FastPath.for_model(model)
-        self.limit = _max_body_bytes()
-        self.timeout = MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
+        self.limits = limits if limits is not None else Limits.from_environment()
+        self.pool = ThreadPoolExecutor(self.limits.threads, thread_name_prefix="clv-score")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         status, body = await self.respond(scope, receive)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if status == 503:
+            headers.append((b"retry-after", b"1"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-    async def _in_thread(self, function: Callable[..., Any], *args: Any) -> Any:
-        # As MLflow's app (its timeout middleware): give up waiting after the timeout.
-        return await asyncio.wait_for(asyncio.to_thread(function, *args), timeout=self.timeout)
 
     async def respond(self, scope: dict[str, Any], receive: Any) -> tuple[int, bytes]:
         """Status and JSON body for one request."""
@@ -507,28 +518,61 @@ class _Invocations:
                 declared = value.decode("latin-1")
         try:
             kind = _content_kind(content_type)
-            body = await _read_body(receive, declared, self.limit)
-            if not body.strip():
-                raise _BadRequest(400, f"The request body is empty: {_HINT}.")
-            payload: Any = _parse_json(body) if kind == "json" else body
+            body = await _read_body(receive, declared, self.limits.max_body_bytes)
         except _BadRequest as bad:
             return bad.status, _error_body(bad.status, bad.message)
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self.pool, self.answer, body, content_type, kind)
         try:
+            return await asyncio.wait_for(work, timeout=self.limits.request_timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            logger.warning("a request exceeded the time limit")
+            return 503, _error_body(
+                503,
+                f"The server could not answer within {self.limits.request_timeout:g} s "
+                "(it is busy); retry later.",
+            )
+
+    def answer(self, body: bytes, content_type: str, kind: str) -> tuple[int, bytes]:
+        """Parse, check and score one request body (runs in the thread pool)."""
+        payload: Any = body
+        try:
+            if not body.strip():
+                raise _BadRequest(400, f"The request body is empty: {_HINT}.")
+            if kind == "json":
+                payload = _parse_json(body)
+                check_params(payload.get("params"), self.model)
+            self._check_rows(payload, kind)
             prepared = self.fast.prepare(payload) if self.fast and kind == "json" else None
             if prepared is not None:
-                columns, params = prepared
-                if len(columns[self.fast.columns[0]]) <= _INLINE_ROWS:
-                    return 200, self.fast.score(columns, params)
-                return 200, await self._in_thread(self.fast.score, columns, params)
-            result = await self._in_thread(self._mlflow, payload, content_type, kind)
-        except (asyncio.TimeoutError, TimeoutError):
-            return 504, _error_body(504, "Request processing time exceeded limit.")
+                return 200, self.fast.score(*prepared)
+            if kind == "json":
+                columns = json_columns(payload)
+                if columns is not None:
+                    check_json_values(columns, self.kinds)
+            else:
+                check_table_ids(payload, kind, self.kinds)
+            result = self._mlflow(payload, content_type, kind)
+            if result.status >= 400:
+                status = result.status if result.status < 500 else 400
+                return status, _error_body(status, f"The request was refused: {_HINT}.")
+            answer = json.loads(result.response)
+            check_ids_came_back(payload, kind, answer.get("predictions", []))
+        except _BadRequest as bad:
+            return bad.status, _error_body(bad.status, bad.message)
         except Exception as error:  # noqa: BLE001 - every failure becomes a short 4xx
             logger.info("refused a request: %s", type(error).__name__)
             return 400, _error_body(400, self.explain(error, payload, kind))
-        if result.status >= 400:
-            return result.status, _error_body(result.status, f"The request was refused: {_HINT}.")
         return result.status, result.response.encode()
+
+    def _check_rows(self, payload: Any, kind: str) -> None:
+        rows = row_count(payload, kind)
+        if rows is not None and rows > self.limits.max_rows:
+            raise _BadRequest(
+                400,
+                f"The request has {rows:,} rows; at most {self.limits.max_rows:,} customers are "
+                "scored per request (split it, or use clv score for files).",
+            )
 
     def _mlflow(self, payload: Any, content_type: str, kind: str) -> Any:
         from mlflow.pyfunc import scoring_server
@@ -542,39 +586,63 @@ class _Invocations:
 class ScoringApp:
     """The served ASGI application: MLflow's scoring app with clv's ``/invocations``.
 
-    ``POST /invocations`` goes straight to clv's handler; every other request
-    (``/ping``, ``/health``, ``/version``, lifespan events) to MLflow's FastAPI app
-    (:attr:`mlflow_app`), whose own ``/invocations`` route is replaced by the same
-    handler. Skipping FastAPI's routing and MLflow's timeout middleware (a
-    ``BaseHTTPMiddleware``) for the hot route saves ~0.5 ms per request; the
-    handler applies MLflow's request timeout itself to the work it runs in threads.
+    ``POST /invocations`` goes straight to clv's handler; ``/ping``, ``/health``,
+    ``/version`` and lifespan events to MLflow's FastAPI app (:attr:`mlflow_app`).
+    Nothing else is served: FastAPI's ``/docs``, ``/redoc`` and ``/openapi.json``
+    (whose pages load JavaScript from a CDN) and any other path get a JSON 404, other
+    methods on ``/invocations`` a 405. Skipping FastAPI's routing and MLflow's timeout
+    middleware (a ``BaseHTTPMiddleware``) for the hot route saves ~0.5 ms per request;
+    the handler applies its own time limit (:class:`~clv.serving.limits.Limits`).
 
     Parameters
     ----------
     model : mlflow.pyfunc.PyFuncModel
         The loaded model.
+    limits : clv.serving.limits.Limits, optional
+        Read from the environment by default.
     """
 
-    def __init__(self, model: Any) -> None:
-        from mlflow.pyfunc import scoring_server
-        from starlette.routing import Route
+    #: The paths served by MLflow's app (all read-only, no request body).
+    MLFLOW_PATHS = frozenset({"/ping", "/health", "/version"})
 
-        self.invocations = _Invocations(model)
+    def __init__(self, model: Any, limits: Limits | None = None) -> None:
+        from mlflow.pyfunc import scoring_server
+
+        self.invocations = _Invocations(model, limits)
         self.mlflow_app = scoring_server.init(model)
-        routes = self.mlflow_app.router.routes
-        routes[:] = [route for route in routes if getattr(route, "path", None) != "/invocations"]
-        routes.append(Route("/invocations", self.invocations, methods=["POST"]))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """ASGI entry point."""
-        if (
-            scope["type"] == "http"
-            and scope["path"] == "/invocations"
-            and scope["method"] == "POST"
-        ):
-            await self.invocations(scope, receive, send)
-        else:
+        kind = scope["type"]
+        if kind == "http":
+            path = scope["path"]
+            if path == "/invocations":
+                if scope["method"] == "POST":
+                    await self.invocations(scope, receive, send)
+                else:
+                    await _send_error(send, 405, "Use POST for /invocations.")
+            elif path in self.MLFLOW_PATHS:
+                await self.mlflow_app(scope, receive, send)
+            else:
+                await _send_error(
+                    send,
+                    404,
+                    "Not found: this server answers /ping, /health, /version and "
+                    "POST /invocations.",
+                )
+        elif kind == "lifespan":
             await self.mlflow_app(scope, receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+
+
+async def _send_error(send: Any, status: int, message: str) -> None:
+    body = _error_body(status, message)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 405:
+        headers.append((b"allow", b"POST"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def build_app(model: Any) -> ScoringApp:
@@ -610,15 +678,47 @@ def create_app() -> Any:
     """
     from mlflow.pyfunc import scoring_server
 
+    from clv.serving._models import verify_model_folder
+
     path = os.environ.get(MODEL_PATH_ENV)
     if not path:
         raise CLVError(f"Set {MODEL_PATH_ENV} to a local model folder (clv serve does).")
+    verify_model_folder(path)
     return build_app(scoring_server.load_model_with_mlflow_config(path))
 
 
-def _check_arguments(host: str, port: int, workers: int, server: str) -> None:
+def is_loopback(host: str) -> bool:
+    """Tell whether ``host`` (an address or a name) is this machine's loopback only.
+
+    A name counts as loopback when every address it resolves to is a loopback one;
+    a name that does not resolve does not count.
+    """
+    import ipaddress
+    import socket
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {item[4][0].split("%")[0] for item in found}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def _check_arguments(
+    host: str, port: int, workers: int, server: str, allow_remote: bool = False
+) -> None:
     if not isinstance(host, str) or not host.strip():
         raise InvalidParameterError(f"The 'host' parameter must be a host name. Got {host!r}.")
+    if not allow_remote and not is_loopback(host):
+        raise InvalidParameterError(
+            f"--host {host[:60]} would expose the model to the network without authentication "
+            "(clv serve has none); put it behind a proxy that authenticates and pass "
+            "--allow-remote, or keep the default 127.0.0.1."
+        )
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise InvalidParameterError(
             f"The 'port' parameter must be an int in the range [1, 65535]. Got {port!r} instead."
@@ -640,6 +740,7 @@ def server_command(
     port: int = 5000,
     workers: int = 1,
     server: str = "clv",
+    allow_remote: bool = False,
 ) -> list[str]:
     """Build the command line that runs the scoring server.
 
@@ -650,15 +751,18 @@ def server_command(
     host, port, workers
         Where to listen and how many uvicorn worker processes to run.
     server : {"clv", "mlflow"}, default "clv"
-        ``"clv"``: uvicorn on :func:`create_app` (the model folder is passed in
-        the ``CLV_SERVE_MODEL_PATH`` environment variable). ``"mlflow"``: plain
+        ``"clv"``: uvicorn on :func:`create_app` with clv's read deadline
+        (:mod:`clv.serving._uvicorn`; the model folder is passed in the
+        ``CLV_SERVE_MODEL_PATH`` environment variable). ``"mlflow"``: plain
         ``mlflow models serve --env-manager local``.
+    allow_remote : bool, default False
+        Allow a ``host`` that is not loopback (see :func:`serve`).
 
     Returns
     -------
     list of str
     """
-    _check_arguments(host, port, workers, server)
+    _check_arguments(host, port, workers, server, allow_remote)
     if server == "mlflow":
         return [
             sys.executable,
@@ -680,9 +784,7 @@ def server_command(
     return [
         sys.executable,
         "-m",
-        "uvicorn",
-        "--factory",
-        "clv.serving.server:create_app",
+        "clv.serving._uvicorn",
         "--host",
         host,
         "--port",
@@ -710,6 +812,7 @@ def serve(
     tracking_uri: str | None = None,
     *,
     server: str = "clv",
+    allow_remote: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> int:
     """Serve a model over HTTP until the server stops (blocks).
@@ -725,7 +828,9 @@ def serve(
     model_uri : str
         ``models:/NAME@champion`` or any MLflow model URI.
     host : str, default "127.0.0.1"
-        Interface to listen on; use ``0.0.0.0`` only behind a proxy that you trust.
+        Interface to listen on. The endpoint has no authentication: an address that
+        is not loopback (``0.0.0.0``, a LAN address) is refused unless
+        ``allow_remote`` is true; use it only behind a proxy that authenticates.
     port : int, default 5000
         TCP port.
     workers : int, default 1
@@ -736,6 +841,8 @@ def serve(
         ``MLFLOW_TRACKING_URI``.
     server : {"clv", "mlflow"}, default "clv"
         See :func:`server_command` and the module docstring.
+    allow_remote : bool, default False
+        Listen on a non-loopback ``host`` (``progress`` then gets a warning).
     progress : callable, optional
         Called with one line of text (what is served, where).
 
@@ -754,13 +861,24 @@ def serve(
         If the server exits on its own with an error (for example, the port is
         in use; its log says why).
     """
-    from clv.serving._models import download_model, resolve_model
+    from clv.serving._models import download_model, resolve_model, verify_model_folder
+    from clv.serving._workdir import owned_temporary_folder
 
-    _check_arguments(host, port, workers, server)
+    _check_arguments(host, port, workers, server, allow_remote)
     resolved = resolve_model(model_uri, tracking_uri)
-    with tempfile.TemporaryDirectory(prefix="clv-serve-") as folder:
+    # A folder left by a `clv serve` that was killed (kill -9) is removed here.
+    with owned_temporary_folder("clv-serve-") as folder:
         path = download_model(resolved, folder)
-        command = server_command(path, host=host, port=port, workers=workers, server=server)
+        if server == "clv":
+            verify_model_folder(path)
+        command = server_command(
+            path,
+            host=host,
+            port=port,
+            workers=workers,
+            server=server,
+            allow_remote=allow_remote,
+        )
         environment = dict(os.environ)
         environment["MLFLOW_TRACKING_URI"] = resolved.tracking_uri
         environment[MODEL_PATH_ENV] = str(path)
@@ -768,6 +886,11 @@ def serve(
         bin_dir = str(Path(sys.executable).parent)
         environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
         pinned = resolved.pinned_uri
+        if progress is not None and not is_loopback(host):
+            progress(
+                f"warning: listening on {host}: anyone who can reach this address can use the "
+                "model (clv serve has no authentication)"
+            )
         if progress is not None:
             progress(
                 f"serving {pinned}"

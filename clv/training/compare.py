@@ -222,6 +222,8 @@ def compare_models(
         log, as_of=calibration_end, time_unit=time_unit, attributes=attributes
     )
 
+    # Predictions keep the features' index; the comparison keys them by customer.
+    customer_index = pd.Index(features["customer_id"].to_numpy(), name="customer_id")
     predictions: dict[str, pd.DataFrame] = {}
     fitted: dict[str, Any] = {}
     rows: dict[str, dict[str, float]] = {}
@@ -231,7 +233,7 @@ def compare_models(
         candidate.fit_transactions(log, as_of=calibration_end, time_unit=time_unit, **options)
         predicted = candidate.predict(
             features, horizon=horizon, discount_rate=discount_rate, margin=margin
-        )
+        ).set_axis(customer_index)
         fitted[kind], predictions[kind] = candidate, predicted
         rows[kind] = evaluate_predictions(predicted, actuals)
 

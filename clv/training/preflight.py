@@ -16,19 +16,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
     TIMESTAMP,
-    PreparedTransactions,
     check_time_unit,
     to_day_number,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "MIN_CUSTOMERS",
+    "TRAINING_SETTINGS",
     "TrainingSettings",
     "check_columns",
     "check_discount_rate",
@@ -37,6 +41,24 @@ __all__ = [
     "check_positive",
     "check_training_settings",
 ]
+
+#: The settings :func:`check_training_settings` checks (the rest -- data policies --
+#: are checked where they are applied).
+TRAINING_SETTINGS = (
+    "calibration_end",
+    "holdout_end",
+    "time_unit",
+    "tracking_uri",
+    "experiment",
+    "model_name",
+    "kinds",
+    "horizon",
+    "discount_rate",
+    "margin",
+    "customer_id",
+    "timestamp",
+    "amount",
+)
 
 #: Fewest customers with a purchase in the calibration period that a training accepts.
 MIN_CUSTOMERS = 10
@@ -154,6 +176,7 @@ def check_training_settings(
     kinds: Sequence[str] | str | None = None,
     horizon: float | None = None,
     discount_rate: float = 0.0,
+    margin: float = 1.0,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
@@ -172,6 +195,7 @@ def check_training_settings(
         For the first invalid setting, or an MLflow store that cannot be used.
     """
     from clv.training.compare import _kinds
+    from clv.training.margin import check_margin
     from clv.training.stores import check_store
     from clv.training.tracking import resolve_tracking_uri
 
@@ -191,6 +215,7 @@ def check_training_settings(
         )
     horizon = check_positive("horizon", holdout_length if horizon is None else horizon)
     check_discount_rate(discount_rate, optional=False)
+    check_margin(margin)
     chosen = None if kinds is None else _kinds(kinds)
     uri = check_store(resolve_tracking_uri(tracking_uri), create=True)
     return TrainingSettings(calibration_text, holdout_text, holdout_length, horizon, chosen, uri)
@@ -202,15 +227,24 @@ def _date_text(day: float) -> str:
     return pd.Timestamp(int(day), unit="D").date().isoformat()
 
 
-def check_enough_customers(prepared: PreparedTransactions, calibration_end: object) -> None:
+def check_enough_customers(transactions: pd.DataFrame, calibration_end: object) -> None:
     """Refuse a log with fewer than :data:`MIN_CUSTOMERS` customers in the calibration period.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        The log with canonical column names (after the data policies).
+    calibration_end : date-like
+        Last day of the calibration period.
 
     Raises
     ------
     clv.errors.InvalidDataError
     """
-    events = prepared.events
-    first = events.groupby(CUSTOMER_ID, sort=False)["t"].min()
+    from clv.features._contract import prepare_transactions
+
+    prepared = prepare_transactions(transactions, amount=None)
+    first = prepared.events.groupby(CUSTOMER_ID, sort=False)["t"].min()
     observed = first[first < prepared.day_of(calibration_end, "calibration_end") + 1]
     if len(observed) < MIN_CUSTOMERS:
         shown = describe_examples(observed.index) or "none"

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidParameterError
+from clv.training.code_digest import DIGEST_KEY, code_digest
 
 __all__ = [
     "DEFAULT_ARTIFACT_DIR",
@@ -472,6 +473,19 @@ def _copy_clv_sources(target: Path) -> Path:
     return destination
 
 
+def _mlmodel_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the facts a user of the model needs, shown in its ``MLmodel`` file."""
+    shown = {
+        "clv_kind": "kind",
+        "clv_version": "clv_version",
+        "clv_time_unit": "time_unit",
+        "clv_horizon_unit": "horizon_unit",
+        "clv_margin": "margin",
+        "clv_basis": "clv_basis",
+    }
+    return {key: _jsonable(metadata[name]) for key, name in shown.items() if name in metadata}
+
+
 def log_pyfunc_model(
     *,
     candidate_dir: Path,
@@ -488,6 +502,9 @@ def log_pyfunc_model(
     :mod:`clv.serving.pyfunc_model`, a copy of clv's Python sources as
     ``code_paths`` (so that the model loads in a fresh environment without clv
     installed), and pinned pip requirements written explicitly. Nothing is pickled.
+    ``MLmodel``'s metadata records the SHA-256 of that code
+    (:mod:`clv.training.code_digest`), which ``clv serve`` and ``clv score`` check
+    before loading the model.
 
     Parameters
     ----------
@@ -522,9 +539,14 @@ def log_pyfunc_model(
         segments_path.write_text(json.dumps(_jsonable(segments), indent=2), encoding="utf-8")
         metadata_path.write_text(json.dumps(_jsonable(metadata), indent=2), encoding="utf-8")
         code = _copy_clv_sources(root / "code")
+        # The model file is logged from this copy: MLmodel records its path
+        # (``model_code_path``), which must not be the build machine's source tree.
+        model_file = root / Path(spec.origin).name
+        shutil.copyfile(spec.origin, model_file)
+        digest = code_digest(root)
         return mlflow.pyfunc.log_model(
             name=name,
-            python_model=spec.origin,
+            python_model=str(model_file),
             artifacts={
                 "candidate": str(candidate_dir),
                 "segments": str(segments_path),
@@ -534,5 +556,5 @@ def log_pyfunc_model(
             pip_requirements=model_requirements(str(metadata["kind"])),
             signature=signature,
             input_example=input_example,
-            metadata={"clv_kind": str(metadata["kind"]), "clv_version": metadata["clv_version"]},
+            metadata={**_mlmodel_metadata(metadata), DIGEST_KEY: digest},
         )

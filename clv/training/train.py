@@ -39,9 +39,7 @@ from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
     TIMESTAMP,
-    PreparedTransactions,
     check_time_unit,
-    prepare_transactions,
     to_day_number,
 )
 from clv.training.interruption import failing_unfinished
@@ -51,6 +49,9 @@ from clv.training.transaction_files import read_transactions
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
 Progress = Callable[[str], None]
+
+#: What ``horizon`` is counted in, by time unit (stated in the model's metadata).
+_UNIT_NAMES = {"D": "days", "W": "weeks"}
 
 _SUMMARY_COLUMNS = {
     "holdout_rmse_spend": "rmse_spend",
@@ -74,10 +75,15 @@ CONFIG_KEYS = (
     "kinds",
     "horizon",
     "discount_rate",
+    "margin",
     "customer_id",
     "timestamp",
     "amount",
     "date_format",
+    "invoice",
+    "missing_customer_id",
+    "negative_amounts",
+    "duplicates",
 )
 
 
@@ -109,6 +115,9 @@ class TrainingResult:
         The gate's decision with both scores.
     comparison : pandas.DataFrame
         One row per candidate kind, the holdout metrics.
+    data_lines : tuple of str
+        What the data policies dropped, netted or left out, one line each
+        (:meth:`clv.features.cleaning.PolicyReport.line`, the Gamma-Gamma exclusions).
     """
 
     tracking_uri: str
@@ -122,6 +131,7 @@ class TrainingResult:
     aliases: dict[str, str]
     decision: Any
     comparison: pd.DataFrame = field(repr=False)
+    data_lines: tuple[str, ...] = ()
 
     @property
     def promoted(self) -> bool:
@@ -147,6 +157,7 @@ class TrainingResult:
         decision = self.decision
         champion = self.aliases.get("champion")
         lines = [
+            *self.data_lines,
             "Holdout comparison (* = chosen; lower is better except gini and auc):",
             table.to_string(float_format=lambda value: f"{value:.4g}"),
             "",
@@ -225,25 +236,15 @@ def _notify(progress: Progress | None, message: str) -> None:
         progress(message)
 
 
-def _canonical(
-    transactions: pd.DataFrame, customer_id: str, timestamp: str, amount: str
-) -> tuple[pd.DataFrame, PreparedTransactions]:
-    """Validate the log; return a copy with canonical column names, and the prepared log."""
-    prepared = prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        require_amount=True,
+def _zero_spend_line(candidate: Any) -> str | None:
+    """Describe the Gamma-Gamma exclusions of a fitted candidate in one line (None if none)."""
+    excluded = getattr(getattr(candidate, "spend_model_", None), "n_zero_spend_excluded_", 0)
+    if not excluded:
+        return None
+    return (
+        f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
+        "spend left out of the fit (predicted with the population mean)"
     )
-    mapping = {customer_id: CUSTOMER_ID, timestamp: TIMESTAMP, amount: AMOUNT}
-    clashes = [
-        canonical
-        for given, canonical in mapping.items()
-        if given != canonical and canonical in transactions.columns
-    ]
-    frame = transactions.drop(columns=clashes).rename(columns=mapping)
-    return frame[[CUSTOMER_ID, TIMESTAMP, AMOUNT]], prepared
 
 
 def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -299,6 +300,50 @@ def _comparison_plots(
     return {"gain_curve_all_models.png": gain}
 
 
+def _log_count_calibration(comparison: Any, kind: str, progress: Progress | None) -> None:
+    """Log a BTYD candidate's holdout count histogram and randomised-PIT coverage."""
+    candidate = comparison.fitted[kind]
+    if not hasattr(candidate, "count_calibration"):
+        return
+    import mlflow
+
+    from clv.training import tracking
+
+    features = comparison.features
+    actual = comparison.actuals["holdout_purchases"].reindex(features["customer_id"].to_numpy())
+    known = actual.notna().to_numpy()
+    histogram, measures = candidate.count_calibration(
+        features[known], actual[known].astype(int).to_numpy(), comparison.horizon
+    )
+    mlflow.log_metrics({f"coverage.{k}": v for k, v in measures.items()})
+    mlflow.log_text(histogram.to_csv(), "holdout_count_histogram.csv")
+
+    def draw() -> Any:
+        from clv.plots import holdout_count_histogram
+
+        return holdout_count_histogram(histogram, measures, title=f"{kind}: holdout purchases")
+
+    tracking.log_figure(draw, "holdout_count_histogram.png", warn=progress)
+
+
+def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) -> None:
+    """Log the monthly cohort table (clv.features.cohorts) and its active-rate heatmap."""
+    import mlflow
+
+    from clv.features.cohorts import cohort_table
+    from clv.training import tracking
+
+    table = cohort_table(transactions, period="M", observation_end=observation_end)
+    mlflow.log_text(table.to_csv(), "cohorts.csv")
+
+    def draw() -> Any:
+        from clv.plots import cohort_heatmap
+
+        return cohort_heatmap(table, "active_rate")
+
+    tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
+
+
 def _clv_by_segment(segmented: pd.DataFrame) -> Any:
     from clv import plots
 
@@ -333,9 +378,14 @@ def train(
     kinds: Sequence[str] | None = None,
     horizon: float | None = None,
     discount_rate: float = 0.0,
+    margin: float = 1.0,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
+    invoice: str | None = None,
+    missing_customer_id: str = "raise",
+    negative_amounts: str = "raise",
+    duplicates: str = "keep",
     source: str | None = None,
     progress: Progress | None = None,
 ) -> TrainingResult:
@@ -366,8 +416,16 @@ def train(
         holdout length by default.
     discount_rate : float, default 0.0
         Default annual discount rate of the served model.
+    margin : float, default 1.0
+        Default share of spend that is profit, in [0, 1], of the served model and
+        of the segment thresholds: 1 makes its ``clv`` revenue, less makes it profit
+        (:mod:`clv.training.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
+    invoice, missing_customer_id, negative_amounts, duplicates
+        The data policies (:func:`clv.features.clean_transactions`), applied once to
+        the log; what they dropped or netted is reported through ``progress``, as
+        :class:`~clv.errors.DataPolicyWarning` and in the result's ``data_report``.
     source : str, optional
         Where the log came from (a path), recorded with the dataset.
     progress : callable, optional
@@ -382,13 +440,15 @@ def train(
     clv.errors.InvalidDataError
         If the log breaks the transaction contract.
     clv.errors.InvalidParameterError
-        If a date, the time unit, the horizon or the discount rate is invalid.
+        If a date, the time unit, the horizon, the discount rate or the margin is
+        invalid.
     """
     import mlflow
 
-    from clv.serving.pyfunc_model import build_signature, to_model_input
+    from clv.serving.pyfunc_model import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
+    from clv.training.margin import apply_margin, check_margin, value_basis
     from clv.training.selection import PRIMARY_METRIC
 
     settings = check_training_settings(
@@ -407,8 +467,22 @@ def train(
     )
     calibration_text, holdout_text = settings.calibration_text, settings.holdout_text
     holdout_length, horizon, uri = settings.holdout_length, settings.horizon, settings.tracking_uri
-    canonical, prepared = _canonical(transactions, customer_id, timestamp, amount)
-    check_enough_customers(prepared, calibration_end)
+    margin = check_margin(margin)
+    from clv.features.cleaning import clean_transactions
+
+    policies = {
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+    }
+    cleaned = clean_transactions(
+        transactions, customer_id=customer_id, timestamp=timestamp, amount=amount, **policies
+    )
+    canonical = cleaned.transactions
+    check_enough_customers(canonical, calibration_end)
+    data_lines = [cleaned.report.line()]
+    _notify(progress, data_lines[0])
     digest = tracking.dataset_digest(canonical)
     holdout_tag = registry.holdout_tag(
         digest=digest,
@@ -446,12 +520,15 @@ def train(
                     "time_unit": time_unit,
                     "horizon": horizon,
                     "discount_rate": discount_rate,
+                    "margin": margin,
                     "kinds": ",".join(map(str, table.index)),
                     "model_name": model_name,
                     "n_transactions": len(canonical),
                     "n_customers": len(comparison.actuals),
                     "dataset_digest": digest,
                     "gate_metric": PRIMARY_METRIC,
+                    **{f"policy.{k}": v for k, v in policies.items()},
+                    **{f"data.{k}": v for k, v in cleaned.report.as_dict().items()},
                 }
             )
             mlflow.log_params(
@@ -472,10 +549,12 @@ def train(
                         plots=_candidate_plots(comparison.predictions[kind], comparison.actuals),
                         warn=progress,
                     )
+                    _log_count_calibration(comparison, str(kind), progress)
                     child_runs[str(kind)] = child.info.run_id
                 rmse = table.loc[kind].get(PRIMARY_METRIC, math.nan)
                 _notify(progress, f"logged {kind}: {PRIMARY_METRIC} {float(rmse):.4g}")
             tracking.log_comparison(table, comparison_table(table, best=best))
+            _log_cohorts(canonical, holdout_end, progress)
             for file_name, draw in _comparison_plots(
                 comparison.predictions, comparison.actuals
             ).items():
@@ -491,13 +570,18 @@ def train(
 
             _notify(progress, f"refitting {best} on all data up to {holdout_text}")
             candidate = _refit(best, comparison.fitted[best], canonical, holdout_end, time_unit)
+            zero_spend = _zero_spend_line(candidate)
+            if zero_spend is not None:
+                data_lines.append(zero_spend)
+                _notify(progress, zero_spend)
             from clv.features.behaviour import FEATURE_COLUMNS, customer_features
             from clv.models.segments import SegmentRules
 
             features = customer_features(canonical, as_of=holdout_end, time_unit=time_unit)
-            predictions = candidate.predict(
+            revenue = candidate.predict(
                 features, horizon=float(horizon), discount_rate=float(discount_rate)
             )
+            predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), margin))
             rules = SegmentRules().fit(predictions)
             # The segment summary of every customer as of the holdout end (for
             # `clv report`), and its plot.
@@ -508,6 +592,8 @@ def train(
             tracking.log_figure(
                 lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
             )
+            used = getattr(candidate, "input_columns", None) or features.columns
+            required = [str(name) for name in features.columns if name in set(used)]
             categorical = [
                 name
                 for name in features.columns
@@ -522,7 +608,13 @@ def train(
                 "trained_until": holdout_text,
                 "horizon": float(horizon),
                 "discount_rate": float(discount_rate),
-                "feature_columns": list(map(str, features.columns)),
+                "margin": margin,
+                "clv_basis": value_basis(margin),
+                "horizon_unit": _UNIT_NAMES.get(time_unit, time_unit),
+                # The columns this kind reads (the signature requires these; the
+                # rest of the feature table is optional and ignored).
+                "feature_columns": required,
+                "input_columns": list(map(str, features.columns)),
                 "categorical_columns": categorical,
                 "nonnegative_columns": [
                     name for name in FEATURE_COLUMNS[1:] if name != "trend" and name in features
@@ -533,9 +625,14 @@ def train(
                 "dataset_digest": digest,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            example = to_model_input(features.head(5).reset_index(drop=True))
+            example = features.head(5).reset_index(drop=True)
             signature = build_signature(
-                example, categorical=categorical, horizon=horizon, discount_rate=discount_rate
+                example,
+                required=required,
+                categorical=categorical,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                margin=margin,
             )
             _notify(progress, "logging the pyfunc model")
             with tempfile.TemporaryDirectory() as folder:
@@ -602,6 +699,7 @@ def train(
         aliases=current,
         decision=decision,
         comparison=table,
+        data_lines=tuple(data_lines),
     )
 
 

@@ -73,6 +73,31 @@ def test_without_same_day_merge_every_row_is_a_purchase():
     assert row["monetary_value"] == pytest.approx((5 + 20 + 40) / 3)
 
 
+def test_without_same_day_merge_identical_timestamps_stay_separate_purchases():
+    # two lines at the very same instant are two purchases; with the merge, one
+    log = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2],
+            "timestamp": pd.to_datetime(
+                ["2024-01-01 09:00", "2024-01-01 09:00", "2024-01-05 09:00", "2024-01-02 10:00"]
+            ),
+            "amount": [10.0, 6.0, 20.0, 5.0],
+        }
+    )
+    kept = rfm_summary(log, observation_end="2024-01-08", merge_same_day=False)
+    assert kept["frequency"].tolist() == [2, 0]
+    assert kept["monetary_value"].tolist() == [13.0, 0.0]  # (6 + 20) / 2
+    assert kept["recency"].tolist() == [4.0, 0.0]
+    merged = rfm_summary(log, observation_end="2024-01-08")
+    assert merged["frequency"].tolist() == [1, 0]
+    assert merged["monetary_value"].tolist() == [20.0, 0.0]
+    split = calibration_holdout_split(
+        log, calibration_end="2024-01-01", holdout_end="2024-01-08", merge_same_day=False
+    )
+    assert split["frequency"].tolist() == [1]
+    assert split["holdout_frequency"].tolist() == [1]
+
+
 def test_tiny_calibration_holdout_exact():
     table = calibration_holdout_split(
         tiny_log("string"), calibration_end="2024-01-03", holdout_end="2024-01-10"

@@ -31,7 +31,7 @@ def test_formula_value_times_rate_times_horizon():
     assert clv.tolist() == pytest.approx([25.0, 0.0, 0.5 * 40 * 60 / 13])
     assert (model.probability_alive(_table()) == 1).all()
     assert model.probability_no_purchase(_table(), 10).iloc[0] == pytest.approx(np.exp(-5))
-    assert list(clv.index) == [1, 2, 3]
+    assert clv.index.equals(_table().index)
 
 
 def test_discount_factor_conventions():

@@ -34,9 +34,7 @@ def test_every_kind_predicts_and_round_trips(tmp_path, small, kind):
         candidate.fit_transactions(log, as_of=AS_OF, time_unit="W", **options)
     predictions = candidate.predict(features, horizon=26, discount_rate=0.1, margin=0.3)
     assert list(predictions.columns) == list(PREDICTION_COLUMNS)
-    assert predictions.index.equals(
-        pd.Index(features["customer_id"].to_numpy(), name="customer_id")
-    )
+    assert predictions.index.equals(features.index)
     assert np.isfinite(predictions.to_numpy()).all()
     assert predictions["churn_probability"].between(0, 1).all()
     assert predictions["probability_alive"].between(0, 1).all()

@@ -69,11 +69,11 @@ def test_rescaling_time_leaves_predictions_unchanged(cdnow):
     )
 
 
-def test_standard_errors_and_outputs_indexed_by_customer(cdnow):
+def test_standard_errors_and_outputs_indexed_like_the_input(cdnow):
     model = BetaGeoModel(compute_standard_errors=True).fit(cdnow)
     assert (model.standard_errors_ > 0).all()
     alive = model.probability_alive(cdnow)
-    assert alive.index.name == "customer_id" and alive.between(0, 1).all()
+    assert alive.index.equals(cdnow.index) and alive.between(0, 1).all()
     churn = model.probability_no_purchase(cdnow, 39)
     assert churn.between(0, 1).all()
     assert not hasattr(BetaGeoModel().fit(cdnow), "standard_errors_")

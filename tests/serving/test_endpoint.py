@@ -48,7 +48,9 @@ def _request(port, method, path, body=None, content_type="application/json"):
         connection.close()
 
 
-def _start_server(trained, log: Path) -> tuple[subprocess.Popen, int]:
+def _start_server(
+    trained, log: Path, environment: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     command = [
         sys.executable,
@@ -64,7 +66,7 @@ def _start_server(trained, log: Path) -> tuple[subprocess.Popen, int]:
         "--tracking-uri",
         trained.tracking_uri,
     ]
-    environment = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    environment = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", **(environment or {}))
     with open(log, "wb") as handle:
         process = subprocess.Popen(
             command,
@@ -238,7 +240,7 @@ def test_clv_serve_end_to_end(trained, tmp_path):
 
 def test_server_command_runs_uvicorn_on_the_clv_app(tmp_path):
     command = server_command(tmp_path, host="127.0.0.1", port=5001, workers=2)
-    assert command[1:5] == ["-m", "uvicorn", "--factory", "clv.serving.server:create_app"]
+    assert command[1:3] == ["-m", "clv.serving._uvicorn"]
     assert command[-6:] == ["--host", "127.0.0.1", "--port", "5001", "--workers", "2"]
     plain = server_command("models:/clv/1", server="mlflow")
     assert plain[1:5] == ["-m", "mlflow", "models", "serve"]
@@ -253,6 +255,8 @@ def test_server_command_runs_uvicorn_on_the_clv_app(tmp_path):
         ({"workers": 0}, "'workers' parameter"),
         ({"host": ""}, "'host' parameter"),
         ({"server": "gunicorn"}, "'server' parameter"),
+        ({"host": "0.0.0.0"}, "--allow-remote"),
+        ({"host": "::"}, "--allow-remote"),
     ],
 )
 def test_server_command_checks_its_arguments(tmp_path, options, match):
@@ -260,24 +264,28 @@ def test_server_command_checks_its_arguments(tmp_path, options, match):
         server_command(tmp_path, **options)
 
 
-def test_clv_serve_unknown_model_exits_2(tmp_path):
+def clv_error_line(*args: str) -> str:
+    """Run ``clv ARGS``; check it exits 2 with one line on stderr, and return that line."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "clv.cli",
-            "serve",
-            "--model-uri",
-            "models:/nope@champion",
-            "--tracking-uri",
-            f"sqlite:///{tmp_path / 'absent.db'}",
-        ],
+        [sys.executable, "-m", "clv.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
         env=dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true"),
     )
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: No MLflow store at"), result.stderr
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_clv_serve_unknown_model_exits_2(tmp_path):
+    line = clv_error_line(
+        "serve",
+        "--model-uri",
+        "models:/nope@champion",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'absent.db'}",
+    )
+    assert line.startswith("error: No MLflow store at"), line
     assert not (tmp_path / "absent.db").exists()

@@ -95,6 +95,20 @@ def test_report_holds_the_comparison_the_registry_decision_and_the_segments(trai
     assert "<b>" not in text and "report &lt;b&gt;&amp;&quot;test&quot;" in text
 
 
+def test_report_shows_the_model_diagnostics(trained, page):
+    from clv.training.report import collect_report
+
+    data = collect_report(experiment=EXPERIMENT, tracking_uri=trained["uri"])
+    diagnostics = data.diagnostics
+    assert list(diagnostics.index) == ["bg_nbd"]  # the baseline has no likelihood
+    assert diagnostics.loc["bg_nbd", "Parameters (SE)"].startswith("r 0.24")
+    assert "alpha 4.41" in diagnostics.loc["bg_nbd", "Parameters (SE)"]
+    assert 0.85 < diagnostics.loc["bg_nbd", "PIT in [.05,.95] (0.90)"] < 0.92
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>Model diagnostics</h2>" in text and "Spend-frequency Spearman" in text
+    assert "bg_nbd: holdout count histogram" in [title for title, _ in data.images]
+
+
 def test_a_child_run_id_stands_for_its_training_run(trained):
     from clv.training.report import collect_report
 

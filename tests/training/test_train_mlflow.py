@@ -113,7 +113,9 @@ def test_parent_and_child_runs(trained):
     assert len(dataset_input.dataset.digest) == 32
     assert {tag.key: tag.value for tag in dataset_input.tags}["n_rows"] == "6919"
     parent_files = {item.path for item in registry.list_artifacts(first.parent_run_id)}
-    assert {"comparison.csv", "comparison.md"} <= parent_files
+    assert {"comparison.csv", "comparison.md", "cohorts.csv"} <= parent_files
+    parent_plots = {item.path for item in registry.list_artifacts(first.parent_run_id, "plots")}
+    assert "plots/cohort_active_rate.png" in parent_plots
     table = pd.read_csv(
         mlflow.artifacts.download_artifacts(
             run_id=first.parent_run_id, artifact_path="comparison.csv", tracking_uri=trained["uri"]
@@ -133,6 +135,31 @@ def test_parent_and_child_runs(trained):
         assert "diagnostics.json" in {i.path for i in registry.list_artifacts(run.info.run_id)}
     bg = next(run for run in children if run.data.tags["clv.model"] == "bg_nbd")
     assert any(name.startswith("fit.") for name in bg.data.metrics)
+
+
+def test_btyd_children_log_summary_independence_and_coverage(trained):
+    first = trained["first"]
+    registry = client(trained["uri"])
+    children = registry.search_runs(
+        [first.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{first.parent_run_id}'"
+    )
+    for run in children:
+        kind = run.data.tags["clv.model"]
+        metrics = run.data.metrics
+        files = {item.path for item in registry.list_artifacts(run.info.run_id)}
+        if kind == "baseline":
+            assert "coverage.pit_90" not in metrics
+            continue
+        for name in ("estimate", "standard_error", "lower_95", "upper_95"):
+            assert f"fit.summary.alpha.{name}" in metrics
+        assert metrics["fit.summary.alpha.standard_error"] > 0
+        assert metrics["fit.aic"] > 0 and metrics["fit.bic"] > metrics["fit.aic"]
+        assert metrics["fit.spend_frequency_correlation"] == pytest.approx(0.206, abs=1e-3)
+        assert 0.85 < metrics["coverage.pit_90"] < 0.92
+        assert metrics["coverage.customers"] == 2357
+        assert "holdout_count_histogram.csv" in files
+        plots = {item.path for item in registry.list_artifacts(run.info.run_id, "plots")}
+        assert "plots/holdout_count_histogram.png" in plots
 
 
 def _model_dir(trained, version):
@@ -183,19 +210,20 @@ def test_signature_has_features_outputs_and_params(store):
         "churn_probability",
         "expected_spend",
         "clv",
+        "margin",
         "segment",
     ]
     defaults = {spec.name: spec.default for spec in signature.params}
-    assert defaults == {"horizon": 39.0, "discount_rate": 0.0}
+    assert defaults == {"horizon": 39.0, "discount_rate": 0.0, "margin": 1.0}
     assert info.saved_input_example_info is not None
 
 
 def test_champion_loads_and_predicts_in_a_fresh_process(store, cdnow, tmp_path):
     trained = store
     from clv.features.behaviour import customer_features
-    from clv.serving.pyfunc_model import to_model_input
 
-    features = to_model_input(customer_features(cdnow, as_of="1998-06-30", time_unit="W"))
+    # clv's feature table as it is (integer counts, every column), no conversion
+    features = customer_features(cdnow, as_of="1998-06-30", time_unit="W")
     features.to_parquet(tmp_path / "features.parquet")
     script = textwrap.dedent(
         """
@@ -240,10 +268,10 @@ def test_champion_loads_and_predicts_in_a_fresh_process(store, cdnow, tmp_path):
 
 def test_model_checks_its_input(store, cdnow):
     from clv.features.behaviour import customer_features
-    from clv.serving.pyfunc_model import to_model_input
 
     model = mlflow.pyfunc.load_model("models:/clv/1")
-    features = to_model_input(customer_features(cdnow, as_of="1998-06-30", time_unit="W").head(4))
+    features = customer_features(cdnow, as_of="1998-06-30", time_unit="W").head(4)
+    features = features.astype({"frequency": "float64"})
     good = model.predict(features)
     assert len(good) == 4
     bad = features.copy()

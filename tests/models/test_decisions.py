@@ -1,0 +1,46 @@
+"""decision_tables: the tables the report opens with, consistent with each other."""
+
+import pytest
+
+from clv.datasets import load_cdnow
+from clv.features import rfm_summary
+from clv.models import GammaGammaModel, ParetoNBDModel
+from clv.models.decisions import decision_tables
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    customers = rfm_summary(load_cdnow(), observation_end="1998-06-30", time_unit="W")
+    purchases = ParetoNBDModel().fit(customers)
+    spend = GammaGammaModel().fit(customers[customers["frequency"] > 0])
+    return purchases, spend, customers
+
+
+def test_tables_agree_and_scale_with_margin(fitted):
+    purchases, spend, customers = fitted
+    revenue = decision_tables(purchases, spend, customers, horizon=52, discount_rate=0.1)
+    profit = decision_tables(
+        purchases,
+        spend,
+        customers,
+        horizon=52,
+        discount_rate=0.1,
+        margin=0.3,
+        acquisition_cost=20.0,
+    )
+    head, segments = profit["headline"]["value"], profit["segments"]
+    assert head["customers"] == len(customers) == segments["customers"].sum()
+    assert head["total_clv"] == pytest.approx(segments["total_clv"].sum())
+    assert head["value_at_risk"] == pytest.approx(segments["value_at_risk"].sum())
+    assert head["measure"] == "profit" and revenue["headline"]["value"]["measure"] == "revenue"
+    assert head["total_clv"] == pytest.approx(0.3 * revenue["headline"]["value"]["total_clv"])
+    curve = profit["new_customer"]["cumulative_value"]
+    assert head["new_customer_value"] == pytest.approx(curve.iloc[-1])
+    assert curve.iloc[0] < 20.0 <= curve.iloc[-1]
+    assert curve.loc[head["payback_time"]] >= 20.0
+    assert curve[curve.index < head["payback_time"]].lt(20.0).all()
+    retention = profit["retention"]
+    assert head["retention_gain"] == pytest.approx(retention["gain"].sum())
+    targeted = retention.index.isin(["high value at risk", "medium value at risk"])
+    assert (retention.loc[targeted, "gain"] > 0).all()
+    assert (retention.loc[~targeted, "gain"] == 0).all()
