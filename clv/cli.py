@@ -234,11 +234,25 @@ def report(
         typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
     ] = None,
     output: Annotated[str, typer.Option("--output", help="HTML file to write.")] = "report.html",
+    currency: Annotated[
+        str, typer.Option("--currency", help="Shown with every amount, e.g. USD or $.")
+    ] = "",
+    acquisition_cost: Annotated[
+        float | None,
+        typer.Option("--acquisition-cost", help="Cost of winning a customer: its payback time."),
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML report of a training run (tables, plots, segments)."""
+    """Write a self-contained HTML report of a training run: decisions first, then evidence."""
     from clv.training.report import write_report
 
-    path = write_report(output, run_id, experiment=experiment, tracking_uri=tracking_uri)
+    path = write_report(
+        output,
+        run_id,
+        experiment=experiment,
+        tracking_uri=tracking_uri,
+        currency=currency,
+        acquisition_cost=acquisition_cost,
+    )
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

@@ -42,6 +42,13 @@ from clv.errors import (
 )
 
 MissingCustomerPolicy = Literal["raise", "drop"]
+#: The defaults: nothing is dropped or netted (bad rows are refused).
+DEFAULT_POLICIES = {
+    "invoice": None,
+    "missing_customer_id": "raise",
+    "negative_amounts": "raise",
+    "duplicates": "keep",
+}
 NEGATIVE_AMOUNT_POLICIES = ("raise", "drop", "net")
 MISSING_CUSTOMER_POLICIES = ("raise", "drop")
 

@@ -237,6 +237,7 @@ def score_transactions(
         If the log breaks the transaction contract or no customer is observed by
         ``as_of``.
     """
+    from clv.features._policies import DEFAULT_POLICIES, PolicyReport
     from clv.features.behaviour import customer_features
     from clv.features.cleaning import clean_transactions
     from clv.serving._models import clv_metadata, model_feature_columns
@@ -249,15 +250,21 @@ def score_transactions(
         "negative_amounts": negative_amounts,
         "duplicates": duplicates,
     }
-    cleaned = clean_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        warn=warn,
-        **policies,  # type: ignore[arg-type]
-    )
-    features = customer_features(cleaned.transactions, as_of=as_of, time_unit=metadata["time_unit"])
+    names = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
+    if policies == DEFAULT_POLICIES:
+        # Nothing to drop or net: the features validate the log themselves (one pass
+        # instead of two: cleaning 2M rows costs about half of building their features).
+        features = customer_features(
+            transactions, as_of=as_of, time_unit=metadata["time_unit"], **names
+        )
+        amounts = pd.to_numeric(transactions[amount], errors="coerce")
+        report = PolicyReport(rows=len(transactions), zero_amount_rows=int((amounts == 0).sum()))
+    else:
+        cleaned = clean_transactions(transactions, warn=warn, **names, **policies)  # type: ignore[arg-type]
+        report = cleaned.report
+        features = customer_features(
+            cleaned.transactions, as_of=as_of, time_unit=metadata["time_unit"]
+        )
     columns = model_feature_columns(metadata, list(features.columns))
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
@@ -269,7 +276,7 @@ def score_transactions(
     except MlflowException as error:
         first = str(error.message).strip().splitlines()[0][:200]
         raise InvalidDataError(f"The model refused the customer features: {first}") from error
-    scores.attrs["data_report"] = cleaned.report.as_dict()  # JSON-safe (parquet metadata)
+    scores.attrs["data_report"] = report.as_dict()  # JSON-safe (parquet metadata)
     return scores
 
 

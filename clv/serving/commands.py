@@ -197,14 +197,11 @@ def score(
         "negative_amounts": negative_amounts,
         "duplicates": duplicates,
     }
+    from clv.features._policies import DEFAULT_POLICIES
+
     if engine == "local":
         options.update(policies)
-    elif engine == "spark" and policies != {
-        "invoice": None,
-        "missing_customer_id": "raise",
-        "negative_amounts": "raise",
-        "duplicates": "keep",
-    }:
+    elif engine == "spark" and policies != DEFAULT_POLICIES:
         raise InvalidParameterError(
             "--engine spark applies the default data policies only (--invoice, "
             "--missing-customer-id, --negative-amounts, --duplicates are for --engine local)."

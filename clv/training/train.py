@@ -344,6 +344,26 @@ def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) 
     tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
 
 
+def _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate):
+    """Log the decision tables (clv.models.decisions) as ``decisions/<name>.csv``."""
+    import mlflow
+
+    from clv.models.decisions import decision_tables
+
+    inputs = getattr(candidate, "decision_inputs", None)
+    tables = decision_tables(
+        predictions,
+        horizon=float(horizon),
+        margin=float(margin),
+        discount_rate=float(discount_rate),
+        time_unit=getattr(candidate, "time_unit_", None),
+        rules=rules,
+        **(inputs(features) if inputs is not None else {}),
+    )
+    for name, frame in tables.items():
+        mlflow.log_text(frame.to_csv(), f"decisions/{name}.csv")
+
+
 def _clv_by_segment(segmented: pd.DataFrame) -> Any:
     from clv import plots
 
@@ -589,6 +609,7 @@ def train(
 
             segmented = predictions.assign(segment=rules.assign(predictions))
             mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
+            _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate)
             tracking.log_figure(
                 lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
             )

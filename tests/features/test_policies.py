@@ -62,7 +62,8 @@ def test_net_by_day_scales_the_purchases_of_the_day_and_never_moves_them():
     }
     assert "2 returns netted" in report.line() and "1 purchase rows cancelled" in report.line()
     # the feature builders net the same way from the raw log
-    direct = rfm_summary(log, observation_end="2024-01-10", negative_amounts="net")
+    with pytest.warns(DataPolicyWarning, match="netted against the purchases of their day"):
+        direct = rfm_summary(log, observation_end="2024-01-10", negative_amounts="net")
     cleaned_table = rfm_summary(out, observation_end="2024-01-10")
     pd.testing.assert_frame_equal(direct, cleaned_table)
     assert direct.set_index("customer_id").loc[1, "monetary_value"] == 25.0
