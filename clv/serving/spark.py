@@ -47,7 +47,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv.errors import CLVError, InvalidDataError
+from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
 from clv.serving.batch import (
     _PARQUET,
@@ -62,6 +62,7 @@ from clv.serving.batch import (
     _positive,
     _suffix,
 )
+from clv.serving.spark_session import spark_error, spark_session
 
 __all__ = ["score_file", "score_spark"]
 
@@ -245,33 +246,6 @@ def score_spark(
     return scores
 
 
-def _session() -> Any:
-    """Return the active Spark session, or start a local one.
-
-    Under ``spark-submit`` or on Databricks the session (master, partitions, logs)
-    is the job's. Started by clv itself (``clv score --engine spark`` on one
-    machine) it is ``local[*]`` with two shuffle partitions per core (Spark's 200
-    cost more than the work on a few cores) and only fatal log lines: a task's
-    failure reaches the caller as the clv error it raised.
-    """
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    builder = SparkSession.builder.appName("clv score").config(
-        "spark.ui.showConsoleProgress", "false"
-    )
-    standalone = "PYSPARK_GATEWAY_PORT" not in os.environ  # not launched by spark-submit
-    if standalone:
-        cores = os.cpu_count() or 1
-        builder = builder.master("local[*]").config("spark.sql.shuffle.partitions", str(2 * cores))
-    session = builder.getOrCreate()
-    if standalone:
-        session.sparkContext.setLogLevel("FATAL")
-    return session
-
-
 def _read(spark: Any, source: Path, columns: list[str]) -> Any:
     from pyspark.errors import PySparkException
     from pyspark.sql import types as T
@@ -393,18 +367,24 @@ def score_file(
         # pyspark 4 warns on every pandas conversion that it does not fully support
         # pandas 3; tests/spark prove the paths used here work. Scoped to this call.
         warnings.filterwarnings("ignore", _PANDAS_WARNING, FutureWarning)
-        return _score_file(
-            source,
-            target,
-            model_uri=model_uri,
-            as_of=as_of,
-            horizon=horizon,
-            discount_rate=discount_rate,
-            margin=margin,
-            tracking_uri=tracking_uri,
-            columns=columns,
-            progress=progress,
-        )
+        try:
+            return _score_file(
+                source,
+                target,
+                model_uri=model_uri,
+                as_of=as_of,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                margin=margin,
+                tracking_uri=tracking_uri,
+                columns=columns,
+                progress=progress,
+            )
+        except Exception as error:
+            translated = spark_error(error)
+            if translated is None:
+                raise
+            raise translated from error
 
 
 def _score_file(
@@ -422,10 +402,8 @@ def _score_file(
 ) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    from clv.features._engines import clv_error_from_spark
-
     customer_id, timestamp, amount = columns
-    spark = _session()
+    spark = spark_session()
     frame = _read(spark, source, columns)
     scores, resolved, scored_at = _score(
         frame,
@@ -468,13 +446,6 @@ def _score_file(
             if progress is not None:
                 progress("scoring", rows, rows)
             _write(scores, target, temporary)
-        except CLVError:
-            raise
-        except Exception as error:
-            recovered = clv_error_from_spark(error)
-            if recovered is not None:
-                raise recovered from error
-            raise
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
     finally:
