@@ -130,7 +130,7 @@ def _score(
             inputs.append(column)
         elif name in categorical:
             inputs.append(column.cast("string").alias(name))
-        else:  # the signature declares every numeric feature double (pyfunc_model)
+        else:  # every clv signature takes a double for a number (any, for the counts)
             inputs.append(column.cast("double").alias(name))
     id_type = features.schema[CUSTOMER_ID].dataType
     result_type = T.StructType(
@@ -152,7 +152,10 @@ def _score(
         )
     scored_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
     scores = (
-        features.select(udf(*inputs).alias(_SCORES))
+        # One struct argument: spark_udf keeps its field names. Columns passed one by one
+        # are matched to the signature by position, and the optional columns not passed
+        # reach the model as NaN (which a declared ``long`` refuses).
+        features.select(udf(F.struct(*inputs)).alias(_SCORES))
         .select(f"{_SCORES}.*")
         .withColumn("model_version", F.lit(resolved.label))
         .withColumn("scored_at", F.lit(scored_at.to_pydatetime()).cast("timestamp"))
