@@ -13,6 +13,7 @@ import typer
 
 from clv.errors import CLVError
 from clv.serving import commands as serving_commands
+from clv.serving.commands import DUPLICATES_HELP, MISSING_CUSTOMER_HELP, NEGATIVE_AMOUNTS_HELP
 
 if TYPE_CHECKING:
     from clv.training.train import TrainingResult
@@ -127,6 +128,17 @@ def train_command(
     amount: Annotated[
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
+    invoice: Annotated[
+        str | None,
+        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
+    ] = None,
+    missing_customer_id: Annotated[
+        str | None, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP)
+    ] = None,
+    negative_amounts: Annotated[
+        str | None, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP)
+    ] = None,
+    duplicates: Annotated[str | None, typer.Option("--duplicates", help=DUPLICATES_HELP)] = None,
     config: Annotated[
         str | None,
         typer.Option(
@@ -151,6 +163,10 @@ def train_command(
         "customer_id": customer_id,
         "timestamp": timestamp,
         "amount": amount,
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     for required in ("calibration_end", "holdout_end"):
@@ -199,11 +215,25 @@ def report(
         typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
     ] = None,
     output: Annotated[str, typer.Option("--output", help="HTML file to write.")] = "report.html",
+    currency: Annotated[
+        str, typer.Option("--currency", help="Shown with every amount, e.g. USD or $.")
+    ] = "",
+    acquisition_cost: Annotated[
+        float | None,
+        typer.Option("--acquisition-cost", help="Cost of winning a customer: its payback time."),
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML report of a training run (tables, plots, segments)."""
+    """Write a self-contained HTML report of a training run: decisions first, then evidence."""
     from clv.training.report import write_report
 
-    path = write_report(output, run_id, experiment=experiment, tracking_uri=tracking_uri)
+    path = write_report(
+        output,
+        run_id,
+        experiment=experiment,
+        tracking_uri=tracking_uri,
+        currency=currency,
+        acquisition_cost=acquisition_cost,
+    )
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

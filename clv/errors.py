@@ -23,6 +23,11 @@ The tree, so that callers can catch exactly what they mean::
 
     CLVWarning(UserWarning)                base of every warning clv emits
     ├── DataQualityWarning(CLVWarning)     input accepted, but something was dropped or fixed
+    │   └── DataPolicyWarning(DataQualityWarning)
+    │                                      a documented data policy dropped, netted or left
+    │                                      out rows (rows without a customer id, returns,
+    │                                      duplicates, zero repeat spend in Gamma-Gamma);
+    │                                      ``counts`` holds the numbers by name
     ├── PrecisionWarning(CLVWarning)       the optimum was reached but the optimiser
     │                                      reported a loss of precision
     └── AssumptionWarning(CLVWarning)      the data contradict a model's assumption (e.g.
@@ -43,6 +48,7 @@ __all__ = [
     "CLVError",
     "CLVWarning",
     "ConvergenceError",
+    "DataPolicyWarning",
     "DataQualityWarning",
     "InvalidDataError",
     "InvalidParameterError",
@@ -88,6 +94,23 @@ class CLVWarning(UserWarning):
 
 class DataQualityWarning(CLVWarning):
     """Input was accepted, but rows were dropped or repaired."""
+
+
+class DataPolicyWarning(DataQualityWarning):
+    """A documented data policy dropped, netted or left out rows; says how many.
+
+    Parameters
+    ----------
+    message : str
+        What was done, with the counts and a few customers.
+    counts : mapping of str to int, optional
+        The same counts by name (for example ``{"return_rows_netted": 12}``), so
+        that callers can report them without parsing the message.
+    """
+
+    def __init__(self, message: str, counts: dict[str, int] | None = None):
+        super().__init__(message)
+        self.counts = dict(counts or {})
 
 
 class PrecisionWarning(CLVWarning):

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.models.segments import segment_summary
@@ -52,6 +53,14 @@ __all__ = [
 
 _UNIT_NAMES = {"D": "days", "W": "weeks", "Y": "years"}
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
+
+
+def _compact_number(value: float, _position: object = None) -> str:
+    """Tick label such as 950, 12k, 3.4M."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def _figure(width: float = 7.0, height: float = 4.5) -> Figure:
@@ -656,6 +665,9 @@ def clv_by_segment(predictions_with_segment: pd.DataFrame, *, title: str | None 
     right.invert_yaxis()
     right.set_xlabel("Total CLV")
     right.set_title("Total (red: at risk)")
+    for axis in (left, right):  # few, compact money ticks: long ones ran into each other
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        axis.xaxis.set_major_formatter(FuncFormatter(_compact_number))
     figure.suptitle(title or "Customer lifetime value by segment")
     return figure
 

@@ -65,7 +65,7 @@ __all__ = [
 
 FORMAT_NAME = "clv-model"
 FORMAT_VERSION = 1
-TIME_UNITS = ("D", "W", "Y")
+TIME_UNITS = ("D", "W", "M", "Y")
 _BOUND = 25.0  # log-parameters are kept in [-_BOUND, _BOUND]
 _GRADIENT_ACCEPTED = 1e-4  # max |d objective / d log theta| (per customer) still accepted
 _SHORTFALL_ACCEPTED = 1e-5  # log-likelihood (total) a post-fit step may still gain
@@ -357,16 +357,22 @@ def log_sigmoid_weight(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarra
 
 
 def units_per_year(time_unit: str) -> float:
-    """Length of one year in ``time_unit`` ('D': 365.25, 'W': 365.25 / 7, 'Y': 1)."""
+    """Length of one year in ``time_unit`` ('D': 365.25, 'W': 365.25 / 7, 'M': 12, 'Y': 1).
+
+    'M' is the calendar month of :mod:`clv.features._calendar`: twelve to a year.
+    """
     if time_unit == "D":
         return 365.25
     if time_unit == "W":
         return 365.25 / 7.0
+    if time_unit == "M":
+        return 12.0
     if time_unit == "Y":
         return 1.0
     raise InvalidParameterError(
         f"The 'time_unit' parameter must be one of {list(TIME_UNITS)} ('D' days, "
-        f"'W' weeks of 7 days, 'Y' years of 365.25 days). Got {time_unit!r} instead."
+        f"'W' weeks of 7 days, 'M' calendar months, 'Y' years of 365.25 days). Got "
+        f"{time_unit!r} instead."
     )
 
 

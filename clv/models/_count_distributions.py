@@ -40,12 +40,13 @@ All functions take the (posterior) parameters as per-row arrays and a list of co
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betainc, betaln, gammaln, roots_jacobi
+from scipy.special import betainc, betaln, gammaln
 
 from clv.models._base import pairs_inverse
 
 __all__ = [
     "bg_count_pmf",
+    "beta_rule",
     "bg_survival",
     "bgbb_count_pmf",
     "mix_with_dead",
@@ -166,12 +167,41 @@ def bg_survival(t: float, r, alpha, a: float, b) -> np.ndarray:
         return out
     for value in np.unique(b):
         part = b == value
-        # weight (1-u)^(b-1) (1+u)^(a-1) on [-1, 1] is Beta(a, b) in p = (1+u)/2
-        nodes, weights = roots_jacobi(_JACOBI_NODES, value - 1.0, a - 1.0)
-        p = (1.0 + nodes) / 2.0
+        p, weights = beta_rule(_JACOBI_NODES, a, value)
         log_ratio = np.log(alpha[part, None]) - np.log(alpha[part, None] + p * t)
-        out[part] = np.exp(r[part, None] * log_ratio) @ weights / weights.sum()
+        out[part] = np.exp(r[part, None] * log_ratio) @ weights
     return out
+
+
+def beta_rule(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss rule for ``E[f(p)]``, ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
+
+    The Gauss-Jacobi rule of the weight ``(1-u)^(b-1) (1+u)^(a-1)`` on [-1, 1], built by
+    the Golub-Welsch eigenvalue method from the three-term recurrence of the Jacobi
+    polynomials and normalised, so that it works for any ``b`` (``scipy``'s
+    ``roots_jacobi`` scales its weights by ``2^(a+b-1) B(a, b)``, which overflows for a
+    heavy buyer's ``b + x`` in the thousands).
+    """
+    alpha, beta = b - 1.0, a - 1.0  # the Jacobi parameters: (1-u)^alpha (1+u)^beta
+    k = np.arange(n, dtype=np.float64)
+    total = 2.0 * k + alpha + beta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diagonal = (beta**2 - alpha**2) / (total * (total + 2.0))
+    diagonal[0] = (beta - alpha) / (alpha + beta + 2.0)
+    j = k[1:]
+    total = 2.0 * j + alpha + beta
+    off = np.sqrt(
+        4.0
+        * j
+        * (j + alpha)
+        * (j + beta)
+        * (j + alpha + beta)
+        / (total**2 * (total + 1.0) * (total - 1.0))
+    )
+    matrix = np.diag(diagonal) + np.diag(off, 1) + np.diag(off, -1)
+    nodes, vectors = np.linalg.eigh(matrix)
+    weights = vectors[0] ** 2
+    return (1.0 + nodes) / 2.0, weights / weights.sum()
 
 
 def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:

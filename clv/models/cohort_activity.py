@@ -4,25 +4,28 @@ Beside :func:`clv.features.cohorts.cohort_table`'s actual ``repeat_purchases``, 
 model's expectation for the same cells: a customer whose first purchase was on day
 ``f`` is expected to make ``E[X(t_b)] - E[X(t_a)]`` repeat purchases in a period of
 days ``[s, e)``, with ``t_b = (e - 1 - f) / u``, ``t_a = (s - 1 - f) / u`` (``u`` the
-model's time unit in days, negative times read as 0) and ``E[X(t)]`` the model's
-new-customer curve (e.g. Fader, Hardie & Lee 2005 eq. 9 for BG/NBD): repeat
-purchases on days ``s .. e - 1``, as the RFM tables count days. Summed over the
-cohort's customers. This is the tracking comparison of Fader, Hardie & Lee (2005),
-by cohort.
+model's time unit in days, or the month clock of :mod:`clv.features._calendar` for
+"M"; negative times read as 0) and ``E[X(t)]`` the model's new-customer curve (e.g.
+Fader, Hardie & Lee 2005 eq. 9 for BG/NBD): repeat purchases on days ``s .. e - 1``,
+as the RFM tables count days. Summed over the cohort's customers. This is the
+tracking comparison of Fader, Hardie & Lee (2005), by cohort.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidParameterError
+from clv.features._calendar import duration
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
 from clv.features.cohorts import cohort_purchases, cohort_table, period_bounds, period_index
 
 __all__ = ["cohort_expected_activity"]
 
-_UNIT_DAYS = {"D": 1.0, "W": 7.0, "Y": 365.25}
+_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": math.nan, "Y": 365.25}
 
 
 def cohort_expected_activity(
@@ -42,7 +45,7 @@ def cohort_expected_activity(
     ----------
     model : TransactionModel
         A fitted continuous-time model (BG/NBD, MBG/NBD, Pareto/NBD) with a time unit
-        ("D", "W" or "Y"), typically fitted on a calibration period.
+        ("D", "W", "M" or "Y"), typically fitted on a calibration period.
     transactions : pandas.DataFrame
         The transaction log.
     period, observation_end, customer_id, timestamp, amount, merge_same_day
@@ -58,8 +61,8 @@ def cohort_expected_activity(
     unit = getattr(model, "time_unit_", None)
     if getattr(model, "discrete_time", False) or unit not in _UNIT_DAYS:
         raise InvalidParameterError(
-            f"cohort_expected_activity needs a continuous-time model fitted in 'D', 'W' or "
-            f"'Y'; got {type(model).__name__} with time unit {unit!r}."
+            f"cohort_expected_activity needs a continuous-time model fitted in 'D', 'W', "
+            f"'M' or 'Y'; got {type(model).__name__} with time unit {unit!r}."
         )
     options = {
         "period": period,
@@ -76,8 +79,12 @@ def cohort_expected_activity(
     cohorts = period_index(days, period)
     ages = np.arange(int(table.index.get_level_values("age").max()) + 1)
     start, end = period_bounds(cohorts[:, None] + ages[None, :], period)
-    u = _UNIT_DAYS[unit]
-    times = np.maximum(np.stack([start - 1 - days[:, None], end - 1 - days[:, None]]) / u, 0.0)
+    bounds = np.stack([start - 1, end - 1]).astype(np.float64)
+    if unit == "M":  # the month clock of clv.features._calendar
+        times = duration(np.broadcast_to(days[:, None], bounds.shape[1:]), bounds, "M")
+    else:
+        times = (bounds - days[:, None]) / _UNIT_DAYS[unit]
+    times = np.maximum(times, 0.0)
     curve = np.asarray(
         model._expected_purchases_new_customer(model.params_.to_numpy(), times.reshape(-1)),
         dtype=np.float64,

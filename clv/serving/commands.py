@@ -17,6 +17,12 @@ from clv.errors import CLVError, InvalidParameterError
 __all__ = ["score", "serve"]
 
 _TRACKING_HELP = "MLflow store. [default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db]"
+MISSING_CUSTOMER_HELP = "Rows without a customer id: raise or drop (counted). [default: raise]"
+NEGATIVE_AMOUNTS_HELP = (
+    "Returns (negative amounts): raise, drop, or net against the purchases of their day "
+    "(or --invoice). [default: raise]"
+)
+DUPLICATES_HELP = "Exact duplicate rows: keep, drop (counted) or raise. [default: keep]"
 
 
 def serve(
@@ -142,6 +148,19 @@ def score(
     chunk_customers: Annotated[
         int, typer.Option("--chunk-customers", help="Customers held in memory at once.")
     ] = 500_000,
+    invoice: Annotated[
+        str | None,
+        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
+    ] = None,
+    missing_customer_id: Annotated[
+        str, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP, show_default=False)
+    ] = "raise",
+    negative_amounts: Annotated[
+        str, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP, show_default=False)
+    ] = "raise",
+    duplicates: Annotated[
+        str, typer.Option("--duplicates", help=DUPLICATES_HELP, show_default=False)
+    ] = "keep",
 ) -> None:
     """Score every customer of a transaction file and print the per-segment summary."""
     options: dict[str, Any] = {
@@ -156,6 +175,21 @@ def score(
         "amount": amount,
         "chunk_customers": chunk_customers,
     }
+    policies = {
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+    }
+    from clv.features._policies import DEFAULT_POLICIES
+
+    if engine == "local":
+        options.update(policies)
+    elif engine == "spark" and policies != DEFAULT_POLICIES:
+        raise InvalidParameterError(
+            "--engine spark applies the default data policies only (--invoice, "
+            "--missing-customer-id, --negative-amounts, --duplicates are for --engine local)."
+        )
     if engine == "local":
         from clv.serving.batch import score_file
     elif engine == "spark":
@@ -180,6 +214,8 @@ def score(
         f"{attrs.get('model_uri', model_uri)} (version {attrs.get('model_version', '?')}) "
         f"as of {as_of}, horizon {horizon:g}, in {elapsed:.1f} s -> {output}"
     )
+    if attrs.get("data_report") is not None:
+        typer.echo(attrs["data_report"].line())
     table = summary.copy()
     table["share"] = table["count"] / max(int(table["count"].sum()), 1)
     typer.echo(

@@ -865,6 +865,11 @@ def serve(
     from clv.serving._workdir import owned_temporary_folder
 
     _check_arguments(host, port, workers, server, allow_remote)
+    if progress is not None and not is_loopback(host):
+        progress(
+            f"warning: listening on {host[:60]}: anyone who can reach this address can use "
+            "the model (clv serve has no authentication)"
+        )
     resolved = resolve_model(model_uri, tracking_uri)
     # A folder left by a `clv serve` that was killed (kill -9) is removed here.
     with owned_temporary_folder("clv-serve-") as folder:
@@ -886,11 +891,6 @@ def serve(
         bin_dir = str(Path(sys.executable).parent)
         environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
         pinned = resolved.pinned_uri
-        if progress is not None and not is_loopback(host):
-            progress(
-                f"warning: listening on {host}: anyone who can reach this address can use the "
-                "model (clv serve has no authentication)"
-            )
         if progress is not None:
             progress(
                 f"serving {pinned}"

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidParameterError
-from clv.training.code_digest import DIGEST_KEY, code_digest
+from clv.training.code_digest import DIGEST_KEY, DIGEST_TAG, code_digest
 
 __all__ = [
     "DEFAULT_ARTIFACT_DIR",
@@ -544,6 +544,8 @@ def log_pyfunc_model(
         model_file = root / Path(spec.origin).name
         shutil.copyfile(spec.origin, model_file)
         digest = code_digest(root)
+        # Also in the tracking store, out of reach of who can write only the artifacts.
+        mlflow.set_tag(DIGEST_TAG, digest)
         return mlflow.pyfunc.log_model(
             name=name,
             python_model=str(model_file),

@@ -40,7 +40,6 @@ from clv.features._contract import (
     CUSTOMER_ID,
     TIMESTAMP,
     check_time_unit,
-    prepare_transactions,
     to_day_number,
 )
 
@@ -76,6 +75,10 @@ CONFIG_KEYS = (
     "customer_id",
     "timestamp",
     "amount",
+    "invoice",
+    "missing_customer_id",
+    "negative_amounts",
+    "duplicates",
 )
 
 
@@ -107,6 +110,9 @@ class TrainingResult:
         The gate's decision with both scores.
     comparison : pandas.DataFrame
         One row per candidate kind, the holdout metrics.
+    data_lines : tuple of str
+        What the data policies dropped, netted or left out, one line each
+        (:meth:`clv.features.cleaning.PolicyReport.line`, the Gamma-Gamma exclusions).
     """
 
     tracking_uri: str
@@ -120,6 +126,7 @@ class TrainingResult:
     aliases: dict[str, str]
     decision: Any
     comparison: pd.DataFrame = field(repr=False)
+    data_lines: tuple[str, ...] = ()
 
     @property
     def promoted(self) -> bool:
@@ -145,6 +152,7 @@ class TrainingResult:
         decision = self.decision
         champion = self.aliases.get("champion")
         lines = [
+            *self.data_lines,
             "Holdout comparison (* = chosen; lower is better except gini and auc):",
             table.to_string(float_format=lambda value: f"{value:.4g}"),
             "",
@@ -267,25 +275,15 @@ def _notify(progress: Progress | None, message: str) -> None:
         progress(message)
 
 
-def _canonical(
-    transactions: pd.DataFrame, customer_id: str, timestamp: str, amount: str
-) -> pd.DataFrame:
-    """Validate the log and return a copy with canonical column names."""
-    prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        require_amount=True,
+def _zero_spend_line(candidate: Any) -> str | None:
+    """Describe the Gamma-Gamma exclusions of a fitted candidate in one line (None if none)."""
+    excluded = getattr(getattr(candidate, "spend_model_", None), "n_zero_spend_excluded_", 0)
+    if not excluded:
+        return None
+    return (
+        f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
+        "spend left out of the fit (predicted with the population mean)"
     )
-    mapping = {customer_id: CUSTOMER_ID, timestamp: TIMESTAMP, amount: AMOUNT}
-    clashes = [
-        canonical
-        for given, canonical in mapping.items()
-        if given != canonical and canonical in transactions.columns
-    ]
-    frame = transactions.drop(columns=clashes).rename(columns=mapping)
-    return frame[[CUSTOMER_ID, TIMESTAMP, AMOUNT]]
 
 
 def _date_text(value: object, name: str) -> str:
@@ -389,6 +387,26 @@ def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) 
     tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
 
 
+def _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate):
+    """Log the decision tables (clv.models.decisions) as ``decisions/<name>.csv``."""
+    import mlflow
+
+    from clv.models.decisions import decision_tables
+
+    inputs = getattr(candidate, "decision_inputs", None)
+    tables = decision_tables(
+        predictions,
+        horizon=float(horizon),
+        margin=float(margin),
+        discount_rate=float(discount_rate),
+        time_unit=getattr(candidate, "time_unit_", None),
+        rules=rules,
+        **(inputs(features) if inputs is not None else {}),
+    )
+    for name, frame in tables.items():
+        mlflow.log_text(frame.to_csv(), f"decisions/{name}.csv")
+
+
 def _clv_by_segment(segmented: pd.DataFrame) -> Any:
     from clv import plots
 
@@ -427,6 +445,10 @@ def train(
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
+    invoice: str | None = None,
+    missing_customer_id: str = "raise",
+    negative_amounts: str = "raise",
+    duplicates: str = "keep",
     source: str | None = None,
     progress: Progress | None = None,
 ) -> TrainingResult:
@@ -463,6 +485,10 @@ def train(
         (:mod:`clv.training.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
+    invoice, missing_customer_id, negative_amounts, duplicates
+        The data policies (:func:`clv.features.clean_transactions`), applied once to
+        the log; what they dropped or netted is reported through ``progress``, as
+        :class:`~clv.errors.DataPolicyWarning` and in the result's ``data_report``.
     source : str, optional
         Where the log came from (a path), recorded with the dataset.
     progress : callable, optional
@@ -489,7 +515,20 @@ def train(
     from clv.training.selection import PRIMARY_METRIC
 
     unit_days = check_time_unit(time_unit)
-    canonical = _canonical(transactions, customer_id, timestamp, amount)
+    from clv.features.cleaning import clean_transactions
+
+    policies = {
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+    }
+    cleaned = clean_transactions(
+        transactions, customer_id=customer_id, timestamp=timestamp, amount=amount, **policies
+    )
+    canonical = cleaned.transactions
+    data_lines = [cleaned.report.line()]
+    _notify(progress, data_lines[0])
     calibration_text = _date_text(calibration_end, "calibration_end")
     holdout_text = _date_text(holdout_end, "holdout_end")
     holdout_length = (
@@ -565,6 +604,8 @@ def train(
                     "n_customers": len(comparison.actuals),
                     "dataset_digest": digest,
                     "gate_metric": PRIMARY_METRIC,
+                    **{f"policy.{k}": v for k, v in policies.items()},
+                    **{f"data.{k}": v for k, v in cleaned.report.as_dict().items()},
                 }
             )
             mlflow.log_params(
@@ -606,6 +647,10 @@ def train(
 
             _notify(progress, f"refitting {best} on all data up to {holdout_text}")
             candidate = _refit(best, comparison.fitted[best], canonical, holdout_end, time_unit)
+            zero_spend = _zero_spend_line(candidate)
+            if zero_spend is not None:
+                data_lines.append(zero_spend)
+                _notify(progress, zero_spend)
             from clv.features.behaviour import FEATURE_COLUMNS, customer_features
             from clv.models.segments import SegmentRules
 
@@ -621,6 +666,7 @@ def train(
 
             segmented = predictions.assign(segment=rules.assign(predictions))
             mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
+            _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate)
             tracking.log_figure(
                 lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
             )
@@ -731,6 +777,7 @@ def train(
         aliases=current,
         decision=decision,
         comparison=table,
+        data_lines=tuple(data_lines),
     )
 
 

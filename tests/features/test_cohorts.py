@@ -104,3 +104,15 @@ def test_heatmap(cdnow):
     assert figure.axes[0].get_ylabel() == "Acquisition cohort"
     with pytest.raises(InvalidParameterError, match="no column"):
         cohort_heatmap(table, "nope")
+
+
+def test_expected_activity_of_a_model_fitted_in_months(cdnow):
+    weekly = BetaGeoModel().fit(rfm_summary(cdnow, observation_end="1997-09-30", time_unit="W"))
+    monthly = BetaGeoModel().fit(rfm_summary(cdnow, observation_end="1997-09-30", time_unit="M"))
+    options = {"period": "M", "observation_end": "1998-06-30"}
+    in_weeks = cohort_expected_activity(weekly, cdnow, **options)["expected_repeat_purchases"]
+    in_months = cohort_expected_activity(monthly, cdnow, **options)["expected_repeat_purchases"]
+    assert in_months.sum() == pytest.approx(in_weeks.sum(), rel=0.02)
+    full = rfm_summary(cdnow, observation_end="1998-06-30", time_unit="M")
+    expected = monthly.expected_purchases_new_customer(full["T"].to_numpy()).sum()
+    assert in_months.sum() == pytest.approx(expected, rel=1e-10)

@@ -11,6 +11,7 @@ import yaml
 import clv
 from clv.errors import ModelLoadError
 from clv.training.code_digest import DIGEST_KEY, code_digest
+from tests.serving.test_batch import _score_args as batch_score_args
 from tests.serving.test_endpoint import clv_error_line
 
 
@@ -29,9 +30,16 @@ def _tampered(model_folder: Path, tmp_path: Path, change) -> Path:
     return copy
 
 
+def _score_args(trained, output: Path, model_uri: str | None = None) -> list[str]:
+    args = batch_score_args(trained, trained.cdnow_csv, output)
+    if model_uri is not None:
+        args[args.index("--model-uri") + 1] = model_uri
+    return [str(arg) for arg in args]
+
+
 def _append(path: Path) -> None:
     with path.open("a", encoding="utf-8") as handle:
-        handle.write("\nimport os; os.system('touch /tmp/clv-pwned')\n")
+        handle.write("\nraise SystemExit('tampered code ran')\n")
 
 
 def test_mlmodel_records_the_digest_and_not_the_source_path(model_folder):
@@ -98,18 +106,33 @@ def test_clv_serve_and_clv_score_refuse_a_tampered_model(trained, model_folder, 
     line = clv_error_line("serve", "--model-uri", str(folder), "--port", "5999", *tracking)
     assert "digest mismatch" in line
     output = tmp_path / "scores.parquet"
-    line = clv_error_line(
-        "score",
-        str(trained.cdnow_csv),
-        "--model-uri",
-        str(folder),
-        "--as-of",
-        "1997-09-30",
-        "--horizon",
-        "39",
-        "--output",
-        str(output),
-        *tracking,
-    )
+    line = clv_error_line(*_score_args(trained, output, model_uri=str(folder)))
     assert "digest mismatch" in line
     assert not output.exists()
+
+
+def test_rewritten_artifacts_of_a_registry_version_are_refused(trained, tmp_path):
+    """Code and MLmodel digest rewritten together: the run's tag in the store catches it."""
+    from mlflow.tracking import MlflowClient
+
+    from clv.training.code_digest import DIGEST_TAG
+
+    (stored,) = [path.parent for path in trained.store.rglob("MLmodel")]
+    client = MlflowClient(trained.tracking_uri)
+    run_id = client.get_model_version("clv", trained.version).run_id
+    mlmodel = stored / "MLmodel"
+    description = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+    assert client.get_run(run_id).data.tags[DIGEST_TAG] == description["metadata"][DIGEST_KEY]
+    package = stored / "code" / "clv" / "__init__.py"
+    originals = {path: path.read_bytes() for path in (mlmodel, package)}
+    try:
+        _append(package)
+        description["metadata"][DIGEST_KEY] = code_digest(stored)
+        mlmodel.write_text(yaml.safe_dump(description), encoding="utf-8")
+        output = tmp_path / "scores.parquet"
+        line = clv_error_line(*_score_args(trained, output))
+        assert "do not match its training run" in line
+        assert not output.exists()
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
