@@ -332,8 +332,8 @@ def score_file(
     -------
     pandas.DataFrame
         The per-segment summary (``count``, ``total_clv``, ``mean_clv``), with
-        ``attrs`` ``n_customers``, ``model_version``, ``model_uri``, ``output``
-        and ``scored_at``, as the local engine returns.
+        ``attrs`` ``n_customers``, ``model_version``, ``model_uri``, ``output``,
+        ``scored_at`` and ``data_report`` (rows read, $0 rows), as the local engine returns.
 
     Raises
     ------
@@ -431,4 +431,19 @@ def _score_file(
     summary = grouped.set_index("segment")[["count", "total_clv"]]
     summary["count"] = summary["count"].astype("int64")
     summary["total_clv"] = summary["total_clv"].astype("float64")
-    return _combine([summary], rows, resolved, target, scored_at)
+    result = _combine([summary], rows, resolved, target, scored_at)
+    result.attrs["data_report"] = _data_report(frame, amount)
+    return result
+
+
+def _data_report(frame: Any, amount: str) -> Any:
+    """Count the rows read and the $0 rows kept, as the local engine reports them."""
+    from pyspark.sql import functions as F
+
+    from clv.features._policies import PolicyReport
+
+    counts = frame.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.when(F.col(amount) == 0, 1).otherwise(0)).alias("zero"),
+    ).first()
+    return PolicyReport(rows=int(counts["rows"]), zero_amount_rows=int(counts["zero"] or 0))
