@@ -1,14 +1,20 @@
-"""XGBoost training time of clv's boosted models: 1M customers x ~20 features.
+"""XGBoost training time of clv's boosted models, by thread count and machine load.
 
-Run: ``.venv/bin/python benchmarks/boosted.py [n_customers] [n_jobs]`` (defaults
-1,000,000 and 2; pass fewer customers where 1M takes too long on a busy machine, and
-n_jobs=1 where the cores are shared: XGBoost's threads wait on each other). Prints the
-wall time of fitting BoostedSpendModel (tweedie and hurdle) and BoostedChurnModel
-(isotonic) with 300 rounds, depth 4, hist on synthetic behavioural features.
+Run: ``.venv/bin/python benchmarks/boosted.py [n_customers] [--jobs 1,2] [--busy 0,1]``
+(default 1,000,000 customers; pass fewer where 1M takes too long on a busy machine).
+Fits BoostedSpendModel (tweedie and hurdle) and BoostedChurnModel (isotonic) with 300
+rounds, depth 4, hist on synthetic behavioural features, for every ``n_jobs`` in
+``--jobs`` and every number of busy cores in ``--busy``: that many ``while True: pass``
+processes are started next to the fits and stopped by their process ids afterwards,
+to show what a neighbour's job does to each thread count. Prints fit and predict wall
+times and the load average.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
 import sys
 import time
 
@@ -29,11 +35,8 @@ def features(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, spend
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    jobs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    X, spend = features(n)
-    print(f"{n:,} customers x {X.shape[1] - 1} features, n_jobs={jobs}, 300 rounds, depth 4")
+def fits(X: pd.DataFrame, spend: np.ndarray, jobs: int) -> list[tuple[str, float, float]]:
+    results = []
     for label, model, target in (
         (
             "BoostedSpendModel reg:tweedie",
@@ -48,8 +51,35 @@ def main() -> None:
         fit = time.perf_counter() - start
         start = time.perf_counter()
         model.predict(X) if hasattr(model, "objective") else model.predict_proba(X)
-        predict = time.perf_counter() - start
-        print(f"{label:32s} fit {fit:7.1f} s   predict {predict:6.1f} s")
+        results.append((label, fit, time.perf_counter() - start))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n_customers", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--jobs", default="2", help="n_jobs values, comma-separated")
+    parser.add_argument("--busy", default="0", help="busy cores to add, comma-separated")
+    args = parser.parse_args()
+    X, spend = features(args.n_customers)
+    print(f"{args.n_customers:,} customers x {X.shape[1] - 1} features, 300 rounds, depth 4")
+    for busy in (int(value) for value in args.busy.split(",")):
+        spinners = [
+            subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)
+        ]
+        try:
+            time.sleep(1.0 if busy else 0.0)
+            for jobs in (int(value) for value in args.jobs.split(",")):
+                load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                results = fits(X, spend, jobs)
+                total = sum(fit for _, fit, _ in results)
+                print(f"busy cores +{busy}, n_jobs={jobs}: fits {total:6.1f} s in all; load {load}")
+                for label, fit, predict in results:
+                    print(f"  {label:32s} fit {fit:7.1f} s   predict {predict:6.1f} s")
+        finally:
+            for spinner in spinners:
+                spinner.kill()
+                spinner.wait()
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ Run: .venv/bin/python benchmarks/features.py [--rows 10000000] [--repeat 3]
 2. The same two functions against lifetimes' ``summary_data_from_transaction_data``
    and ``calibration_and_holdout_data`` (``--lifetimes-rows 0`` skips it).
 3. Scaling: each size in ``--scaling`` (customers; 5 rows per customer) in a fresh
-   process, with the best time of both functions and the peak working memory (the
-   rise of peak RSS over the RSS with the log loaded), and the log-log slope of time
-   against customers between consecutive sizes (1.0 is linear).
+   process, with the best wall and CPU time of both functions (CPU time is the
+   steadier figure on a loaded machine: clv runs on one thread), the peak working
+   memory (the rise of peak RSS over the RSS with the log loaded), and the log-log
+   slope of time against customers between consecutive sizes (1.0 is linear).
 
 Load average is printed with each part: on a shared machine, read the figures with it.
 """
@@ -322,15 +323,21 @@ def one_size(customers: int, repeat: int) -> dict:
     log = transaction_log(customers * ROWS_PER_CUSTOMER)
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
     base = _rss_kb("VmRSS")
-    summary, split = [], []
+    summary, split, summary_cpu, split_cpu = [], [], [], []
     for _ in range(repeat):
+        cpu = time.process_time()
         summary.append(timed(clv_summary, log, HOLD)[0])
+        summary_cpu.append(time.process_time() - cpu)
+        cpu = time.process_time()
         split.append(timed(clv_split, log, CAL, HOLD)[0])
+        split_cpu.append(time.process_time() - cpu)
     return {
         "customers": customers,
         "rows": len(log),
         "summary_s": min(summary),
         "split_s": min(split),
+        "summary_cpu": min(summary_cpu),
+        "split_cpu": min(split_cpu),
         "log_mb": log.memory_usage(deep=True).sum() / 2**20,
         "working_mb": (_rss_kb("VmHWM") - base) / 1024,
     }
@@ -350,13 +357,15 @@ def scaling(sizes: list[int], repeat: int) -> None:
         slopes = ""
         if previous is not None:
             step = math.log(size["customers"] / previous["customers"])
-            slopes = "  log-log slope " + ", ".join(
-                f"{math.log(size[k] / previous[k]) / step:.2f}" for k in ("summary_s", "split_s")
+            slopes = "; log-log slope (wall, CPU) " + ", ".join(
+                f"{math.log(size[k] / previous[k]) / step:.2f}"
+                for k in ("summary_s", "summary_cpu", "split_s", "split_cpu")
             )
         print(
             f"{size['customers']:>10,} customers {size['rows']:>11,} rows: rfm_summary "
-            f"{size['summary_s']:6.2f} s, calibration_holdout_split {size['split_s']:6.2f} s, "
-            f"peak working memory {size['working_mb']:5.0f} MB over the log's "
+            f"{size['summary_s']:6.2f} s ({size['summary_cpu']:.2f} s CPU), "
+            f"calibration_holdout_split {size['split_s']:6.2f} s ({size['split_cpu']:.2f} s CPU), "
+            f"peak working memory {size['working_mb']:4.0f} MB over the log's "
             f"{size['log_mb']:.0f} MB{slopes}; {_load()}"
         )
         previous = size

@@ -1,11 +1,17 @@
 """The ``clv`` command line.
 
 User errors (bad data, bad arguments, missing files) print one line and exit with
-code 2; ``--debug`` shows the traceback instead.
+code 2; ``--debug`` shows the traceback instead. SIGTERM is handled like Ctrl-C:
+the command stops, removes what it was writing, marks its MLflow runs failed, and
+exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). MLflow's
+HTTP client is given bounded retries (:data:`clv.training.stores.HTTP_DEFAULTS`)
+unless its variables are set.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +19,7 @@ import typer
 
 from clv.errors import CLVError
 from clv.serving import commands as serving_commands
+from clv.serving.commands import DUPLICATES_HELP, MISSING_CUSTOMER_HELP, NEGATIVE_AMOUNTS_HELP
 
 if TYPE_CHECKING:
     from clv.training.train import TrainingResult
@@ -26,6 +33,8 @@ app = typer.Typer(
 )
 
 _STATE = {"debug": False}
+#: Signals that stop a command cleanly (cleanup runs, exit code 128 + signal).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @app.callback()
@@ -127,16 +136,38 @@ def train_command(
     amount: Annotated[
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
+    date_format: serving_commands.DateFormatOption = None,
+    invoice: Annotated[
+        str | None,
+        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
+    ] = None,
+    missing_customer_id: Annotated[
+        str | None, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP)
+    ] = None,
+    negative_amounts: Annotated[
+        str | None, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP)
+    ] = None,
+    duplicates: Annotated[str | None, typer.Option("--duplicates", help=DUPLICATES_HELP)] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: the served clv is profit "
+            "(1 = revenue). [default: 1]",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         str | None,
         typer.Option(
             "--config",
             help="TOML or JSON file with any of these settings (and kinds, horizon, "
-            "discount_rate); options given here win.",
+            "discount_rate, margin); options given here win.",
         ),
     ] = None,
 ) -> None:
     """Train every model, track the runs in MLflow, register the best and gate it."""
+    from clv.training.preflight import TRAINING_SETTINGS, check_training_settings
     from clv.training.train import load_config, read_transactions
     from clv.training.train import train as run_training
 
@@ -151,6 +182,12 @@ def train_command(
         "customer_id": customer_id,
         "timestamp": timestamp,
         "amount": amount,
+        "date_format": date_format,
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+        "margin": margin,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     for required in ("calibration_end", "holdout_end"):
@@ -158,7 +195,15 @@ def train_command(
             raise CLVError(
                 f"Missing --{required.replace('_', '-')} (give it as an option or in --config)."
             )
-    log = read_transactions(transactions)
+    date_format = settings.pop("date_format", None)
+    # before reading the log, training or any MLflow run
+    check_training_settings(**{k: v for k, v in settings.items() if k in TRAINING_SETTINGS})
+    log = read_transactions(
+        transactions,
+        customer_id=settings.get("customer_id", "customer_id"),
+        timestamp=settings.get("timestamp", "timestamp"),
+        date_format=date_format,
+    )
     _progress(f"read {len(log):,} rows from {transactions}")
     result = run_training(log, source=str(transactions), progress=_progress, **settings)
     _print_training_summary(result)
@@ -199,11 +244,25 @@ def report(
         typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
     ] = None,
     output: Annotated[str, typer.Option("--output", help="HTML file to write.")] = "report.html",
+    currency: Annotated[
+        str, typer.Option("--currency", help="Shown with every amount, e.g. USD or $.")
+    ] = "",
+    acquisition_cost: Annotated[
+        float | None,
+        typer.Option("--acquisition-cost", help="Cost of winning a customer: its payback time."),
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML report of a training run (tables, plots, segments)."""
+    """Write a self-contained HTML report of a training run: decisions first, then evidence."""
     from clv.training.report import write_report
 
-    path = write_report(output, run_id, experiment=experiment, tracking_uri=tracking_uri)
+    path = write_report(
+        output,
+        run_id,
+        experiment=experiment,
+        tracking_uri=tracking_uri,
+        currency=currency,
+        acquisition_cost=acquisition_cost,
+    )
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -218,15 +277,35 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         The arguments after the program name; ``sys.argv[1:]`` by default.
     """
+    from clv.training.stores import HTTP_DEFAULTS
+
     args = sys.argv[1:] if argv is None else argv
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {number: signal.signal(number, interrupt) for number in _STOP_SIGNALS}
     try:
         app(args=args, prog_name="clv")
+    except (SystemExit, KeyboardInterrupt) as stop:
+        if received or isinstance(stop, KeyboardInterrupt):
+            number = received[0] if received else signal.SIGINT
+            typer.echo(f"clv: interrupted by {signal.Signals(number).name}", err=True)
+            raise SystemExit(128 + number) from None
+        raise
     except (CLVError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         if "--debug" in args:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         typer.echo(f"error: {message}", err=True)
         raise SystemExit(2) from None
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,20 @@ The tree, so that callers can catch exactly what they mean::
     ├── ConvergenceError(CLVError, RuntimeError)
     │                                      the optimiser truly failed; carries a numbered
     │                                      checklist of what to try
-    └── ModelLoadError(CLVError, ValueError)
-                                           a saved model cannot be read
+    ├── ModelLoadError(CLVError, ValueError)
+    │                                      a saved model cannot be read
+    └── SparkError(CLVError, RuntimeError)
+                                           Spark failed for a reason other than the
+                                           data (no Java, workers without clv's Python,
+                                           a lost executor); one line naming the cause
 
     CLVWarning(UserWarning)                base of every warning clv emits
     ├── DataQualityWarning(CLVWarning)     input accepted, but something was dropped or fixed
+    │   └── DataPolicyWarning(DataQualityWarning)
+    │                                      a documented data policy dropped, netted or left
+    │                                      out rows (rows without a customer id, returns,
+    │                                      duplicates, zero repeat spend in Gamma-Gamma);
+    │                                      ``counts`` holds the numbers by name
     ├── PrecisionWarning(CLVWarning)       the optimum was reached but the optimiser
     │                                      reported a loss of precision
     └── AssumptionWarning(CLVWarning)      the data contradict a model's assumption (e.g.
@@ -39,12 +48,14 @@ __all__ = [
     "CLVError",
     "CLVWarning",
     "ConvergenceError",
+    "DataPolicyWarning",
     "DataQualityWarning",
     "InvalidDataError",
     "InvalidParameterError",
     "ModelLoadError",
     "NotFittedError",
     "PrecisionWarning",
+    "SparkError",
     "describe_examples",
 ]
 
@@ -73,12 +84,33 @@ class ModelLoadError(CLVError, ValueError):
     """A saved model cannot be read (missing file, wrong format or version)."""
 
 
+class SparkError(CLVError, RuntimeError):
+    """Spark failed for a reason other than the data; the message names the cause."""
+
+
 class CLVWarning(UserWarning):
     """Base class of every warning emitted by clv."""
 
 
 class DataQualityWarning(CLVWarning):
     """Input was accepted, but rows were dropped or repaired."""
+
+
+class DataPolicyWarning(DataQualityWarning):
+    """A documented data policy dropped, netted or left out rows; says how many.
+
+    Parameters
+    ----------
+    message : str
+        What was done, with the counts and a few customers.
+    counts : mapping of str to int, optional
+        The same counts by name (for example ``{"return_rows_netted": 12}``), so
+        that callers can report them without parsing the message.
+    """
+
+    def __init__(self, message: str, counts: dict[str, int] | None = None):
+        super().__init__(message)
+        self.counts = dict(counts or {})
 
 
 class PrecisionWarning(CLVWarning):

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.models.segments import segment_summary
@@ -40,6 +41,7 @@ from clv.training.evaluation import prediction_buckets, ranked_with_ties_average
 __all__ = [
     "churn_reliability_curve",
     "clv_by_segment",
+    "cohort_heatmap",
     "cumulative_tracking",
     "decile_chart",
     "expected_vs_actual_by_frequency",
@@ -51,6 +53,14 @@ __all__ = [
 
 _UNIT_NAMES = {"D": "days", "W": "weeks", "Y": "years"}
 _UNIT_DAYS = {"D": 1.0, "W": 7.0}
+
+
+def _compact_number(value: float, _position: object = None) -> str:
+    """Tick label such as 950, 12k, 3.4M."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def _figure(width: float = 7.0, height: float = 4.5) -> Figure:
@@ -655,6 +665,9 @@ def clv_by_segment(predictions_with_segment: pd.DataFrame, *, title: str | None 
     right.invert_yaxis()
     right.set_xlabel("Total CLV")
     right.set_title("Total (red: at risk)")
+    for axis in (left, right):  # few, compact money ticks: long ones ran into each other
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        axis.xaxis.set_major_formatter(FuncFormatter(_compact_number))
     figure.suptitle(title or "Customer lifetime value by segment")
     return figure
 
@@ -697,4 +710,43 @@ def holdout_count_histogram(
             f"in [.25, .75]: {measures['pit_50']:.3f} (0.50)"
         )
     axes.set_title(text)
+    return figure
+
+
+def cohort_heatmap(
+    table: pd.DataFrame, value: str = "active_rate", *, title: str | None = None
+) -> Figure:
+    """Plot a cohort x age heatmap of one measure of :func:`clv.features.cohorts.cohort_table`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A cohort table (index ``cohort``, ``age``), e.g. with the model's
+        ``expected_repeat_purchases`` from
+        :func:`clv.models.cohort_activity.cohort_expected_activity`.
+    value : str, default "active_rate"
+        The column to show; unobserved cells stay blank.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if value not in table.columns:
+        raise InvalidParameterError(
+            f"The cohort table has no column {value!r}; columns: {list(table.columns)}."
+        )
+    grid = table[value].unstack("age")
+    figure = _figure(9.0, max(3.0, 0.35 * len(grid) + 1.5))
+    axes = figure.add_subplot()
+    image = axes.imshow(np.ma.masked_invalid(grid.to_numpy(dtype=np.float64)), aspect="auto")
+    axes.set_yticks(np.arange(len(grid)), [str(label) for label in grid.index])
+    step = max(1, len(grid.columns) // 12)
+    axes.set_xticks(np.arange(0, len(grid.columns), step), grid.columns[::step])
+    unit = {"M": "months", "W": "weeks"}.get(table.attrs.get("period"), "periods")
+    axes.set_xlabel(f"Age ({unit} since acquisition)")
+    axes.set_ylabel("Acquisition cohort")
+    figure.colorbar(image, ax=axes, label=value)
+    axes.set_title(title or f"{value} by cohort and age (blank: not yet observed)")
     return figure

@@ -5,6 +5,7 @@ from clv.datasets.simulate import (
     simulate_beta_geo,
     simulate_beta_geo_beta_binom,
     simulate_gamma_gamma,
+    simulate_messy_log,
     simulate_modified_beta_geo,
     simulate_pareto_nbd,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "simulate_beta_geo",
     "simulate_beta_geo_beta_binom",
     "simulate_gamma_gamma",
+    "simulate_messy_log",
     "simulate_modified_beta_geo",
     "simulate_pareto_nbd",
     "simulate_with_holdout",

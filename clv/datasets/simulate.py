@@ -19,6 +19,7 @@ __all__ = [
     "simulate_beta_geo",
     "simulate_beta_geo_beta_binom",
     "simulate_gamma_gamma",
+    "simulate_messy_log",
     "simulate_modified_beta_geo",
     "simulate_pareto_nbd",
 ]
@@ -249,3 +250,119 @@ def simulate_gamma_gamma(
     safe = np.maximum(x, 1)
     mean_spend = rng.gamma(params["p"] * safe, 1.0 / (nu * safe))
     return np.where(x > 0, mean_spend, 0.0)
+
+
+def simulate_messy_log(
+    n_customers: int = 1000,
+    *,
+    start: str = "2022-01-01",
+    days: int = 730,
+    guest_share: float = 0.03,
+    cancelled_share: float = 0.04,
+    zero_line_share: float = 0.03,
+    n_bulk_buyers: int = 5,
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Simulate a realistic, messy line-item transaction log (an online shop's export).
+
+    Customers buy as BG/NBD customers do (a gamma-distributed daily rate, a
+    beta-distributed chance of leaving after each purchase, first purchases spread
+    over the first two thirds of the period). What real exports hold, on purpose:
+
+    * multi-line invoices: every purchase is an invoice of one or more lines (same
+      timestamp), ``amount = quantity * unit_price``;
+    * $0 lines (free samples, vouchers): a share ``zero_line_share`` of the lines;
+    * cancelled invoices: a share ``cancelled_share`` of the invoices is cancelled
+      in full or in part by lines with negative quantities under the same invoice
+      number, the same day or up to two weeks later;
+    * rows without a customer (guest checkouts): ``guest_share`` of the invoices
+      have no ``customer_id``;
+    * a few bulk buyers (``n_bulk_buyers``): eight times the rate, ten times the
+      quantities;
+    * integer customer ids, stored as floats when a CSV round trip meets the
+      missing ones (as in the UCI Online Retail export).
+
+    Parameters
+    ----------
+    n_customers : int, default 1000
+        Customers with an id.
+    start : str, default "2022-01-01"
+        First day of the log.
+    days : int, default 730
+        Length of the log in days.
+    guest_share, cancelled_share, zero_line_share : float
+        Shares of guest invoices, cancelled invoices and $0 lines.
+    n_bulk_buyers : int, default 5
+        Customers with much larger and more frequent orders.
+    random_state : int or numpy.random.Generator, optional
+        Seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``invoice``, ``customer_id`` (nullable ``Int64``), ``timestamp``,
+        ``quantity``, ``unit_price``, ``amount``, sorted by timestamp.
+    """
+    rng = np.random.default_rng(random_state)
+    origin = pd.Timestamp(start)
+    rate = rng.gamma(0.6, 1.0 / 25.0, n_customers)  # purchases per day while active
+    dropout = rng.beta(1.0, 5.0, n_customers)
+    bulk = np.zeros(n_customers, dtype=bool)
+    bulk[rng.choice(n_customers, size=min(n_bulk_buyers, n_customers), replace=False)] = True
+    rate = np.where(bulk, rate * 8.0 + 0.05, rate)
+    customer, day = [], []
+    for i in range(n_customers):
+        t = float(rng.integers(0, max(1, 2 * days // 3)))
+        while t < days:
+            customer.append(i + 1)
+            day.append(int(t))
+            if not bulk[i] and rng.random() < dropout[i]:
+                break
+            t += rng.exponential(1.0 / rate[i])
+    n_guest = int(round(guest_share * len(customer) / max(1e-9, 1.0 - guest_share)))
+    customer += [0] * n_guest  # 0 = no customer id
+    day += rng.integers(0, days, n_guest).tolist()
+    invoice_customer = np.array(customer)
+    invoice_day = np.array(day)
+    n_invoices = len(invoice_customer)
+    seconds = rng.integers(8 * 3600, 22 * 3600, n_invoices)
+    stamps = origin + pd.to_timedelta(invoice_day * 86_400 + seconds, unit="s")
+    is_bulk = np.concatenate([bulk, [False]])[
+        np.where(invoice_customer > 0, invoice_customer - 1, -1)
+    ]
+    lines = 1 + rng.poisson(np.where(is_bulk, 4.0, 1.2))
+    line_invoice = np.repeat(np.arange(n_invoices), lines)
+    quantity = 1 + rng.poisson(np.where(is_bulk[line_invoice], 10.0, 0.8))
+    price = np.round(rng.gamma(2.0, 6.0, len(line_invoice)) + 0.5, 2)
+    price = np.where(rng.random(len(line_invoice)) < zero_line_share, 0.0, price)
+    frame = pd.DataFrame(
+        {
+            "invoice": line_invoice,
+            "timestamp": stamps[line_invoice],
+            "quantity": quantity,
+            "unit_price": price,
+        }
+    )
+    cancelled = np.flatnonzero(rng.random(n_invoices) < cancelled_share)
+    full = rng.random(len(cancelled)) < 0.6
+    delay = pd.to_timedelta(rng.integers(0, 15, len(cancelled)) * 86_400 + 3600, unit="s")
+    returns = []
+    for k, number in enumerate(cancelled):
+        rows = frame[frame["invoice"] == number]
+        if not full[k]:
+            rows = rows.iloc[[int(rng.integers(len(rows)))]]
+        rows = rows.assign(
+            quantity=-(rows["quantity"] if full[k] else np.maximum(1, rows["quantity"] // 2)),
+            timestamp=min(
+                rows["timestamp"].iloc[0] + delay[k],
+                origin + pd.Timedelta(days=days) - pd.Timedelta(seconds=1),
+            ),
+        )
+        returns.append(rows)
+    frame = pd.concat([frame, *returns], ignore_index=True)
+    owner = invoice_customer[frame["invoice"].to_numpy()]
+    frame.insert(1, "customer_id", pd.array(np.where(owner > 0, owner, 0), dtype="Int64"))
+    frame.loc[owner == 0, "customer_id"] = pd.NA
+    frame["amount"] = np.round(frame["quantity"] * frame["unit_price"], 2)
+    frame["invoice"] = [f"INV{number:07d}" for number in frame["invoice"]]
+    return frame.sort_values(["timestamp", "invoice"], kind="stable").reset_index(drop=True)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from clv.features._contract import CUSTOMER_ID
-from clv.features._definitions import purchases_of, rfm_table
+from clv.features._definitions import purchases_of, rfm_columns
 from clv.features._purchases import run_sums
 
 WINDOWS_DAYS: tuple[int, ...] = (28, 91, 182, 364)
@@ -96,32 +96,33 @@ def behaviour_table(
         customer id.
     """
     purchases = purchases_of(events, start=-np.inf, end=end, merge=merge)
-    table = rfm_table(purchases, end=end_day, unit_days=unit_days)
+    table = rfm_columns(purchases, end=end_day, unit_days=unit_days)
     t = purchases.t
     amount = purchases.amount
     starts, stops = purchases.starts, purchases.stops
     n = len(starts)
     codes = np.repeat(np.arange(n), stops - starts)
-    frequency = table["frequency"].to_numpy()
-    columns: dict[str, np.ndarray] = {}
+    frequency = table["frequency"]
+    columns: dict[str, np.ndarray] = {name: table[name] for name in (CUSTOMER_ID, *RFM_COLUMNS)}
 
     # Window [end_day + 1 - w, end_day + 1): the w calendar days ending with end_day.
     counts: dict[int, np.ndarray] = {}
     for days in (*WINDOWS_DAYS, 2 * TREND_HALF_DAYS, TREND_HALF_DAYS):
         inside = t >= end_day + 1.0 - days
-        counts[days] = np.bincount(codes, weights=inside, minlength=n).astype("int64")
+        counts[days] = (
+            np.add.reduceat(inside, starts, dtype="int64") if n else np.zeros(0, dtype="int64")
+        )
         if days in WINDOWS_DAYS:
             columns[f"purchases_{days}d"] = counts[days]
-    for days in WINDOWS_DAYS:
-        inside = t >= end_day + 1.0 - days
-        # astype: a weighted bincount of no rows comes back as int64
-        spend = np.bincount(codes, weights=amount * inside, minlength=n)
-        columns[f"spend_{days}d"] = spend.astype("float64", copy=False)
+            # the purchases inside only: the same sums as with zeros for the others;
+            # astype: a weighted bincount of no rows comes back as int64
+            spend = np.bincount(codes[inside], weights=amount[inside], minlength=n)
+            columns[f"spend_{days}d"] = spend.astype("float64", copy=False)
 
     same = codes[1:] == codes[:-1]
     gaps = np.where(same, np.diff(t), 0.0) / unit_days
     sum_squares = np.bincount(codes[1:], weights=gaps**2, minlength=n) if n else np.zeros(0)
-    recency = table["recency"].to_numpy()
+    recency = table["recency"]
     repeat = frequency > 0
     safe = np.maximum(frequency, 1)
     ipt_mean = np.where(repeat, recency / safe, 0.0)
@@ -134,7 +135,7 @@ def behaviour_table(
     both = recent + earlier
     columns["trend"] = np.where(both > 0, (recent - earlier) / np.maximum(both, 1.0), 0.0)
 
-    T = table["T"].to_numpy()
+    T = table["T"]
     columns["tenure"] = T.copy()
     columns["time_since_last"] = np.clip(T - recency, 0.0, None)
     columns["first_purchase_value"] = amount[starts]
@@ -143,9 +144,8 @@ def behaviour_table(
     columns["total_spend"] = total
     columns["mean_basket"] = total / (frequency + 1)
 
-    result = table[[CUSTOMER_ID, *RFM_COLUMNS]].reset_index(drop=True)
-    behaviour = pd.DataFrame({name: columns[name] for name in BEHAVIOUR_COLUMNS})
-    return pd.concat([result, behaviour], axis=1)
+    names = (CUSTOMER_ID, *RFM_COLUMNS, *BEHAVIOUR_COLUMNS)
+    return pd.DataFrame({name: columns[name] for name in names}, copy=False)
 
 
 def label_table(

@@ -15,34 +15,46 @@ Duplicated rows
     kept by default: transaction logs are often line items, and two identical lines
     on one day are two items of one purchase (the CDNOW sample has 21 such lines, and
     the published Gamma-Gamma estimates count them). ``duplicates="drop"`` removes
-    them with a :class:`~clv.errors.DataQualityWarning`; ``duplicates="raise"`` refuses
+    them with a :class:`~clv.errors.DataPolicyWarning`; ``duplicates="raise"`` refuses
     them.
 Negative amounts (returns)
     Refused by default: a return is not a purchase, and netting it silently against
     a purchase changes the spend the models learn. ``negative_amounts="drop"`` drops
-    those rows with a :class:`~clv.errors.DataQualityWarning`. Zero amounts are valid
-    purchases.
+    those rows; ``negative_amounts="net"`` nets each return against the purchases of
+    its day (or of its invoice, ``invoice=``) without moving any purchase in time
+    (:mod:`clv.features._policies`). Zero amounts are valid purchases.
+Rows without a customer id
+    Refused by default; ``missing_customer_id="drop"`` drops them.
 Timezone-aware timestamps
     Accepted. Days are calendar days in the timestamps' own zone (a purchase at
     23:30 in Paris belongs to that Paris day); dates given as boundaries
     (``observation_end`` etc.) are read in the same zone when they are naive, and
     converted to it when they are aware.
+
+Every policy that drops or nets rows counts them in ``PreparedTransactions.report``
+and emits a :class:`~clv.errors.DataPolicyWarning` (a
+:class:`~clv.errors.DataQualityWarning`) with the counts.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from clv.errors import (
-    DataQualityWarning,
     InvalidDataError,
     InvalidParameterError,
     describe_examples,
+)
+from clv.features._policies import (
+    MissingCustomerPolicy,
+    PolicyReport,
+    announce,
+    apply_return_policy,
+    check_policies,
 )
 
 CUSTOMER_ID = "customer_id"
@@ -55,7 +67,7 @@ TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0}
 _NANOS_PER_DAY = 86_400 * 10**9
 
 DuplicatesPolicy = Literal["keep", "drop", "raise"]
-NegativeAmountsPolicy = Literal["raise", "drop"]
+NegativeAmountsPolicy = Literal["raise", "drop", "net"]
 
 
 @dataclass(frozen=True)
@@ -81,11 +93,17 @@ class PreparedTransactions:
         The timezone of the original timestamps, if they were aware.
     has_amount : bool
         Whether the log carries amounts.
+    report : PolicyReport
+        What the data policies dropped, netted or kept, in rows.
+    rows : numpy.ndarray or None
+        Position in the caller's frame of every row of ``events``.
     """
 
     events: pd.DataFrame
     tz: object
     has_amount: bool
+    report: PolicyReport = field(default_factory=PolicyReport)
+    rows: np.ndarray | None = None
 
     def day_of(self, value: object, name: str) -> float:
         """Convert a boundary date to days since 1970-01-01 in the log's zone."""
@@ -214,6 +232,9 @@ def prepare_transactions(
     negative_amounts: NegativeAmountsPolicy = "raise",
     require_amount: bool = False,
     extra_columns: tuple[str, ...] = (),
+    invoice: str | None = None,
+    missing_customer_id: MissingCustomerPolicy = "raise",
+    warn: bool = True,
 ) -> PreparedTransactions:
     """Validate a transaction log and normalise it to canonical columns.
 
@@ -229,12 +250,20 @@ def prepare_transactions(
         Count purchases on the same calendar day as one purchase.
     duplicates : {"keep", "drop", "raise"}, default "keep"
         What to do with identical rows (see the module notes).
-    negative_amounts : {"raise", "drop"}, default "raise"
-        What to do with negative amounts (returns).
+    negative_amounts : {"raise", "drop", "net"}, default "raise"
+        What to do with negative amounts (returns); see the module notes.
     require_amount : bool, default False
         Raise if the amount column is missing.
     extra_columns : tuple of str
         Further columns to carry through unchanged.
+    invoice : str, optional
+        Invoice column: ``negative_amounts="net"`` nets a return within its invoice
+        instead of its day.
+    missing_customer_id : {"raise", "drop"}, default "raise"
+        What to do with rows without a customer id.
+    warn : bool, default True
+        Emit a :class:`~clv.errors.DataPolicyWarning` for what the policies dropped
+        or netted (the counts are in ``report`` either way).
 
     Returns
     -------
@@ -250,11 +279,7 @@ def prepare_transactions(
         raise InvalidParameterError(
             f"The 'duplicates' parameter must be 'keep', 'drop' or 'raise'. Got {duplicates!r} instead."
         )
-    if negative_amounts not in ("raise", "drop"):
-        raise InvalidParameterError(
-            "The 'negative_amounts' parameter must be 'raise' or 'drop'. "
-            f"Got {negative_amounts!r} instead."
-        )
+    check_policies(negative_amounts, missing_customer_id)
     has_amount = amount is not None and amount in frame.columns
     required = {CUSTOMER_ID: customer_id, TIMESTAMP: timestamp}
     if require_amount or (amount is not None and amount != AMOUNT):
@@ -264,6 +289,8 @@ def prepare_transactions(
         for canonical, given in required.items()
         if given is None or given not in frame.columns
     ]
+    if invoice is not None:
+        extra_columns = (*extra_columns, invoice)
     missing += [f"'{name}'" for name in extra_columns if name not in frame.columns]
     if missing:
         raise InvalidDataError(
@@ -272,14 +299,24 @@ def prepare_transactions(
     if len(frame) == 0:
         raise InvalidDataError("The transaction log is empty: there is nothing to summarise.")
 
-    customers = frame[customer_id]
-    null_ids = customers.isna().to_numpy()
+    report = PolicyReport(rows=len(frame))
+    positions = np.arange(len(frame))
+    null_ids = frame[customer_id].isna().to_numpy()
     if null_ids.any():
-        rows = describe_examples(frame.index[null_ids])
-        raise InvalidDataError(
-            f"Column '{customer_id}': {int(null_ids.sum())} rows have a null customer id "
-            f"(rows {rows.removeprefix('e.g. ')})."
+        count = int(null_ids.sum())
+        message = (
+            f"Column '{customer_id}': {count} rows have a null customer id "
+            f"(rows {describe_examples(frame.index[null_ids]).removeprefix('e.g. ')})"
         )
+        if missing_customer_id == "raise":
+            raise InvalidDataError(message + ". Pass missing_customer_id='drop' to drop them.")
+        if count == len(frame):
+            raise InvalidDataError(message + ": no row has a customer id.")
+        report.missing_customer_rows = count
+        announce(message + "; they were dropped.", {"missing_customer_rows": count}, warn)
+        frame = frame.loc[~null_ids]
+        positions = positions[~null_ids]
+    customers = frame[customer_id]
 
     stamps = _parse_timestamps(frame[timestamp], customers, timestamp)
     tz = getattr(stamps.dt, "tz", None)
@@ -298,36 +335,30 @@ def prepare_transactions(
         columns[name] = frame[name].to_numpy()
     events = pd.DataFrame(columns)
 
-    if has_amount:
-        negative = events[AMOUNT].to_numpy() < 0
-        if negative.any():
-            message = (
-                f"Column '{amount}': {int(negative.sum())} rows have a negative amount "
-                f"(returns; customers {_examples(customers, negative)})"
-            )
-            if negative_amounts == "raise":
-                raise InvalidDataError(
-                    message + ". Remove returns first or pass negative_amounts='drop'."
-                )
-            warnings.warn(message + "; they were dropped.", DataQualityWarning, stacklevel=3)
-            events = events.loc[~negative]
-            if events.empty:
-                raise InvalidDataError("The transaction log is empty after dropping returns.")
-
     if duplicates != "keep":
         duplicated = frame.duplicated().to_numpy()
-        if has_amount and negative_amounts == "drop":
-            duplicated = duplicated[events.index.to_numpy()]
         if duplicated.any():
+            count = int(duplicated.sum())
             message = (
-                f"{int(duplicated.sum())} rows are exact duplicates of earlier rows "
-                f"(customers {describe_examples(pd.unique(events[CUSTOMER_ID].to_numpy()[duplicated]))})"
+                f"{count} rows are exact duplicates of earlier rows "
+                f"(customers {_examples(customers, duplicated)})"
             )
             if duplicates == "raise":
                 raise InvalidDataError(message + ". Pass duplicates='keep' or 'drop'.")
-            warnings.warn(message + "; they were dropped.", DataQualityWarning, stacklevel=3)
+            report.duplicate_rows = count
+            announce(message + "; they were dropped.", {"duplicate_rows": count}, warn)
             events = events.loc[~duplicated]
-    return PreparedTransactions(events=events.reset_index(drop=True), tz=tz, has_amount=has_amount)
+
+    if has_amount:
+        events = apply_return_policy(events, amount, negative_amounts, invoice, report, warn=warn)
+        report.zero_amount_rows = int((events[AMOUNT].to_numpy() == 0).sum())
+    return PreparedTransactions(
+        events=events.reset_index(drop=True),
+        tz=tz,
+        has_amount=has_amount,
+        report=report,
+        rows=positions[events.index.to_numpy()],
+    )
 
 
 def inclusive_end(end_day: float, merge_same_day: bool) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from clv.features._calendar import duration
 from clv.features._contract import AMOUNT, CUSTOMER_ID
 from clv.features._purchases import Purchases, merged_purchases, run_sums
 
@@ -63,8 +64,22 @@ def purchase_events(
     return frame
 
 
-def rfm_table(purchases: Purchases, *, end: float, unit_days: float) -> pd.DataFrame:
+def rfm_table(
+    purchases: Purchases, *, end: float, unit_days: float, time_unit: str | None = None
+) -> pd.DataFrame:
     """Recency-frequency-monetary table from merged purchases.
+
+    :func:`rfm_columns` as a frame (each column its own array: no copy).
+    """
+    return pd.DataFrame(
+        rfm_columns(purchases, end=end, unit_days=unit_days, time_unit=time_unit), copy=False
+    )
+
+
+def rfm_columns(
+    purchases: Purchases, *, end: float, unit_days: float, time_unit: str | None = None
+) -> dict[str, np.ndarray]:
+    """Recency-frequency-monetary columns from merged purchases.
 
     Parameters
     ----------
@@ -74,10 +89,13 @@ def rfm_table(purchases: Purchases, *, end: float, unit_days: float) -> pd.DataF
         End of observation, in days (the last day counted).
     unit_days : float
         Length of the time unit in days (1 for days, 7 for weeks).
+    time_unit : str, optional
+        ``"M"`` measures durations in calendar months (:mod:`clv.features._calendar`)
+        instead of ``unit_days``.
 
     Returns
     -------
-    pandas.DataFrame
+    dict of numpy.ndarray
         ``customer_id``; ``frequency`` = purchases after the first; ``recency`` =
         first to last purchase; ``T`` = first purchase to ``end``; ``first_purchase``
         (day number); and, with amounts, ``monetary_value`` = mean spend of the
@@ -91,8 +109,8 @@ def rfm_table(purchases: Purchases, *, end: float, unit_days: float) -> pd.DataF
     columns = {
         CUSTOMER_ID: purchases.customers,
         "frequency": frequency,
-        "recency": (last - first) / unit_days,
-        "T": (end - first) / unit_days,
+        "recency": (last - first) / unit_days if time_unit != "M" else duration(first, last, "M"),
+        "T": (end - first) / unit_days if time_unit != "M" else duration(first, end, "M"),
     }
     if purchases.amount is not None:
         amount = purchases.amount
@@ -101,7 +119,7 @@ def rfm_table(purchases: Purchases, *, end: float, unit_days: float) -> pd.DataF
             monetary = np.where(frequency > 0, repeat_total / np.maximum(frequency, 1), 0.0)
         columns["monetary_value"] = monetary
     columns["first_purchase"] = first
-    return pd.DataFrame(columns)
+    return columns
 
 
 def holdout_columns(purchases: Purchases) -> dict[str, np.ndarray]:
@@ -133,6 +151,7 @@ def calibration_holdout_table(
     holdout_end: float,
     unit_days: float,
     merge: bool = True,
+    time_unit: str | None = None,
 ) -> pd.DataFrame:
     """Calibration RFM columns plus holdout purchases, for customers seen in calibration.
 
@@ -149,6 +168,8 @@ def calibration_holdout_table(
         Length of the time unit in days.
     merge : bool, default True
         As in :func:`purchases_of`.
+    time_unit : str, optional
+        ``"M"`` for calendar months, as in :func:`rfm_table`.
 
     Returns
     -------
@@ -166,9 +187,16 @@ def calibration_holdout_table(
     split = purchases.starts + n_calibration
     seen = n_calibration > 0
     table = rfm_table(
-        purchases.select(seen, purchases.starts, split), end=calibration_end, unit_days=unit_days
+        purchases.select(seen, purchases.starts, split),
+        end=calibration_end,
+        unit_days=unit_days,
+        time_unit=time_unit,
     )
     for name, values in holdout_columns(purchases.select(seen, split, purchases.stops)).items():
         table[name] = values
-    table["holdout_duration"] = (holdout_end - calibration_end) / unit_days
+    table["holdout_duration"] = (
+        (holdout_end - calibration_end) / unit_days
+        if time_unit != "M"
+        else duration(calibration_end, holdout_end, "M")
+    )
     return table

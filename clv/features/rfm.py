@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidParameterError
+from clv.features._calendar import duration
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
@@ -17,7 +18,6 @@ from clv.features._contract import (
     NegativeAmountsPolicy,
     PreparedTransactions,
     check_observed_by,
-    check_time_unit,
     inclusive_end,
     prepare_transactions,
     to_day_number,
@@ -26,6 +26,15 @@ from clv.features._definitions import calibration_holdout_table, purchases_of, r
 from clv.features._engines import is_spark_frame, run_by_customer
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
+
+
+def check_summary_time_unit(time_unit: str) -> None:
+    """Accept the fixed units of :func:`check_time_unit` and calendar months ``"M"``."""
+    if time_unit != "M" and time_unit not in TIME_UNITS:
+        raise InvalidParameterError(
+            f"The 'time_unit' parameter must be one of {sorted([*TIME_UNITS, 'M'])} "
+            f"('D' days, 'W' weeks of 7 days, 'M' calendar months). Got {time_unit!r} instead."
+        )
 
 
 def _finish(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
@@ -54,9 +63,10 @@ def rfm_summary(
         an amount.
     observation_end : date-like
         Last day observed (inclusive). Transactions after it are ignored.
-    time_unit : {"D", "W"}, default "D"
-        Unit of ``recency`` and ``T``: days or weeks of 7 days. Stored in the
-        table's ``attrs["time_unit"]``.
+    time_unit : {"D", "W", "M"}, default "D"
+        Unit of ``recency`` and ``T``: days, weeks of 7 days, or calendar months
+        (each day counts 1 / the length of its month; see
+        :mod:`clv.features._calendar`). Stored in the table's ``attrs["time_unit"]``.
     customer_id, timestamp, amount : str
         The caller's column names. A missing default ``amount`` column is allowed
         (the table then has no ``monetary_value``); ``amount=None`` ignores amounts.
@@ -66,7 +76,7 @@ def rfm_summary(
         identical timestamps included.
     duplicates : {"keep", "drop", "raise"}, default "keep"
         Policy for identical rows; see :mod:`clv.features`.
-    negative_amounts : {"raise", "drop"}, default "raise"
+    negative_amounts : {"raise", "drop", "net"}, default "raise"
         Policy for returns; see :mod:`clv.features`.
 
     Returns
@@ -91,7 +101,7 @@ def rfm_summary(
     >>> int(table["frequency"].sum())
     2457
     """
-    check_time_unit(time_unit)
+    check_summary_time_unit(time_unit)
     options = {
         "customer_id": customer_id,
         "timestamp": timestamp,
@@ -142,7 +152,8 @@ def _rfm_frame(
     table = rfm_table(
         purchases_of(prepared.events, start=-np.inf, end=inclusive_end(end, merge), merge=merge),
         end=end,
-        unit_days=TIME_UNITS[time_unit],
+        unit_days=TIME_UNITS.get(time_unit, np.nan),
+        time_unit=time_unit,
     )
     columns = _CUSTOMER_COLUMNS + (["monetary_value"] if prepared.has_amount else [])
     return table[columns].reset_index(drop=True)
@@ -190,7 +201,7 @@ def calibration_holdout_split(
     ``calibration_and_holdout_data`` averages holdout spend per transaction *row*
     instead; the totals agree.
     """
-    check_time_unit(time_unit)
+    check_summary_time_unit(time_unit)
     options = {
         "customer_id": customer_id,
         "timestamp": timestamp,
@@ -242,7 +253,7 @@ def _split_frame(
         if isinstance(transactions, PreparedTransactions)
         else _prepare(transactions, options)
     )
-    unit_days = TIME_UNITS[time_unit]
+    unit_days = TIME_UNITS.get(time_unit, np.nan)
     calibration_day = prepared.day_of(calibration_end, "calibration_end")
     holdout_day = prepared.day_of(holdout_end, "holdout_end")
     merge = options["merge_same_day"]
@@ -252,10 +263,11 @@ def _split_frame(
         holdout_end=inclusive_end(holdout_day, merge),
         unit_days=unit_days,
         merge=merge,
+        time_unit=time_unit,
     )
     # T and the holdout length count whole days from the boundaries.
-    table["T"] = (calibration_day - table["first_purchase"]) / unit_days
-    table["holdout_duration"] = (holdout_day - calibration_day) / unit_days
+    table["T"] = duration(table["first_purchase"].to_numpy(), calibration_day, time_unit)
+    table["holdout_duration"] = duration(calibration_day, holdout_day, time_unit)
     columns = _CUSTOMER_COLUMNS + (["monetary_value"] if prepared.has_amount else [])
     columns += ["holdout_frequency"]
     columns += ["holdout_monetary_value"] if prepared.has_amount else []

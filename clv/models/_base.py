@@ -65,7 +65,7 @@ __all__ = [
 
 FORMAT_NAME = "clv-model"
 FORMAT_VERSION = 1
-TIME_UNITS = ("D", "W", "Y")
+TIME_UNITS = ("D", "W", "M", "Y")
 _BOUND = 25.0  # log-parameters are kept in [-_BOUND, _BOUND]
 _GRADIENT_ACCEPTED = 1e-4  # max |d objective / d log theta| (per customer) still accepted
 _SHORTFALL_ACCEPTED = 1e-5  # log-likelihood (total) a post-fit step may still gain
@@ -358,16 +358,22 @@ def log_sigmoid_weight(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarra
 
 
 def units_per_year(time_unit: str) -> float:
-    """Length of one year in ``time_unit`` ('D': 365.25, 'W': 365.25 / 7, 'Y': 1)."""
+    """Length of one year in ``time_unit`` ('D': 365.25, 'W': 365.25 / 7, 'M': 12, 'Y': 1).
+
+    'M' is the calendar month of :mod:`clv.features._calendar`: twelve to a year.
+    """
     if time_unit == "D":
         return 365.25
     if time_unit == "W":
         return 365.25 / 7.0
+    if time_unit == "M":
+        return 12.0
     if time_unit == "Y":
         return 1.0
     raise InvalidParameterError(
         f"The 'time_unit' parameter must be one of {list(TIME_UNITS)} ('D' days, "
-        f"'W' weeks of 7 days, 'Y' years of 365.25 days). Got {time_unit!r} instead."
+        f"'W' weeks of 7 days, 'M' calendar months, 'Y' years of 365.25 days). Got "
+        f"{time_unit!r} instead."
     )
 
 
@@ -500,7 +506,8 @@ class ProbabilisticModel(BaseEstimator):
         ``mean log-likelihood per customer - penalty * sum(log(theta_j) ** 2)``.
         ``0`` is maximum likelihood.
     compute_standard_errors : bool, default False
-        Compute the Hessian at the optimum and set ``standard_errors_``.
+        Compute the Hessian at the optimum and set ``standard_errors_`` and
+        ``covariance_`` (the inverse observed information).
     n_restarts : int, default 3
         Further deterministic starting points tried when the first run fails.
     max_iter : int, default 1000
@@ -652,8 +659,11 @@ class ProbabilisticModel(BaseEstimator):
         self.n_iterations_ = int(result.nit)
         self.time_unit_ = time_unit
         if self.compute_standard_errors:
-            errors = self._standard_errors(fitted, data, unique_weights)
-            self.standard_errors_ = errors * np.exp(log_scale)
+            names = list(self.parameter_names)
+            scale = np.broadcast_to(np.exp(log_scale), params.shape)
+            covariance = self._covariance(fitted, data, unique_weights) * np.outer(scale, scale)
+            self.covariance_ = pd.DataFrame(covariance, index=names, columns=names)
+            self.standard_errors_ = self._standard_errors_of(covariance)
         return self
 
     def _fit_data(self, X: pd.DataFrame, sample_weight: object) -> tuple[dict, np.ndarray]:
@@ -820,7 +830,8 @@ class ProbabilisticModel(BaseEstimator):
     def _total_gradient(self, params, data, weights) -> np.ndarray:
         return self._total_log_likelihood(params, data, weights)[1]
 
-    def _standard_errors(self, params, data, weights) -> pd.Series:
+    def _covariance(self, params, data, weights) -> np.ndarray:
+        """Inverse observed information (minus the Hessian of the total LL) at ``params``."""
         k = len(params)
         hessian = np.empty((k, k))
         for j in range(k):
@@ -833,10 +844,15 @@ class ProbabilisticModel(BaseEstimator):
             ) / (2 * step)
         hessian = 0.5 * (hessian + hessian.T)
         try:
-            covariance = np.linalg.inv(-hessian)
-            variances = np.diag(covariance)
+            return np.linalg.inv(-hessian)
         except np.linalg.LinAlgError:
-            variances = np.full(k, np.nan)
+            return np.full((k, k), np.nan)
+
+    def _standard_errors(self, params, data, weights) -> pd.Series:
+        return self._standard_errors_of(self._covariance(params, data, weights))
+
+    def _standard_errors_of(self, covariance: np.ndarray) -> pd.Series:
+        variances = np.diag(covariance)
         errors = np.sqrt(np.where(variances > 0, variances, np.nan))
         return pd.Series(errors, index=list(self.parameter_names), name="standard_error")
 
@@ -1013,6 +1029,11 @@ class ProbabilisticModel(BaseEstimator):
                 name: (None if math.isnan(value) else float(value))
                 for name, value in self.standard_errors_.items()
             }
+        if hasattr(self, "covariance_"):
+            state["covariance"] = [
+                [None if math.isnan(v) else float(v) for v in row]
+                for row in self.covariance_.to_numpy()
+            ]
         return state
 
     def to_json(self) -> str:
@@ -1084,6 +1105,10 @@ class ProbabilisticModel(BaseEstimator):
                 {k: (np.nan if v is None else v) for k, v in state["standard_errors"].items()},
                 name="standard_error",
             )
+        if "covariance" in state:
+            names = list(model.parameter_names)
+            values = np.array(state["covariance"], dtype=np.float64)  # None reads as NaN
+            model.covariance_ = pd.DataFrame(values, index=names, columns=names)
         return model
 
     @classmethod

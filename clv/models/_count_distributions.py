@@ -40,12 +40,14 @@ All functions take the (posterior) parameters as per-row arrays and a list of co
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betainc, betaln, gammaln, roots_jacobi
+from scipy.special import betainc, betaln, gammaln
 
 from clv.models._base import pairs_inverse
+from clv.models._stable import beta_rule as stable_beta_rule
 
 __all__ = [
     "bg_count_pmf",
+    "beta_rule",
     "bg_survival",
     "bgbb_count_pmf",
     "mix_with_dead",
@@ -166,12 +168,19 @@ def bg_survival(t: float, r, alpha, a: float, b) -> np.ndarray:
         return out
     for value in np.unique(b):
         part = b == value
-        # weight (1-u)^(b-1) (1+u)^(a-1) on [-1, 1] is Beta(a, b) in p = (1+u)/2
-        nodes, weights = roots_jacobi(_JACOBI_NODES, value - 1.0, a - 1.0)
-        p = (1.0 + nodes) / 2.0
+        p, weights = beta_rule(_JACOBI_NODES, a, value)
         log_ratio = np.log(alpha[part, None]) - np.log(alpha[part, None] + p * t)
-        out[part] = np.exp(r[part, None] * log_ratio) @ weights / weights.sum()
+        out[part] = np.exp(r[part, None] * log_ratio) @ weights
     return out
+
+
+def beta_rule(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss rule for ``E[f(p)]``, ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
+
+    :func:`clv.models._stable.beta_rule` (Golub-Welsch, finite for any ``a, b`` in
+    ``[1e-11, 1e11]``, also at ``a + b = 1``) with the node count first.
+    """
+    return stable_beta_rule(a, b, n)
 
 
 def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from scipy.special import betainc
 
 from clv.models._predictive import count_quantiles
 
-__all__ = ["value_interval"]
+__all__ = ["spend_distribution_at", "value_interval"]
 
 _TAIL = 1e-6
 _BISECTION_STEPS = 32
@@ -64,19 +64,44 @@ def _count_groups(model, params, data, horizon: float):
         yield selected, np.clip(pmf(selected, np.arange(int(size))), 0.0, 1.0)
 
 
-def _spend_quantiles(probabilities, targets, spend_model, x, m) -> np.ndarray:
-    """Quantiles of the total spend ``S`` (rows, targets) under Gamma-Gamma."""
+def _spend_cdf(probabilities, spend_model, x, m):
+    """``(cdf, scale, shape)``: ``cdf(rows, s) = P(S <= s)`` of the total spend of ``rows``."""
     p, q, gamma = spend_model.params_.to_numpy()
     scale = gamma + x * m  # posterior rate of nu
     shape = q + p * x
     counts = np.arange(probabilities.shape[1])[None, 1:]
-    out = np.zeros((len(x), len(targets)))
 
     def cdf(selected, s):
         ratio = (s / (s + scale[selected]))[:, None]
         parts = betainc(counts * p, shape[selected, None], ratio)
         return probabilities[selected, 0] + np.sum(probabilities[selected, 1:] * parts, axis=1)
 
+    return cdf, scale, shape
+
+
+def spend_distribution_at(model, params, data, spend_model, spend_data, horizon, spend):
+    """``P(S < s)`` and ``P(S <= s)`` of the total spend in ``horizon`` at ``s = spend``.
+
+    ``S`` has an atom at 0 (no purchase) and a density elsewhere, so the two differ
+    only at 0. For the randomised PIT of :mod:`clv.models.count_calibration`.
+    """
+    spend = np.asarray(spend, dtype=np.float64)
+    below, upto = np.zeros(len(spend)), np.zeros(len(spend))
+    x, m = spend_data["frequency"], spend_data["monetary_value"]
+    for rows, probabilities in _count_groups(model, params, data, horizon):
+        cdf, _, _ = _spend_cdf(probabilities, spend_model, x[rows], m[rows])
+        at = cdf(np.arange(len(rows)), spend[rows])
+        zero = spend[rows] <= 0
+        upto[rows] = np.where(zero, probabilities[:, 0], at)
+        below[rows] = np.where(zero, 0.0, at)
+    return below, upto
+
+
+def _spend_quantiles(probabilities, targets, spend_model, x, m) -> np.ndarray:
+    """Quantiles of the total spend ``S`` (rows, targets) under Gamma-Gamma."""
+    p = spend_model.params_.to_numpy()[0]
+    cdf, scale, shape = _spend_cdf(probabilities, spend_model, x, m)
+    out = np.zeros((len(x), len(targets)))
     mean_spend = p * scale / np.maximum(shape - 1.0, 1e-3)  # a scale for the bracket
     for j, target in enumerate(targets):
         active = np.flatnonzero(probabilities[:, 0] < target)  # else the quantile is 0

@@ -28,9 +28,13 @@ actual total) and squared error overshot. The hybrid candidate uses the hurdle t
 spend as offset 76.30, Poisson from that offset 73.28; figures in
 :mod:`clv.models.candidates`).
 
-Measured on this shared 2-core machine under load: ``n_jobs=2`` took 16.7 s where
-``n_jobs=1`` took 1.2 s for the same ``boosted`` fit (6,000 rows, 150 rounds), as
-OpenMP threads wait on each other when the cores are busy; pass ``n_jobs=1`` there.
+Threads: ``n_jobs=1`` by default. OpenMP threads wait on each other at every
+step of a tree, so when other jobs hold the cores two threads are far slower than
+one. ``benchmarks/boosted.py 25000 --jobs 1,2 --busy 0,1`` on this shared 2-core
+machine (load average 14-18 from the other jobs): the three fits took 14.2 s with
+``n_jobs=1`` and 244.6 s with ``n_jobs=2``; with one more busy core started next to
+them, 25.9 s and 516.4 s. The predictions do not depend on the thread count. Raise
+``n_jobs`` on dedicated cores.
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ class _BoostedModel(BaseEstimator):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -403,8 +407,10 @@ class BoostedSpendModel(_BoostedModel):
         L2 penalty on leaf weights.
     random_state : int, default 0
         Seed (training is deterministic).
-    n_jobs : int, default 2
-        Threads.
+    n_jobs : int, default 1
+        XGBoost threads. One by default: on a shared machine more threads wait on
+        each other and multiply the training time (see :mod:`clv.models.boosted`);
+        raise it on dedicated cores.
 
     Attributes
     ----------
@@ -433,7 +439,7 @@ class BoostedSpendModel(_BoostedModel):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ):
         super().__init__(
             n_estimators=n_estimators,
@@ -598,7 +604,7 @@ class BoostedChurnModel(_BoostedModel):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ):
         super().__init__(
             n_estimators=n_estimators,

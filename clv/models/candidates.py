@@ -79,6 +79,7 @@ from clv.errors import (
 from clv.features._contract import TIME_UNITS, prepare_transactions
 from clv.features.behaviour import training_examples
 from clv.features.rfm import rfm_summary
+from clv.models._base import collapse_rows
 from clv.models.baseline import SimpleCLVModel, uniform_discount_factor
 
 __all__ = [
@@ -94,6 +95,9 @@ __all__ = [
     "load_candidate",
     "make_candidate",
 ]
+
+_COLLAPSE_FROM_ROWS = 256
+"""Below this many rows, predictions are evaluated per row (collapsing costs more)."""
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
     "expected_purchases",
@@ -310,6 +314,8 @@ class BaselineCandidate(Candidate):
     """The simple formula (:class:`~clv.models.baseline.SimpleCLVModel`) as a candidate."""
 
     name: ClassVar[str] = "baseline"
+    #: The feature columns ``predict`` reads (the served model requires only these).
+    input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
         table = rfm_summary(
@@ -391,6 +397,24 @@ def _spend_per_purchase(spend_model, table: pd.DataFrame) -> np.ndarray:
     x = table["frequency"].to_numpy(dtype="float64")
     population = float(x @ m / x.sum()) if x.sum() > 0 else 0.0
     return np.where(x > 0, m, population)
+
+
+def _distinct_histories(
+    data: dict[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], np.ndarray | slice]:
+    """Collapse a prediction table to its distinct rows; give each row its distinct row.
+
+    ``slice(None)`` stands for "every row is its own" when collapsing does not pay
+    (a handful of rows, as on the endpoint, or no repeated history).
+    """
+    columns = list(data.values())
+    n = len(columns[0]) if columns else 0
+    if n < _COLLAPSE_FROM_ROWS:
+        return data, slice(None)
+    first, inverse, _ = collapse_rows(columns, np.ones(n))
+    if len(first) == n:
+        return data, slice(None)
+    return {name: values[first] for name, values in data.items()}, inverse
 
 
 def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discount_rate, margin):
@@ -476,10 +500,21 @@ class _BTYDCandidate(Candidate):
         # Validate the table once and predict from its arrays: each public prediction
         # method re-validates the DataFrame (~1 ms each per request on the endpoint).
         data, _ = model._prediction_table(table)
+        # Customers with one history (frequency, recency, T) get the same transaction
+        # predictions: each distinct history is evaluated once, as the fits do.
+        distinct, inverse = _distinct_histories(data)
         params = model.params_.to_numpy()
-        purchases = model._expected_purchases_curve(params, data, np.array([horizon]))[:, 0]
-        alive = model._probability_alive(params, data)
-        churn = model._probability_no_purchase(params, data, horizon)
+        purchases = model._expected_purchases_curve(params, distinct, np.array([horizon]))[:, 0]
+        alive = model._probability_alive(params, distinct)
+        churn = model._probability_no_purchase(params, distinct, horizon)
+        # discounted purchases per unit of spend, then x margin x spend per row: the
+        # products lifetime_value_arrays forms, in its order
+        discounted = _btyd_clv_arrays(
+            model, distinct, np.ones(len(alive)), horizon, self.time_unit_, discount_rate, 1.0
+        )
+        purchases, alive, churn, discounted = (
+            values[inverse] for values in (purchases, alive, churn, discounted)
+        )
         per_purchase = _spend_per_purchase(self.spend_model_, table)
         return _output(
             features.index,
@@ -487,10 +522,31 @@ class _BTYDCandidate(Candidate):
             probability_alive=np.clip(alive, 0.0, 1.0),
             churn_probability=np.clip(churn, 0.0, 1.0),
             expected_spend=purchases * per_purchase,
-            clv=_btyd_clv_arrays(
-                model, data, per_purchase, horizon, self.time_unit_, discount_rate, margin
-            ),
+            clv=float(margin) * per_purchase * discounted,
         )
+
+    def decision_inputs(self, features):
+        """Return the models and customer table behind the predictions on ``features``.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            Customer features, as given to :meth:`predict`.
+
+        Returns
+        -------
+        dict
+            ``transaction_model``, ``spend_model`` and ``customers`` (the RFM table in
+            the rows of ``features``), the keywords of
+            :func:`clv.models.decisions.decision_tables`.
+        """
+        self._check_is_fitted()
+        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        return {
+            "transaction_model": self.transaction_model_,
+            "spend_model": self.spend_model_,
+            "customers": table,
+        }
 
     def diagnostics(self):  # noqa: D102
         self._check_is_fitted()
@@ -510,6 +566,9 @@ class _BTYDCandidate(Candidate):
         if self.spend_model_ is not None:
             result["spend_params"] = {k: float(v) for k, v in self.spend_model_.params_.items()}
             result["spend_log_likelihood"] = float(self.spend_model_.log_likelihood_)
+            result["spend_zero_spend_excluded"] = int(
+                getattr(self.spend_model_, "n_zero_spend_excluded_", 0)
+            )
             correlation = getattr(self.spend_model_, "spend_frequency_correlation_", None)
             if correlation is not None:
                 result["spend_frequency_correlation"] = float(correlation)
@@ -600,8 +659,10 @@ class BoostedCandidate(Candidate):
         Tree depth.
     random_state : int, default 0
         Seed.
-    n_jobs : int, default 2
-        Threads.
+    n_jobs : int, default 1
+        XGBoost threads. One by default: on a shared machine more threads wait on
+        each other and multiply the training time (see :mod:`clv.models.boosted`);
+        raise it on dedicated cores.
     """
 
     name: ClassVar[str] = "boosted"
@@ -619,7 +680,7 @@ class BoostedCandidate(Candidate):
         learning_rate: float = 0.05,
         max_depth: int = 4,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ):
         self.training_horizon = training_horizon
         self.n_cutoffs = n_cutoffs
@@ -802,7 +863,7 @@ class HybridCandidate(BoostedCandidate):
         learning_rate: float = 0.05,
         max_depth: int = 4,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ):
         super().__init__(
             training_horizon=training_horizon,

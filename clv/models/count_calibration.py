@@ -15,6 +15,13 @@ Two checks of a transaction model's ``P(Y = n | history)`` on a holdout:
   ``[q_(1-level)/2, q_(1+level)/2]``, holds *more* than its level because the count
   is discrete (ties at the quantiles count as inside); it is reported beside, so
   the over-coverage is visible rather than mistaken for calibration.
+
+:func:`value_calibration` does the same for the total spend in the holdout, whose
+predictive distribution (transaction model x Gamma-Gamma, :mod:`clv.models._value_intervals`)
+has an atom at 0 and a density elsewhere: only customers without holdout purchases
+get a randomised PIT value, and ``interval_90`` / ``interval_50`` report how often
+``customer_lifetime_value(..., interval=level)``'s ``[clv_lower, clv_upper]`` (undiscounted,
+margin 1, widened to hold the mean) holds the actual spend.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["count_calibration"]
+__all__ = ["count_calibration", "value_calibration"]
 
 
 def count_calibration(
@@ -89,3 +96,60 @@ def count_calibration(
         "central_50": central(0.5),
     }
     return histogram, measures
+
+
+def value_calibration(
+    model,
+    spend_model,
+    X: pd.DataFrame,
+    actual_spend: np.ndarray | pd.Series,
+    horizon: float,
+    *,
+    random_state: int = 0,
+) -> dict[str, float]:
+    """Randomised PIT and interval coverage of the predicted total spend on a holdout.
+
+    Parameters
+    ----------
+    model : TransactionModel
+        A fitted BG/NBD, MBG/NBD or Pareto/NBD model.
+    spend_model : GammaGammaModel
+        A fitted Gamma-Gamma model.
+    X : pandas.DataFrame
+        Calibration customer table (with ``monetary_value``).
+    actual_spend : array-like
+        Total spend of each customer in the holdout window.
+    horizon : float
+        Holdout length, in the model's time unit.
+    random_state : int, default 0
+        Seed of the PIT's uniform draws.
+
+    Returns
+    -------
+    dict
+        ``pit_90``, ``pit_50`` (calibrated: 0.90 and 0.50), ``central_90``,
+        ``central_50`` (plain central intervals of the mixed distribution) and
+        ``interval_90``, ``interval_50`` (the intervals clv reports), ``customers``.
+    """
+    from clv.models._value_intervals import spend_distribution_at
+
+    y = np.asarray(actual_spend, dtype=np.float64)
+    data, _ = model._prediction_table(X)
+    spend_data, _ = spend_model._prediction_table(X)
+    below, upto = spend_distribution_at(
+        model, model.params_.to_numpy(), data, spend_model, spend_data, horizon, y
+    )
+    u = below + np.random.default_rng(random_state).random(len(y)) * (upto - below)
+    measures = {
+        "customers": float(len(y)),
+        "pit_90": float(np.mean((u >= 0.05) & (u <= 0.95))),
+        "pit_50": float(np.mean((u >= 0.25) & (u <= 0.75))),
+    }
+    for level in (0.9, 0.5):
+        name = f"{round(level * 100)}"
+        low, high = (1 - level) / 2, (1 + level) / 2
+        measures[f"central_{name}"] = float(np.mean((upto >= low - 1e-12) & (below <= high)))
+        bounds = model.customer_lifetime_value(X, spend_model, horizon=horizon, interval=level)
+        inside = (bounds["clv_lower"].to_numpy() <= y) & (y <= bounds["clv_upper"].to_numpy())
+        measures[f"interval_{name}"] = float(np.mean(inside))
+    return measures

@@ -1,7 +1,8 @@
 """The decision tables, in one call: what marketing does with the scores.
 
-:func:`decision_tables` turns a fitted transaction model, a spend model and a customer
-table into the tables the report opens with and ``clv train`` logs as CSV artifacts:
+:func:`decision_tables` turns scored customers (``clv``, ``churn_probability``) and,
+for the BTYD models, the fitted transaction and spend models into the tables the
+report opens with and ``clv train`` logs as CSV artifacts:
 
 ``headline``
     customers, total (profit) CLV over the horizon, value at risk, new-customer value;
@@ -29,7 +30,6 @@ from clv.models.acquisition import new_customer_value_curve, payback_time
 from clv.models.actions import segment_actions
 from clv.models.retention import retention_what_if
 from clv.models.segments import SegmentRules
-from clv.models.value import customer_lifetime_value
 
 __all__ = ["decision_tables"]
 
@@ -40,15 +40,17 @@ def _step(horizon: float) -> float:
 
 
 def decision_tables(
-    transaction_model: TransactionModel,
-    spend_model: Any,
-    customers: pd.DataFrame,
+    predictions: pd.DataFrame,
     *,
     horizon: float,
     margin: float = 1.0,
     discount_rate: float = 0.0,
+    time_unit: str | None = None,
     rules: SegmentRules | None = None,
     actions: Mapping[str, Any] | None = None,
+    transaction_model: TransactionModel | None = None,
+    spend_model: Any = None,
+    customers: pd.DataFrame | None = None,
     reduction: float = 0.1,
     target: Sequence[str] = ("high value at risk", "medium value at risk"),
     acquisition_cost: float | None = None,
@@ -57,22 +59,29 @@ def decision_tables(
 
     Parameters
     ----------
-    transaction_model : TransactionModel
-        A fitted BG/NBD, MBG/NBD, Pareto/NBD or BG/BB model.
-    spend_model : GammaGammaModel or float
-        Fitted spend model (or a mean spend per purchase).
-    customers : pandas.DataFrame
-        Customer table the models read.
+    predictions : pandas.DataFrame
+        One row per customer with ``clv`` (already with ``margin``) and
+        ``churn_probability`` over ``horizon``; ``segment`` too when ``rules`` is not
+        given.
     horizon : float
-        Horizon of the CLV, in the model's time unit (a whole number of units).
+        Horizon of the CLV, in the time unit.
     margin : float, default 1.0
-        Share of spend that is profit (1.0: the tables are revenue).
+        Share of spend that is profit (1.0: the values are revenue).
     discount_rate : float, default 0.0
         Annual effective discount rate.
+    time_unit : str, optional
+        The time unit (default: the transaction model's).
     rules : SegmentRules, optional
-        Fitted segment rules; fitted on these customers when omitted.
+        Fitted segment rules: assign the segments (and state their thresholds).
     actions : mapping, optional
         Overrides of :data:`clv.models.actions.DEFAULT_ACTIONS`.
+    transaction_model, spend_model : optional
+        The fitted BTYD transaction model and spend model behind the predictions;
+        without them (boosted or baseline models) the new-customer and retention
+        tables are left out.
+    customers : pandas.DataFrame, optional
+        The customer table the models read, in the rows of ``predictions``
+        (needed with the models).
     reduction : float, default 0.1
         Relative dropout reduction of the retention what-if.
     target : sequence of str
@@ -83,60 +92,58 @@ def decision_tables(
     Returns
     -------
     dict of str to pandas.DataFrame
-        ``headline``, ``segments``, ``new_customer``, ``retention``.
+        ``headline`` and ``segments`` always; ``new_customer`` and ``retention`` with
+        the models.
     """
-    options = {"horizon": horizon, "margin": margin, "discount_rate": discount_rate}
-    values = customer_lifetime_value(transaction_model, spend_model, customers, **options)
-    data, _ = transaction_model._prediction_table(customers)
-    params = transaction_model.params_.to_numpy()
-    churn = transaction_model._probability_no_purchase(params, data, float(horizon))
-    scored = pd.DataFrame(
-        {"clv": values.to_numpy(), "churn_probability": churn}, index=customers.index
-    )
-    rules = rules if rules is not None else SegmentRules().fit(scored)
-    scored["segment"] = rules.assign(scored)
+    scored = predictions
+    if rules is not None:
+        scored = predictions.assign(segment=rules.assign(predictions))
     segments = segment_actions(scored, rules=rules, actions=actions)
-
-    curve = new_customer_value_curve(transaction_model, spend_model, step=_step(horizon), **options)
-    new_customer = curve.rename("cumulative_value").to_frame()
-    new_value = float(curve.iloc[-1])
-    payback = payback_time(curve, acquisition_cost) if acquisition_cost is not None else math.nan
-
-    present = [s for s in target if s in set(scored["segment"])]
-    what_if = retention_what_if(
-        transaction_model,
-        spend_model,
-        customers,
-        reduction=reduction,
-        segments=scored["segment"],
-        target=present or None,
-        **options,
-    )
-    retention = what_if.by_segment.reindex(segments.index)
-
-    headline = pd.Series(
-        {
-            "customers": len(scored),
-            "total_clv": float(scored["clv"].sum()),
-            "value_at_risk": float(segments["value_at_risk"].sum()),
-            "horizon": float(horizon),
-            "time_unit": getattr(transaction_model, "time_unit_", None),
-            "margin": float(margin),
-            "measure": "profit" if margin < 1 else "revenue",
-            "discount_rate": float(discount_rate),
+    unit = time_unit or getattr(transaction_model, "time_unit_", None)
+    headline: dict[str, Any] = {
+        "customers": len(scored),
+        "total_clv": float(scored["clv"].sum()),
+        "value_at_risk": float(segments["value_at_risk"].sum()),
+        "horizon": float(horizon),
+        "time_unit": unit,
+        "margin": float(margin),
+        "measure": "profit" if margin < 1 else "revenue",
+        "discount_rate": float(discount_rate),
+    }
+    tables = {"segments": segments}
+    if transaction_model is not None and spend_model is not None and customers is not None:
+        options = {"horizon": horizon, "margin": margin, "discount_rate": discount_rate}
+        curve = new_customer_value_curve(
+            transaction_model, spend_model, step=_step(horizon), time_unit=unit, **options
+        )
+        tables["new_customer"] = curve.rename("cumulative_value").to_frame()
+        present = [s for s in target if s in set(scored["segment"])]
+        what_if = retention_what_if(
+            transaction_model,
+            spend_model,
+            customers,
+            reduction=reduction,
+            segments=pd.Series(scored["segment"].to_numpy(), index=customers.index),
+            target=present or None,
+            time_unit=unit,
+            **options,
+        )
+        tables["retention"] = what_if.by_segment.reindex(segments.index)
+        new_value = float(curve.iloc[-1])
+        headline |= {
             "new_customer_value": new_value,
             "max_acquisition_cost": new_value,
             "acquisition_cost": acquisition_cost,
-            "payback_time": payback,
+            "payback_time": (
+                payback_time(curve, acquisition_cost) if acquisition_cost is not None else None
+            ),
             "retention_reduction": float(reduction),
-            "retention_target": ", ".join(present) if present else "all customers",
+            "retention_target": " and ".join(present) if present else "all customers",
             "retention_gain": what_if.total_gain,
-        },
-        name="value",
-    ).to_frame()
+        }
+    tables["headline"] = pd.Series(headline, name="value").to_frame()
     return {
-        "headline": headline,
-        "segments": segments,
-        "new_customer": new_customer,
-        "retention": retention,
+        name: tables[name]
+        for name in ("headline", "segments", "new_customer", "retention")
+        if name in tables
     }

@@ -9,13 +9,14 @@ expectation.
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from clv.errors import InvalidParameterError
+from clv.errors import DataPolicyWarning, InvalidParameterError, describe_examples
 from clv.models._base import CustomerTable, ProbabilisticModel, dot, gather_by_integer
 from clv.models._independence import spend_frequency_correlation, warn_if_dependent
 from clv.models._stable import digamma_difference, log_pochhammer
@@ -109,6 +110,9 @@ class GammaGammaModel(ProbabilisticModel):
         Total log-likelihood (-4,055.92 on CDNOW's 946 repeat customers).
     n_customers_ : int
         Customers fitted.
+    n_zero_spend_excluded_ : int
+        Repeat buyers with a mean repeat spend of 0, left out of the fit (predicted
+        with the population mean).
     spend_frequency_correlation_ : float
         Spearman correlation of ``frequency`` and ``monetary_value`` in the fitted
         table; an :class:`~clv.errors.AssumptionWarning` is emitted at fit when its
@@ -121,7 +125,7 @@ class GammaGammaModel(ProbabilisticModel):
     collapse_identical_rows: ClassVar[bool] = False  # mean spends are continuous
 
     def _check_table(self, table: CustomerTable, *, fitting: bool) -> None:
-        x, m = table.arrays["frequency"], table.arrays["monetary_value"]
+        x = table.arrays["frequency"]
         if fitting:
             table.require(
                 x > 0,
@@ -130,7 +134,8 @@ class GammaGammaModel(ProbabilisticModel):
                 "X[X['frequency'] > 0] (expected_spend still predicts them with the "
                 "population mean)",
             )
-        table.require((x == 0) | (m > 0), "frequency > 0 but monetary_value <= 0")
+        # Repeat buyers with a mean repeat spend of 0 ($0 lines, fully netted returns)
+        # are left out of the fit (see fit) and predicted with the population mean.
 
     def fit(self, X: pd.DataFrame, y: object = None, sample_weight: object = None):
         """Fit by maximum likelihood, then check the independence of spend and frequency.
@@ -147,9 +152,21 @@ class GammaGammaModel(ProbabilisticModel):
         Returns
         -------
         self
-            The fitted model, with ``spend_frequency_correlation_``.
+            The fitted model, with ``spend_frequency_correlation_`` and
+            ``n_zero_spend_excluded_``.
+
+        Notes
+        -----
+        Repeat buyers whose mean repeat spend is 0 (``frequency > 0``,
+        ``monetary_value == 0``: only $0 repeat purchases) carry no information on
+        the spend distribution the model can use (its likelihood is 0 there): they
+        are left out of the fit with a :class:`~clv.errors.DataPolicyWarning`
+        giving their number (``n_zero_spend_excluded_``), and
+        :meth:`expected_spend` predicts them with the population mean.
         """
+        X, sample_weight, excluded = _without_zero_spend(X, sample_weight)
         super().fit(X, y, sample_weight)
+        self.n_zero_spend_excluded_ = excluded
         self.spend_frequency_correlation_ = spend_frequency_correlation(
             X["frequency"].to_numpy(dtype=np.float64),
             X["monetary_value"].to_numpy(dtype=np.float64),
@@ -251,8 +268,9 @@ class GammaGammaModel(ProbabilisticModel):
 
         ``E[Z | p, q, gamma, m, x] = (q - 1)/(px + q - 1) * p gamma/(q - 1) + px/(px + q -
         1) * m`` (Fader & Hardie 2013, eq. 5): a weighted average of the population
-        mean and the customer's own mean; customers with ``frequency`` 0 get the
-        population mean ``p * gamma / (q - 1)``.
+        mean and the customer's own mean; customers with ``frequency`` 0, and repeat
+        buyers whose mean repeat spend is 0 (left out of the fit), get the population
+        mean ``p * gamma / (q - 1)``.
 
         Parameters
         ----------
@@ -268,6 +286,34 @@ class GammaGammaModel(ProbabilisticModel):
         p, q, _ = self.params_.to_numpy()
         population = self.population_mean_spend()
         x, m = arrays["frequency"], arrays["monetary_value"]
-        weight = p * x / (p * x + q - 1)
+        weight = np.where(m > 0, p * x / (p * x + q - 1), 0.0)
         values = (1 - weight) * population + weight * m
         return pd.Series(values, index=index, name="expected_spend")
+
+
+def _without_zero_spend(X: object, sample_weight: object) -> tuple[object, object, int]:
+    """Drop repeat buyers with a mean repeat spend of 0 from a fit, warning with the count."""
+    if not isinstance(X, pd.DataFrame) or not {"frequency", "monetary_value"} <= set(X.columns):
+        return X, sample_weight, 0  # the base class names what is missing
+    x = pd.to_numeric(X["frequency"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    m = pd.to_numeric(X["monetary_value"], errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    zero = (x > 0) & (m == 0)
+    count = int(zero.sum())
+    if count == 0:
+        return X, sample_weight, 0
+    labels = X["customer_id"] if "customer_id" in X.columns else X.index
+    noun = "customer has" if count == 1 else "customers have"
+    warnings.warn(
+        DataPolicyWarning(
+            f"{count} {noun} repeat purchases but a mean repeat spend of 0 "
+            f"({describe_examples(np.asarray(labels)[zero])}): left out of the Gamma-Gamma "
+            "fit; expected_spend predicts them with the population mean.",
+            {"zero_spend_customers_excluded": count},
+        ),
+        stacklevel=3,
+    )
+    if sample_weight is not None and np.ndim(sample_weight) == 1 and len(sample_weight) == len(X):
+        sample_weight = np.asarray(sample_weight)[~zero]
+    return X.loc[~zero], sample_weight, count

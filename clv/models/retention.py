@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import roots_jacobi
 
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.models._base import TransactionModel
+from clv.models._count_distributions import beta_rule
 from clv.models._pareto_nbd_math import _one_minus_pow_over
 from clv.models.beta_geo import BetaGeoModel, expected_purchases_given_alive
 from clv.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
@@ -91,13 +91,12 @@ def _bgbb_curve(model, params, data, horizons, keep):
     out = np.empty((len(x), len(horizons)))
     for value in np.unique(n):
         rows = n == value
-        # weight (1-u)^(delta+n-1) (1+u)^(gamma-1) on [-1, 1] is Beta(gamma, delta+n)
-        nodes, weights = roots_jacobi(_JACOBI_NODES, delta + value - 1.0, gamma - 1.0)
-        theta = keep * (1.0 + nodes) / 2.0
+        nodes, weights = beta_rule(_JACOBI_NODES, gamma, delta + value)  # Beta(gamma, delta+n)
+        theta = keep * nodes
         survive = 1.0 - theta
         for column, m in enumerate(horizons):
             total = survive / theta * -np.expm1(m * np.log1p(-theta))
-            out[rows, column] = total @ weights / weights.sum()
+            out[rows, column] = total @ weights
     return out * (p_alive * rate)[:, None]
 
 

@@ -148,6 +148,7 @@ def customer_lifetime_value(
     discounting: Literal["continuous", "discrete"] = "discrete",
     period: float | None = None,
     interval: float | None = None,
+    parameter_interval: float | None = None,
 ) -> pd.Series | pd.DataFrame:
     """Discounted value of each customer's expected future purchases.
 
@@ -180,12 +181,18 @@ def customer_lifetime_value(
         ``clv_lower``, ``clv_upper`` of the value, from the transaction model's
         predictive distribution of purchases and Gamma-Gamma's distribution of spend
         (see :mod:`clv.models._value_intervals`; a finite horizon).
+    parameter_interval : float, optional
+        A level in (0, 1): add ``clv_mean_lower``, ``clv_mean_upper``, the confidence
+        interval of the point value from the parameters' asymptotic sampling
+        distribution (see :mod:`clv.models._parameter_uncertainty`; the models must be
+        fitted with ``compute_standard_errors=True``).
 
     Returns
     -------
     pandas.Series or pandas.DataFrame
-        Value per customer, indexed like ``X``; with ``interval`` a DataFrame with
-        ``customer_lifetime_value``, ``clv_lower`` and ``clv_upper``.
+        Value per customer, indexed like ``X``; with ``interval`` or
+        ``parameter_interval`` a DataFrame with ``customer_lifetime_value`` and the
+        bounds asked for.
     """
     owner = "customer_lifetime_value"
     for name, value in (("margin", margin), ("discount_rate", discount_rate)):
@@ -221,34 +228,43 @@ def customer_lifetime_value(
             "discounting='discrete'."
         )
     data, index = transaction_model._prediction_table(X)
+    options = {
+        "horizon": float(horizon),
+        "year": year,
+        "margin": float(margin),
+        "discount_rate": float(discount_rate),
+        "discounting": discounting,
+        "period": period,
+    }
     values = lifetime_value_arrays(
-        transaction_model,
-        data,
-        _spend_per_customer(spend, X),
-        horizon=float(horizon),
-        year=year,
-        margin=float(margin),
-        discount_rate=float(discount_rate),
-        discounting=discounting,
-        period=period,
+        transaction_model, data, _spend_per_customer(spend, X), **options
     )
-    if interval is None:
+    if interval is None and parameter_interval is None:
         return pd.Series(values, index=index, name="customer_lifetime_value")
-    return _with_interval(
-        transaction_model, spend, X, data, values, index, horizon, interval, margin
-    )
-
-
-def _with_interval(transaction_model, spend, X, data, values, index, horizon, level, margin):
-    """Return the point value with its prediction interval (see ``_value_intervals``)."""
     from clv.models._predictive import check_level
+
+    columns = {"customer_lifetime_value": values}
+    if interval is not None:
+        level = check_level(owner, interval)
+        columns["clv_lower"], columns["clv_upper"] = _prediction_interval(
+            transaction_model, spend, X, data, values, horizon, level, margin
+        )
+    if parameter_interval is not None:
+        level = check_level(owner, parameter_interval)
+        columns["clv_mean_lower"], columns["clv_mean_upper"] = _parameter_interval(
+            transaction_model, spend, X, data, level, options
+        )
+    return pd.DataFrame(columns, index=index)
+
+
+def _prediction_interval(transaction_model, spend, X, data, values, horizon, level, margin):
+    """Bounds of the predictive interval of the value (see ``_value_intervals``)."""
     from clv.models._value_intervals import value_interval
 
-    level = check_level("customer_lifetime_value", level)
     if math.isinf(horizon):
         raise InvalidParameterError("A CLV interval needs a finite horizon.")
     spend_data = spend._prediction_table(X)[0] if hasattr(spend, "population_mean_spend") else None
-    lower, upper = value_interval(
+    return value_interval(
         transaction_model,
         transaction_model.params_.to_numpy(),
         data,
@@ -260,9 +276,30 @@ def _with_interval(transaction_model, spend, X, data, values, index, horizon, le
         point=values,
         margin=float(margin),
     )
-    return pd.DataFrame(
-        {"customer_lifetime_value": values, "clv_lower": lower, "clv_upper": upper}, index=index
-    )
+
+
+def _parameter_interval(transaction_model, spend, X, data, level, options):
+    """Bounds of the point value over parameter draws (see ``_parameter_uncertainty``)."""
+    from clv.models._parameter_uncertainty import parameter_draws
+
+    draws = parameter_draws(transaction_model)
+    has_spend_covariance = getattr(spend, "covariance_", None) is not None
+    spend_draws = parameter_draws(spend) if has_spend_covariance else None
+    unit = getattr(transaction_model, "time_unit_", None)
+    samples = np.empty((len(draws), len(next(iter(data.values())))))
+    for i, theta in enumerate(draws):
+        model = type(transaction_model).from_params(
+            dict(zip(transaction_model.params_.index, theta, strict=True)), time_unit=unit
+        )
+        per_purchase = spend
+        if spend_draws is not None:
+            per_purchase = type(spend).from_params(
+                dict(zip(spend.params_.index, spend_draws[i], strict=True))
+            )
+        samples[i] = lifetime_value_arrays(
+            model, data, _spend_per_customer(per_purchase, X), **options
+        )
+    return tuple(np.quantile(samples, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0))
 
 
 def lifetime_value_arrays(

@@ -52,8 +52,8 @@ def _kind(type_name: str) -> str | None:
     name = type_name.lower()
     if "long" in name or "integer" in name:
         return "integer"
-    if "double" in name or "float" in name:
-        return "number"
+    if "double" in name or "float" in name or name == "any":
+        return "number"  # clv declares required counts ``any`` (pyfunc_model.build_signature)
     if "string" in name:
         return "string"
     if "bool" in name:

@@ -81,8 +81,10 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
     Raises
     ------
     clv.errors.ModelLoadError
-        If the store has no such registered model, alias or version, or a local
-        SQLite store does not exist.
+        If the store has no such registered model, alias or version.
+    clv.errors.InvalidParameterError
+        If the store does not exist (it is not created), is not a database or
+        cannot be reached (:func:`clv.training.stores.check_store`).
     """
     from clv.training.tracking import resolve_tracking_uri
 
@@ -97,13 +99,9 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
         if not (path / "MLmodel").is_file():
             raise ModelLoadError(f"No MLflow model at {path} (no MLmodel file there).")
         return ResolvedModel(model_uri, model_uri, None, None, uri)
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
-        database = Path(uri[len("sqlite:///") :])
-        if not database.exists():
-            raise ModelLoadError(
-                f"No MLflow store at {database}: train a model first (clv train) or pass "
-                "--tracking-uri."
-            )
+    from clv.training.stores import check_store
+
+    check_store(uri, create=False)
     if not model_uri.startswith(_MODELS_SCHEME):
         return ResolvedModel(model_uri, model_uri, None, None, uri)
     rest = model_uri[len(_MODELS_SCHEME) :].strip("/")
@@ -154,7 +152,9 @@ def download_model(resolved: ResolvedModel, directory: str | Path | None = None)
     Raises
     ------
     clv.errors.ModelLoadError
-        If the artifacts cannot be downloaded or are not an MLflow model.
+        If the artifacts cannot be downloaded or are not an MLflow model, or (for a
+        registry version) the code digest in its ``MLmodel`` differs from the one its
+        training run recorded in the tracking store (:mod:`clv.training.code_digest`).
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -175,7 +175,46 @@ def download_model(resolved: ResolvedModel, directory: str | Path | None = None)
     path = Path(local)
     if not (path / "MLmodel").is_file():
         raise ModelLoadError(f"{resolved.pinned_uri!r} is not an MLflow model (no MLmodel file).")
+    if resolved.version is not None:
+        _check_registered_digest(resolved, path)
     return path
+
+
+def _check_registered_digest(resolved: ResolvedModel, path: Path) -> None:
+    """Compare the ``MLmodel`` digest with the one on the version's run (tracking store)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from clv.training.code_digest import DIGEST_KEY, DIGEST_TAG
+
+    client = MlflowClient(tracking_uri=resolved.tracking_uri, registry_uri=resolved.tracking_uri)
+    try:
+        run_id = client.get_model_version(resolved.name, resolved.version).run_id
+        tags = client.get_run(run_id).data.tags if run_id else {}
+    except MlflowException as error:
+        raise ModelLoadError(
+            f"Cannot read the training run of {resolved.pinned_uri!r}: {_first_line(error)}"
+        ) from error
+    recorded = tags.get(DIGEST_TAG)
+    if recorded is None:
+        return  # logged before the tag existed: the MLmodel digest is checked at load
+    if recorded != _mlmodel_metadata(path).get(DIGEST_KEY):
+        raise ModelLoadError(
+            f"The artifacts of {resolved.pinned_uri!r} do not match its training run (the "
+            f"code digest in MLmodel differs from the run's tag '{DIGEST_TAG}'): refusing to "
+            "run them. Someone or something changed the model's artifacts; retrain or restore."
+        )
+
+
+def _mlmodel_metadata(folder: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        description = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise ModelLoadError(f"Cannot read {folder / 'MLmodel'}: {_first_line(error)}") from error
+    metadata = description.get("metadata") if isinstance(description, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def verify_model_folder(path: str | Path) -> None:
@@ -190,18 +229,12 @@ def verify_model_folder(path: str | Path) -> None:
     clv.errors.ModelLoadError
         If ``MLmodel`` is unreadable, records no digest, or the code differs.
     """
-    import yaml
-
     from clv.training.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
 
     folder = Path(path)
-    try:
-        description = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        raise ModelLoadError(f"Cannot read {folder / 'MLmodel'}: {_first_line(error)}") from error
-    metadata = description.get("metadata") if isinstance(description, dict) else None
+    metadata = _mlmodel_metadata(folder)
     remove_bytecode(folder)
-    check_code_digest(folder, (metadata or {}).get(DIGEST_KEY))
+    check_code_digest(folder, metadata.get(DIGEST_KEY))
 
 
 def load_pyfunc(path: str | Path) -> Any:

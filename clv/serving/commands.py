@@ -7,6 +7,7 @@ command runs, so ``import clv.cli`` stays light.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import time
 from typing import Annotated, Any
 
@@ -17,6 +18,23 @@ from clv.errors import CLVError, InvalidParameterError
 __all__ = ["score", "serve"]
 
 _TRACKING_HELP = "MLflow store. [default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db]"
+MISSING_CUSTOMER_HELP = "Rows without a customer id: raise or drop (counted). [default: raise]"
+NEGATIVE_AMOUNTS_HELP = (
+    "Returns (negative amounts): raise, drop, or net against the purchases of their day "
+    "(or --invoice). [default: raise]"
+)
+DUPLICATES_HELP = "Exact duplicate rows: keep, drop (counted) or raise. [default: keep]"
+
+#: ``--date-format`` of ``clv score`` and ``clv train``.
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        help="Format of the timestamps, e.g. %d/%m/%Y. [default: ISO 8601 or one "
+        "unambiguous format; mixed formats are refused]",
+        show_default=False,
+    ),
+]
 
 
 def serve(
@@ -134,6 +152,15 @@ def score(
             show_default=False,
         ),
     ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: clv is profit (1 = revenue). "
+            "[default: the model's]",
+            show_default=False,
+        ),
+    ] = None,
     customer_id: Annotated[
         str, typer.Option("--customer-id", help="Customer id column.")
     ] = "customer_id",
@@ -142,20 +169,55 @@ def score(
     chunk_customers: Annotated[
         int, typer.Option("--chunk-customers", help="Customers held in memory at once.")
     ] = 500_000,
+    invoice: Annotated[
+        str | None,
+        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
+    ] = None,
+    missing_customer_id: Annotated[
+        str, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP, show_default=False)
+    ] = "raise",
+    negative_amounts: Annotated[
+        str, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP, show_default=False)
+    ] = "raise",
+    duplicates: Annotated[
+        str, typer.Option("--duplicates", help=DUPLICATES_HELP, show_default=False)
+    ] = "keep",
+    date_format: DateFormatOption = None,
 ) -> None:
     """Score every customer of a transaction file and print the per-segment summary."""
+    from clv.serving.batch import check_paths
+
+    check_paths(transactions, output)  # before any engine starts: never score over the input
     options: dict[str, Any] = {
         "model_uri": model_uri,
         "as_of": as_of,
         "horizon": horizon,
         "output": output,
         "discount_rate": discount_rate,
+        "margin": margin,
         "tracking_uri": tracking_uri,
         "customer_id": customer_id,
         "timestamp": timestamp,
         "amount": amount,
         "chunk_customers": chunk_customers,
     }
+    policies = {
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+    }
+    from clv.features._policies import DEFAULT_POLICIES
+
+    if engine == "local":
+        options.update(policies)
+    elif engine == "spark" and policies != DEFAULT_POLICIES:
+        raise InvalidParameterError(
+            "--engine spark applies the default data policies only (--invoice, "
+            "--missing-customer-id, --negative-amounts, --duplicates are for --engine local)."
+        )
+    if date_format is not None:
+        options["date_format"] = date_format
     if engine == "local":
         from clv.serving.batch import score_file
     elif engine == "spark":
@@ -167,6 +229,8 @@ def score(
         from clv.serving.spark import score_file  # type: ignore[import-not-found,no-redef]
     else:
         raise InvalidParameterError(f"--engine must be 'local' or 'spark'. Got {engine!r}.")
+    if date_format is not None and "date_format" not in inspect.signature(score_file).parameters:
+        raise InvalidParameterError(f"--date-format is not supported with --engine {engine}.")
     bars = _Bars()
     started = time.perf_counter()
     try:
@@ -175,11 +239,21 @@ def score(
         bars.close()
     elapsed = time.perf_counter() - started
     attrs = summary.attrs
+    if attrs.get("swept"):
+        typer.echo(
+            f"removed {attrs['swept']} work folder(s) left next to {output} by killed earlier runs"
+        )
     typer.echo(
         f"scored {attrs.get('n_customers', int(summary['count'].sum())):,} customers with "
         f"{attrs.get('model_uri', model_uri)} (version {attrs.get('model_version', '?')}) "
         f"as of {as_of}, horizon {horizon:g}, in {elapsed:.1f} s -> {output}"
     )
+    if attrs.get("data_report") is not None:
+        typer.echo(attrs["data_report"].line())
+    if "margin" in attrs:
+        from clv.training.margin import describe_margin
+
+        typer.echo(describe_margin(attrs["margin"]))
     table = summary.copy()
     table["share"] = table["count"] / max(int(table["count"].sum()), 1)
     typer.echo(

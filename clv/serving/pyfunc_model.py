@@ -24,20 +24,36 @@ What the model folder holds (no pickle anywhere):
     it loads the model in a fresh process. In a process that has already imported
     clv, the imported clv is used.
 
-Inputs are the customer feature table of :func:`clv.features.customer_features`.
-Every numeric column is declared ``double`` in the signature: declared ``long``,
-MLflow's endpoint would silently truncate a 3.5 sent for ``frequency`` to 3, while as
-``double`` the value reaches the model, which checks integrality itself. MLflow
-refuses to convert ``int64`` columns to ``double`` ("can not safely convert"), so
-pass a feature table through :func:`to_model_input` (integer columns to float64)
-before calling ``predict`` of the loaded pyfunc in Python; JSON requests to the
-endpoint need nothing. Outputs are
-``customer_id``, ``expected_purchases``, ``probability_alive``,
-``churn_probability``, ``expected_spend``, ``clv`` and ``segment``. Params
-``horizon`` (in the model's time unit) and ``discount_rate`` (annual) default to
-the values stored at training time. Segments are always assigned from the
-predictions at the stored defaults, so a customer's segment does not change
-with the query's horizon.
+Inputs are the customer feature table of :func:`clv.features.customer_features`,
+as it is: ``mlflow.pyfunc.load_model(uri).predict(customer_features(...))`` and
+``mlflow.pyfunc.spark_udf`` over the same table in Spark need no conversion. The
+signature asks only for the columns the registered kind reads (``metadata.json``
+``feature_columns``: ``customer_id`` and, for the BTYD kinds and the baseline,
+``frequency``, ``recency``, ``T``, ``monetary_value``; every column for the
+boosted kinds), in the table's order; any other column may be sent and is ignored
+(MLflow logs that it ignores it). They are not listed as optional columns: a
+``spark_udf`` called with some columns fills every listed column it was not given
+with nulls, and refuses to be called without columns, when the signature has
+optional ones. Types follow what clv builds, chosen so that nothing is silently
+cast:
+
+* a count (``frequency``, ``purchases_*``) is ``any``: integers (clv, Spark
+  ``long``) and floats (JSON, other tools' tables) both reach the model, which
+  refuses a fractional or negative count by name -- declared ``long``, MLflow's
+  JSON parsing would truncate a 3.5 to 3, and declared ``double``, MLflow refuses
+  ``int64`` ("can not safely convert");
+* every other number is ``double``, text is ``string``.
+
+Outputs are ``customer_id``, ``expected_purchases``, ``probability_alive``,
+``churn_probability``, ``expected_spend``, ``clv``, ``margin`` and ``segment``.
+Params: ``horizon`` -- **in the model's time unit** (``metadata.json``
+``time_unit`` and ``horizon_unit``; weeks for ``clv train``'s default ``W``),
+``discount_rate`` (annual) and ``margin`` (share of spend that is profit, in
+[0, 1]; :mod:`clv.training.margin`), each defaulting to the value stored at
+training time. ``clv`` is ``margin`` x the discounted expected spend: revenue when
+``margin`` is 1, profit otherwise; the ``margin`` column says which. Segments are
+always assigned from the predictions at the stored defaults, so a customer's
+segment does not change with the query's horizon, rate or margin.
 """
 
 from __future__ import annotations
@@ -53,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, describe_examples
+from clv.training.margin import DEFAULT_MARGIN, apply_margin, check_margin
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -71,7 +88,9 @@ PREDICTION_COLUMNS = (
     "expected_spend",
     "clv",
 )
-OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, "segment")
+#: The share of spend counted as profit in ``clv`` (an output column, one value per row).
+MARGIN = "margin"
+OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, MARGIN, "segment")
 
 CANDIDATE_ARTIFACT = "candidate"
 SEGMENTS_ARTIFACT = "segments"
@@ -373,11 +392,13 @@ def validate_features(
 
 
 def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
-    """Prepare a feature table for the loaded pyfunc: integer feature columns to float64.
+    """Prepare a feature table for a model logged by an earlier clv (all features double).
 
-    The model's signature declares numeric features as ``double`` (see the module
-    docstring), and MLflow refuses ``int64`` for ``double``. ``customer_id`` keeps
-    its type; the caller's frame is not modified.
+    Models logged by this version of clv take :func:`clv.features.customer_features`
+    as it is (see the module docstring) and need no conversion (it does no harm).
+    Older models declared every numeric feature ``double``, and MLflow refuses
+    ``int64`` for ``double``: for those, this turns integer feature columns to
+    float64. ``customer_id`` keeps its type; the caller's frame is not modified.
 
     Parameters
     ----------
@@ -389,12 +410,6 @@ def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy with every integer or boolean column other than ``customer_id`` as
         ``float64``.
-
-    Examples
-    --------
-    >>> import mlflow  # doctest: +SKIP
-    >>> model = mlflow.pyfunc.load_model("models:/clv@champion")  # doctest: +SKIP
-    >>> model.predict(to_model_input(features))  # doctest: +SKIP
     """
     if not isinstance(features, pd.DataFrame):
         raise InvalidDataError(
@@ -482,7 +497,8 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame
             Customer feature table.
         params : dict, optional
-            ``horizon`` (in the model's time unit) and ``discount_rate`` (annual).
+            ``horizon`` (in the model's time unit), ``discount_rate`` (annual) and
+            ``margin`` (share of spend that is profit, in [0, 1]).
 
         Returns
         -------
@@ -512,7 +528,8 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame or dict of numpy.ndarray
             Customer feature table, or its columns as equally long 1-D arrays.
         params : mapping, optional
-            ``horizon`` (in the model's time unit) and ``discount_rate`` (annual).
+            ``horizon`` (in the model's time unit), ``discount_rate`` (annual) and
+            ``margin`` (share of spend that is profit, in [0, 1]).
 
         Returns
         -------
@@ -523,6 +540,7 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         params = dict(params or {})
         default_horizon = float(metadata["horizon"])
         default_rate = float(metadata["discount_rate"])
+        default_margin = check_margin(metadata.get("margin", DEFAULT_MARGIN))
         from clv.models._base import units_per_year
 
         unit = metadata["time_unit"]
@@ -536,6 +554,7 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         rate = _check_param(
             "discount_rate", params.get("discount_rate", default_rate), positive=False
         )
+        margin = check_margin(params.get(MARGIN, default_margin))
         columns = metadata["feature_columns"]
         data = _validated_columns(
             model_input,
@@ -554,19 +573,23 @@ class CLVModel(mlflow.pyfunc.PythonModel):
             {name: data[name] for name in used}, index=pd.RangeIndex(len(ids)), copy=False
         )
         features.attrs["time_unit"] = metadata["time_unit"]
+        # Revenue (margin 1) from the candidate, times the margin as at training time
+        # (apply_margin), so the segments match the stored thresholds exactly.
         predictions = self._predict(features, horizon, rate)
         if horizon == default_horizon and rate == default_rate:
             at_defaults = predictions
         else:
             at_defaults = self._predict(features, default_horizon, default_rate)
         segments = self.segments.assign_arrays(
-            at_defaults["clv"].to_numpy(dtype="float64"),
+            apply_margin(at_defaults["clv"].to_numpy(dtype="float64"), default_margin),
             at_defaults["churn_probability"].to_numpy(dtype="float64"),
             labels=ids,
         )
         output: dict[str, np.ndarray] = {CUSTOMER_ID: ids}
         for name in PREDICTION_COLUMNS:
             output[name] = predictions[name].to_numpy(dtype="float64")
+        output["clv"] = apply_margin(output["clv"], margin)
+        output[MARGIN] = np.full(len(ids), margin)
         output["segment"] = segments.astype(str)
         return output
 
@@ -574,23 +597,32 @@ class CLVModel(mlflow.pyfunc.PythonModel):
 def build_signature(
     input_example: pd.DataFrame,
     *,
+    required: Sequence[str] | None = None,
     categorical: Sequence[str] = (),
     horizon: float,
     discount_rate: float,
+    margin: float = 1.0,
 ) -> Any:
-    """Build the model signature: feature columns in, predictions out, two params.
+    """Build the model signature: feature columns in, predictions out, three params.
 
-    Numeric feature columns are declared ``double`` (integrality of ``frequency``
-    is checked by the model, not by a silent cast); ``customer_id`` keeps its type.
+    The ``required`` columns of ``input_example`` (a customer feature table as
+    :func:`clv.features.customer_features` builds it), in its order; other columns
+    a caller sends are ignored. Types, chosen so that clv's own table passes as it
+    is and nothing is silently cast (see the module docstring): an integer column
+    other than ``customer_id`` is ``any`` (the model checks it is a whole
+    non-negative number); other numeric columns ``double``; ``categorical`` ones
+    ``string``; ``customer_id`` ``long`` or ``string`` as in the example.
 
     Parameters
     ----------
     input_example : pandas.DataFrame
         A few rows of the customer feature table.
+    required : sequence of str, optional
+        The columns the model reads (default: every column).
     categorical : sequence of str, optional
         Pass-through attribute columns, declared ``string``.
-    horizon, discount_rate : float
-        Defaults of the params.
+    horizon, discount_rate, margin : float
+        Defaults of the params (``horizon`` in the model's time unit).
 
     Returns
     -------
@@ -598,22 +630,33 @@ def build_signature(
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import AnyType
 
+    needed = set(input_example.columns if required is None else required) | {CUSTOMER_ID}
     ids = input_example[CUSTOMER_ID]
     id_type = DataType.long if pd.api.types.is_integer_dtype(ids.dtype) else DataType.string
     inputs = [ColSpec(id_type, CUSTOMER_ID)]
     for name in input_example.columns:
-        if name == CUSTOMER_ID:
+        if name == CUSTOMER_ID or name not in needed:
             continue
-        dtype = DataType.string if name in categorical else DataType.double
-        inputs.append(ColSpec(dtype, name))
+        dtype = input_example[name].dtype
+        is_count = pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        if name in categorical:
+            declared: Any = DataType.string
+        elif is_count:
+            declared = AnyType()
+        else:
+            declared = DataType.double
+        inputs.append(ColSpec(declared, name))
     outputs = [ColSpec(id_type, CUSTOMER_ID)]
     outputs += [ColSpec(DataType.double, name) for name in PREDICTION_COLUMNS]
+    outputs.append(ColSpec(DataType.double, MARGIN))
     outputs.append(ColSpec(DataType.string, "segment"))
     params = ParamSchema(
         [
             ParamSpec("horizon", DataType.double, float(horizon)),
             ParamSpec("discount_rate", DataType.double, float(discount_rate)),
+            ParamSpec("margin", DataType.double, float(margin)),
         ]
     )
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)

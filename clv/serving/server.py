@@ -52,7 +52,17 @@ never repeating the payload:
   missing column, text in a numeric column, a null id): 400, explained by running
   the model's validator on the request's table (so the message is clv's), or by
   naming the signature's columns that MLflow's message mentions;
+* values MLflow would convert silently (a fractional or text customer id, a
+  boolean in a numeric column), params of another type than the model declares,
+  more rows than :mod:`clv.serving.limits` allows: 400, checked on the values as
+  sent (:mod:`clv.serving._checks`); an answer whose ids are not exactly the
+  request's is refused too;
 * anything else the model raises: 400 "the model could not score this input".
+
+No request gets a 5xx: the only one is 503 (with ``Retry-After``) when an answer
+is not ready within the request time limit, i.e. when the server is overloaded.
+Paths other than ``/ping``, ``/health``, ``/version`` and ``/invocations`` get 404
+(FastAPI's ``/docs``, ``/redoc`` and ``/openapi.json`` are not served).
 
 The input is validated once, by the model; the handler only explains failures.
 
@@ -69,10 +79,10 @@ from the params schema as MLflow does (:class:`_FastPath`). Every other request
 (nulls, text, booleans, missing columns, CSV, parquet, ``instances``, ``inputs``)
 takes MLflow's route as before, so answers and error messages are unchanged;
 tests/serving/test_fast_path.py checks that both routes give the same answers.
-Requests of up to 100 rows are scored on the event loop (a thread hand-off costs
-more than the scoring), larger ones in a thread under MLflow's request timeout.
-``POST /invocations`` also bypasses FastAPI's routing and MLflow's timeout
-middleware (:class:`ScoringApp`).
+Only the body is read on the event loop; parsing and scoring run in a small thread
+pool under the request time limit, so ``/ping`` answers while a request is scored
+(``tests/serving/test_endpoint_limits.py``). ``POST /invocations`` also bypasses
+FastAPI's routing and MLflow's timeout middleware (:class:`ScoringApp`).
 """
 
 from __future__ import annotations
@@ -356,7 +366,7 @@ class _FastPath:
                 self.kinds[name] = "integer"
             elif "string" in declared or name in categorical:
                 self.kinds[name] = "string"
-            elif "double" in declared or "float" in declared:
+            elif "double" in declared or "float" in declared or declared == "any":
                 self.kinds[name] = "number"
             else:
                 raise ValueError(f"no fast path for column {name!r} of type {declared!r}")
@@ -855,6 +865,11 @@ def serve(
     from clv.serving._workdir import owned_temporary_folder
 
     _check_arguments(host, port, workers, server, allow_remote)
+    if progress is not None and not is_loopback(host):
+        progress(
+            f"warning: listening on {host[:60]}: anyone who can reach this address can use "
+            "the model (clv serve has no authentication)"
+        )
     resolved = resolve_model(model_uri, tracking_uri)
     # A folder left by a `clv serve` that was killed (kill -9) is removed here.
     with owned_temporary_folder("clv-serve-") as folder:
@@ -876,11 +891,6 @@ def serve(
         bin_dir = str(Path(sys.executable).parent)
         environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
         pinned = resolved.pinned_uri
-        if progress is not None and not is_loopback(host):
-            progress(
-                f"warning: listening on {host}: anyone who can reach this address can use the "
-                "model (clv serve has no authentication)"
-            )
         if progress is not None:
             progress(
                 f"serving {pinned}"

@@ -47,7 +47,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv.errors import CLVError, InvalidDataError
+from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
 from clv.serving.batch import (
     _PARQUET,
@@ -62,6 +62,7 @@ from clv.serving.batch import (
     _positive,
     _suffix,
 )
+from clv.serving.spark_session import spark_error, spark_session
 
 __all__ = ["score_file", "score_spark"]
 
@@ -91,6 +92,7 @@ def _score(
     customer_id: str,
     timestamp: str,
     amount: str,
+    margin: float | None = None,
 ) -> tuple[Any, Any, pd.Timestamp]:
     import mlflow.pyfunc
     from pyspark.sql import functions as F
@@ -100,6 +102,7 @@ def _score(
     from clv.features.behaviour import customer_features
     from clv.serving._models import model_feature_columns, resolve_model
     from clv.serving.pyfunc_model import PREDICTION_COLUMNS
+    from clv.training.margin import check_margin, scoring_margin
     from clv.training.tracking import tracking_store
 
     if not is_spark_frame(transactions):
@@ -109,9 +112,14 @@ def _score(
         )
     horizon = _positive("horizon", horizon)
     _check_discount_rate(discount_rate)
+    if margin is not None:
+        check_margin(margin)
     to_day_number(as_of, "as_of")
     resolved = resolve_model(model_uri, tracking_uri)
     metadata = _model_metadata(resolved)
+    margin = scoring_margin(metadata, margin)
+    # Models logged before margins answer without a margin column (revenue).
+    margin_output = ["margin"] if "margin" in metadata else []
     features = customer_features(
         transactions,
         as_of=as_of,
@@ -134,12 +142,14 @@ def _score(
     id_type = features.schema[CUSTOMER_ID].dataType
     result_type = T.StructType(
         [T.StructField(CUSTOMER_ID, id_type)]
-        + [T.StructField(name, T.DoubleType()) for name in PREDICTION_COLUMNS]
+        + [T.StructField(name, T.DoubleType()) for name in [*PREDICTION_COLUMNS, *margin_output]]
         + [T.StructField("segment", T.StringType())]
     )
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
         params["discount_rate"] = float(discount_rate)
+    if margin_output:
+        params["margin"] = margin
     spark = transactions.sparkSession
     with tracking_store(resolved.tracking_uri):
         udf = mlflow.pyfunc.spark_udf(
@@ -153,6 +163,7 @@ def _score(
     scores = (
         features.select(udf(*inputs).alias(_SCORES))
         .select(f"{_SCORES}.*")
+        .withColumn("margin", F.col("margin") if margin_output else F.lit(margin))
         .withColumn("model_version", F.lit(resolved.label))
         .withColumn("scored_at", F.lit(scored_at.to_pydatetime()).cast("timestamp"))
         .select(*OUTPUT_COLUMNS)
@@ -171,6 +182,7 @@ def score_spark(
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
+    margin: float | None = None,
 ) -> Any:
     """Score every customer of a Spark transaction log with a registered clv model.
 
@@ -191,6 +203,8 @@ def score_spark(
         MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default.
     customer_id, timestamp, amount : str
         The log's column names.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
 
     Returns
     -------
@@ -227,35 +241,9 @@ def score_spark(
         customer_id=customer_id,
         timestamp=timestamp,
         amount=amount,
+        margin=margin,
     )
     return scores
-
-
-def _session() -> Any:
-    """Return the active Spark session, or start a local one.
-
-    Under ``spark-submit`` or on Databricks the session (master, partitions, logs)
-    is the job's. Started by clv itself (``clv score --engine spark`` on one
-    machine) it is ``local[*]`` with two shuffle partitions per core (Spark's 200
-    cost more than the work on a few cores) and only fatal log lines: a task's
-    failure reaches the caller as the clv error it raised.
-    """
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    builder = SparkSession.builder.appName("clv score").config(
-        "spark.ui.showConsoleProgress", "false"
-    )
-    standalone = "PYSPARK_GATEWAY_PORT" not in os.environ  # not launched by spark-submit
-    if standalone:
-        cores = os.cpu_count() or 1
-        builder = builder.master("local[*]").config("spark.sql.shuffle.partitions", str(2 * cores))
-    session = builder.getOrCreate()
-    if standalone:
-        session.sparkContext.setLogLevel("FATAL")
-    return session
 
 
 def _read(spark: Any, source: Path, columns: list[str]) -> Any:
@@ -323,6 +311,7 @@ def score_file(
     horizon: float,
     output: str | Path,
     discount_rate: float | None = None,
+    margin: float | None = None,
     tracking_uri: str | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
@@ -339,7 +328,7 @@ def score_file(
     ----------
     transactions_path : str or pathlib.Path
         ``.csv`` (header, types inferred) or ``.parquet`` transaction log.
-    model_uri, as_of, horizon, discount_rate, tracking_uri
+    model_uri, as_of, horizon, discount_rate, margin, tracking_uri
         As in :func:`score_spark`.
     output : str or pathlib.Path
         ``.parquet`` / ``.pq`` or ``.csv`` file (format by extension), sorted by
@@ -378,17 +367,24 @@ def score_file(
         # pyspark 4 warns on every pandas conversion that it does not fully support
         # pandas 3; tests/spark prove the paths used here work. Scoped to this call.
         warnings.filterwarnings("ignore", _PANDAS_WARNING, FutureWarning)
-        return _score_file(
-            source,
-            target,
-            model_uri=model_uri,
-            as_of=as_of,
-            horizon=horizon,
-            discount_rate=discount_rate,
-            tracking_uri=tracking_uri,
-            columns=columns,
-            progress=progress,
-        )
+        try:
+            return _score_file(
+                source,
+                target,
+                model_uri=model_uri,
+                as_of=as_of,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                margin=margin,
+                tracking_uri=tracking_uri,
+                columns=columns,
+                progress=progress,
+            )
+        except Exception as error:
+            translated = spark_error(error)
+            if translated is None:
+                raise
+            raise translated from error
 
 
 def _score_file(
@@ -399,16 +395,15 @@ def _score_file(
     as_of: object,
     horizon: float,
     discount_rate: float | None,
+    margin: float | None,
     tracking_uri: str | None,
     columns: list[str],
     progress: Progress | None,
 ) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    from clv.features._engines import clv_error_from_spark
-
     customer_id, timestamp, amount = columns
-    spark = _session()
+    spark = spark_session()
     frame = _read(spark, source, columns)
     scores, resolved, scored_at = _score(
         frame,
@@ -420,6 +415,7 @@ def _score_file(
         customer_id=customer_id,
         timestamp=timestamp,
         amount=amount,
+        margin=margin,
     )
     temporary = target.resolve().parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     scores = scores.persist()
@@ -428,12 +424,19 @@ def _score_file(
             # Computes every score in parallel (and caches them) before the one-file write.
             rows_by_segment = (
                 scores.groupBy("segment")
-                .agg(F.count(F.lit(1)).alias("count"), F.sum("clv").alias("total_clv"))
+                .agg(
+                    F.count(F.lit(1)).alias("count"),
+                    F.sum("clv").alias("total_clv"),
+                    F.max("margin").alias("margin"),
+                )
                 .collect()
             )
             grouped = pd.DataFrame(
-                [(row["segment"], row["count"], row["total_clv"]) for row in rows_by_segment],
-                columns=["segment", "count", "total_clv"],
+                [
+                    (row["segment"], row["count"], row["total_clv"], row["margin"])
+                    for row in rows_by_segment
+                ],
+                columns=["segment", "count", "total_clv", "margin"],
             )
             rows = int(grouped["count"].sum()) if len(grouped) else 0
             if rows == 0:
@@ -443,13 +446,6 @@ def _score_file(
             if progress is not None:
                 progress("scoring", rows, rows)
             _write(scores, target, temporary)
-        except CLVError:
-            raise
-        except Exception as error:
-            recovered = clv_error_from_spark(error)
-            if recovered is not None:
-                raise recovered from error
-            raise
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
     finally:
@@ -457,4 +453,6 @@ def _score_file(
     summary = grouped.set_index("segment")[["count", "total_clv"]]
     summary["count"] = summary["count"].astype("int64")
     summary["total_clv"] = summary["total_clv"].astype("float64")
-    return _combine([summary], rows, resolved, target, scored_at)
+    combined = _combine([summary], rows, resolved, target, scored_at)
+    combined.attrs["margin"] = float(grouped["margin"].max())
+    return combined

@@ -8,11 +8,14 @@ files runs code wherever the model is loaded. :func:`code_digest` hashes them
 content); :func:`clv.training.tracking.log_pyfunc_model` records it in the model's
 ``MLmodel`` metadata as :data:`DIGEST_KEY`, and ``clv serve`` and ``clv score``
 recompute it before loading (:func:`check_code_digest`) and refuse a folder whose
-code changed.
+code changed. The training run also carries the digest as the tag :data:`DIGEST_TAG`
+in the tracking store: a registry version is refused when its ``MLmodel`` digest
+differs from its run's tag, so rewriting both the code and ``MLmodel`` in the
+artifact store is caught too.
 
 What this protects against, and what not, is the trust model of the README
 ("Operating clv serve"): a changed file is caught; someone who can rewrite both
-the code and ``MLmodel`` can also rewrite the digest.
+the artifacts and the tracking store can also rewrite both digests.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from pathlib import Path
 
 from clv.errors import ModelLoadError
 
-__all__ = ["DIGEST_KEY", "check_code_digest", "code_digest", "remove_bytecode"]
+__all__ = ["DIGEST_KEY", "DIGEST_TAG", "check_code_digest", "code_digest", "remove_bytecode"]
 
 #: Key of the digest in the ``metadata`` section of a model's ``MLmodel`` file.
 DIGEST_KEY = "clv_code_sha256"
+#: Tag holding the same digest on the training run, in the tracking store.
+DIGEST_TAG = "clv.code_sha256"
 _CODE = "code"
 
 

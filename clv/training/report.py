@@ -1,30 +1,23 @@
-"""A self-contained HTML report of one training run (``clv report``).
+"""A self-contained HTML report of one training run (``clv report``): the data.
 
-The report of a parent run of :func:`clv.training.train.train` holds, in one HTML
-file with no external resource:
+:func:`collect_report` gathers, from the MLflow store, what the page shows; the page
+itself (decisions first, model evidence second) is rendered by
+:mod:`clv.training.report_page` from a Jinja2 template:
 
-* the training settings (dates, time unit, horizon, discount rate, data size);
-* the holdout comparison table (the run's ``comparison.csv``), the chosen model
-  marked;
-* the registry decision: the registered version, the gate's decision and reason,
-  the model's aliases now;
-* the segment summary (customers and total CLV per segment, as of the holdout
-  end, from the run's ``segment_summary.csv``; for runs logged before clv recorded
+* the decision tables ``clv train`` logged (``decisions/*.csv``: headline, segments
+  with actions and value at risk, new-customer value, retention what-if; see
+  :func:`clv.models.decisions.decision_tables`);
+* the segment summary (``segment_summary.csv``; for runs logged before clv recorded
   it, recomputed by scoring the run's data source with the registered version when
   that file still exists);
-* every PNG plot logged by the run and its child runs, embedded as base64
-  ``data:`` URIs.
-
-Every piece of text taken from the store is escaped with :func:`html.escape`.
+* the training settings, the holdout comparison table (``comparison.csv``), the
+  registry decision (version, gate decision and reason, aliases now), the model
+  diagnostics, and every PNG plot of the run and its child runs.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import math
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,22 +25,9 @@ from typing import Any
 import pandas as pd
 
 from clv.errors import CLVError, InvalidParameterError
+from clv.training.report_page import render_page as render_report
 
 __all__ = ["ReportData", "collect_report", "render_report", "write_report"]
-
-#: Parameters of the parent run shown under "Training", in this order.
-_SETTINGS = (
-    ("calibration_end", "Calibration end"),
-    ("holdout_end", "Holdout end"),
-    ("time_unit", "Time unit"),
-    ("horizon", "Horizon (time units)"),
-    ("discount_rate", "Annual discount rate"),
-    ("n_transactions", "Transactions"),
-    ("n_customers", "Customers"),
-    ("kinds", "Candidates"),
-    ("gate_metric", "Gate metric"),
-    ("dataset_digest", "Dataset digest"),
-)
 
 
 @dataclass(frozen=True)
@@ -83,6 +63,13 @@ class ReportData:
         Where the segment summary comes from (or why it is missing).
     images : list of (str, bytes)
         ``(title, PNG bytes)`` of every plot, parent run first.
+    diagnostics : pandas.DataFrame or None
+        Per BTYD candidate: parameters with standard errors, AIC, BIC, the
+        spend-frequency correlation and the holdout calibration
+        (:mod:`clv.training.model_diagnostics`).
+    decisions : dict of str to pandas.DataFrame
+        The run's decision tables (``decisions/<name>.csv``, see
+        :func:`clv.models.decisions.decision_tables`); empty for older runs.
     """
 
     tracking_uri: str
@@ -98,6 +85,8 @@ class ReportData:
     segments: pd.DataFrame | None = field(repr=False)
     segments_note: str
     images: list[tuple[str, bytes]] = field(repr=False)
+    diagnostics: pd.DataFrame | None = field(default=None, repr=False)
+    decisions: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
 
 def _client(tracking_uri: str) -> Any:
@@ -250,12 +239,42 @@ def _segments(
     if local is not None:
         table = pd.read_csv(local).set_index("segment")
         as_of = run.data.params.get("holdout_end", "the holdout end")
+        from clv.training.report_page import duration
+
+        params = run.data.params
+        horizon = duration(params.get("horizon", "?"), params.get("time_unit", ""))
         note = (
             f"Every customer as of {as_of}, scored by the registered model over the "
-            f"horizon of {run.data.params.get('horizon', '?')} time units."
+            f"horizon of {horizon}."
         )
+        if "margin" in run.data.params:
+            from clv.training.margin import describe_margin
+
+            note += f" Here {describe_margin(float(run.data.params['margin']))}."
         return table, note
     return _recompute_segments(run, tracking_uri)
+
+
+def _decisions(client: Any, run: Any, folder: Path) -> dict[str, pd.DataFrame]:
+    """Read the decision tables ``clv train`` logged (none for older runs)."""
+    local = _download(client, run.info.run_id, "decisions", folder)
+    if local is None or not local.is_dir():
+        return {}
+    tables = {}
+    for path in sorted(local.glob("*.csv")):
+        frame = pd.read_csv(path, index_col=0)
+        if path.stem == "headline":
+            frame["value"] = [_parse(v) for v in frame["value"]]
+        tables[path.stem] = frame
+    return tables
+
+
+def _parse(value: object) -> object:
+    """Turn a headline cell back into a number where it is one."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return value
 
 
 def collect_report(
@@ -292,9 +311,10 @@ def collect_report(
 
     from mlflow.exceptions import MlflowException
 
+    from clv.training.stores import check_store
     from clv.training.tracking import resolve_tracking_uri
 
-    uri = resolve_tracking_uri(tracking_uri)
+    uri = check_store(resolve_tracking_uri(tracking_uri), create=False)
     client = _client(uri)
     run = _find_run(client, run_id, experiment)
     tags = dict(run.data.tags)
@@ -316,6 +336,10 @@ def collect_report(
         comparison = _comparison(client, run, root)
         segments, note = _segments(client, run, root, uri)
         images = _plots(client, run, root / "plots")
+        decisions = _decisions(client, run, root / "decisions")
+    from clv.training.model_diagnostics import collect_model_diagnostics
+
+    diagnostics = collect_model_diagnostics(client, run)
     return ReportData(
         tracking_uri=uri,
         run_id=run.info.run_id,
@@ -330,149 +354,9 @@ def collect_report(
         segments=segments,
         segments_note=note,
         images=images,
+        diagnostics=diagnostics,
+        decisions=decisions,
     )
-
-
-# ---------------------------------------------------------------------------------------
-# HTML
-# ---------------------------------------------------------------------------------------
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
-       color: #222; padding: 0 1em; }
-h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
-th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.best td { font-weight: bold; background: #eef6ee; }
-figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption { font-size: 0.9em; color: #555; }
-.note { color: #555; font-size: 0.9em; }
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _number(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value)
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(number):
-        return "n/a"
-    if number.is_integer() and abs(number) < 1e15:
-        return f"{int(number):,}"
-    return f"{number:,.4g}" if abs(number) < 1e4 else f"{number:,.0f}"
-
-
-def _table(
-    frame: pd.DataFrame, *, index_name: str, highlight: str | None = None, mark: str = ""
-) -> str:
-    header = "".join(f"<th>{_e(column)}</th>" for column in [index_name, *frame.columns])
-    rows = []
-    for label, row in frame.iterrows():
-        best = highlight is not None and str(label) == str(highlight)
-        cells = [f"<td>{_e(label)}{_e(mark) if best else ''}</td>"]
-        for value in row:
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            cell = _number(value) if numeric else str(value)
-            cells.append(f'<td class="num">{_e(cell)}</td>' if numeric else f"<td>{_e(cell)}</td>")
-        rows.append(f"<tr{' class=best' if best else ''}>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _definition_list(items: Iterable[tuple[str, object]]) -> str:
-    rows = "".join(f"<tr><th>{_e(key)}</th><td>{_e(value)}</td></tr>" for key, value in items)
-    return f"<table>{rows}</table>"
-
-
-def _image(title: str, png: bytes) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure><img alt="{_e(title)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{_e(title)}</figcaption></figure>"
-    )
-
-
-def render_report(data: ReportData) -> str:
-    """Render a report as one self-contained HTML page.
-
-    Parameters
-    ----------
-    data : ReportData
-        From :func:`collect_report`.
-
-    Returns
-    -------
-    str
-        The HTML document: styles inline, plots as ``data:`` URIs, no script and no
-        external resource; every text from the store escaped.
-    """
-    from clv.training.compare import _DISPLAY
-
-    params, tags = data.params, data.tags
-    comparison = data.comparison.rename(
-        columns={name: label for name, (label, _) in _DISPLAY.items()}
-    )
-    settings = [(label, params[name]) for name, label in _SETTINGS if name in params]
-    model_name = tags.get("clv.registered_model")
-    registry_rows: list[tuple[str, object]] = [("Chosen model", data.best_model)]
-    if model_name:
-        registry_rows += [
-            ("Registered model", model_name),
-            ("New version", tags.get("clv.registered_version", "?")),
-            ("Gate decision", tags.get("clv.gate_decision", "?")),
-            ("Reason", tags.get("clv.gate_reason", "")),
-            ("Champion before", tags.get("clv.previous_champion", "none")),
-        ]
-        registry_rows += [
-            (f"{model_name}@{alias} now", f"version {version}")
-            for alias, version in sorted(data.aliases.items())
-        ]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>clv training report: {_e(data.run_name)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>clv training report: {_e(data.run_name)}</h1>",
-        '<p class="note">'
-        f"Run {_e(data.run_id)} of experiment {_e(data.experiment)}, started "
-        f"{_e(data.start_time)}; store {_e(data.tracking_uri)}.</p>",
-        "<h2>Training</h2>",
-        _definition_list(settings),
-        "<h2>Holdout comparison</h2>",
-        '<p class="note">One row per candidate, fitted on the calibration period and '
-        "judged on the holdout; lower is better except Gini, Spearman and AUC. "
-        "The chosen model is marked.</p>",
-        _table(comparison, index_name="Model", highlight=data.best_model, mark=" (chosen)"),
-        "<h2>Chosen model and registry</h2>",
-        _definition_list(registry_rows),
-        "<h2>Segments</h2>",
-        f'<p class="note">{_e(data.segments_note)}</p>',
-    ]
-    if data.segments is not None:
-        segments = data.segments.rename(
-            columns={"count": "Customers", "total_clv": "Total CLV", "mean_clv": "Mean CLV"}
-        )
-        total = pd.DataFrame(
-            {
-                "Customers": [int(data.segments["count"].sum())],
-                "Total CLV": [float(data.segments["total_clv"].sum())],
-            },
-            index=["all customers"],
-        )
-        parts.append(_table(segments, index_name="Segment"))
-        parts.append(_table(total, index_name=""))
-    parts.append("<h2>Plots</h2>")
-    if not data.images:
-        parts.append('<p class="note">The run logged no plots.</p>')
-    parts.extend(_image(title, png) for title, png in data.images)
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
 
 
 def write_report(
@@ -481,6 +365,8 @@ def write_report(
     *,
     experiment: str = "clv",
     tracking_uri: str | None = None,
+    currency: str = "",
+    acquisition_cost: float | None = None,
 ) -> Path:
     """Write the HTML report of a training run.
 
@@ -494,6 +380,10 @@ def write_report(
         Experiment searched when ``run_id`` is not given.
     tracking_uri : str, optional
         MLflow store (default ``sqlite:///mlflow.db``).
+    currency : str, default ""
+        Shown with every amount (e.g. ``"USD"``).
+    acquisition_cost : float, optional
+        Cost of acquiring a customer, for the payback time in the headline.
 
     Returns
     -------
@@ -505,10 +395,31 @@ def write_report(
     target = Path(output)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"No such folder for the report: {target.parent}")
-    page = render_report(collect_report(run_id, experiment=experiment, tracking_uri=tracking_uri))
+    if target.is_dir():
+        raise IsADirectoryError(f"The report output is a directory: {target}")
+    page = render_report(
+        collect_report(run_id, experiment=experiment, tracking_uri=tracking_uri),
+        currency=currency,
+        acquisition_cost=acquisition_cost,
+    )
     with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=target.parent, suffix=".tmp", delete=False
+        "w",
+        encoding="utf-8",
+        dir=target.parent,
+        prefix=f".{target.name}.",
+        suffix=".tmp",
+        delete=False,
     ) as handle:
-        handle.write(page)
-    os.replace(handle.name, target)
+        temporary = Path(handle.name)
+        try:
+            handle.write(page)
+        except BaseException:
+            handle.close()
+            temporary.unlink(missing_ok=True)
+            raise
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return target

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidParameterError
-from clv.training.code_digest import DIGEST_KEY, code_digest
+from clv.training.code_digest import DIGEST_KEY, DIGEST_TAG, code_digest
 
 __all__ = [
     "DEFAULT_ARTIFACT_DIR",
@@ -473,6 +473,19 @@ def _copy_clv_sources(target: Path) -> Path:
     return destination
 
 
+def _mlmodel_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the facts a user of the model needs, shown in its ``MLmodel`` file."""
+    shown = {
+        "clv_kind": "kind",
+        "clv_version": "clv_version",
+        "clv_time_unit": "time_unit",
+        "clv_horizon_unit": "horizon_unit",
+        "clv_margin": "margin",
+        "clv_basis": "clv_basis",
+    }
+    return {key: _jsonable(metadata[name]) for key, name in shown.items() if name in metadata}
+
+
 def log_pyfunc_model(
     *,
     candidate_dir: Path,
@@ -531,6 +544,8 @@ def log_pyfunc_model(
         model_file = root / Path(spec.origin).name
         shutil.copyfile(spec.origin, model_file)
         digest = code_digest(root)
+        # Also in the tracking store, out of reach of who can write only the artifacts.
+        mlflow.set_tag(DIGEST_TAG, digest)
         return mlflow.pyfunc.log_model(
             name=name,
             python_model=str(model_file),
@@ -543,9 +558,5 @@ def log_pyfunc_model(
             pip_requirements=model_requirements(str(metadata["kind"])),
             signature=signature,
             input_example=input_example,
-            metadata={
-                "clv_kind": str(metadata["kind"]),
-                "clv_version": metadata["clv_version"],
-                DIGEST_KEY: digest,
-            },
+            metadata={**_mlmodel_metadata(metadata), DIGEST_KEY: digest},
         )

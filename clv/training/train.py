@@ -34,19 +34,25 @@ from typing import Any
 
 import pandas as pd
 
-from clv.errors import InvalidDataError, InvalidParameterError
+from clv.errors import InvalidParameterError
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
     TIMESTAMP,
     check_time_unit,
-    prepare_transactions,
     to_day_number,
 )
+from clv.training.interruption import failing_unfinished
+from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
+from clv.training.preflight import check_enough_customers, check_training_settings
+from clv.training.transaction_files import read_transactions
 
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
 Progress = Callable[[str], None]
+
+#: What ``horizon`` is counted in, by time unit (stated in the model's metadata).
+_UNIT_NAMES = {"D": "days", "W": "weeks"}
 
 _SUMMARY_COLUMNS = {
     "holdout_rmse_spend": "rmse_spend",
@@ -58,7 +64,8 @@ _SUMMARY_COLUMNS = {
     "holdout_brier_churn": "brier_churn",
 }
 
-#: Settings a --config file may hold (the keyword arguments of :func:`train`).
+#: Settings a --config file may hold (the keyword arguments of :func:`train`, and
+#: ``date_format``, the format of the log's timestamps, used when reading the file).
 CONFIG_KEYS = (
     "calibration_end",
     "holdout_end",
@@ -69,9 +76,15 @@ CONFIG_KEYS = (
     "kinds",
     "horizon",
     "discount_rate",
+    "margin",
     "customer_id",
     "timestamp",
     "amount",
+    "date_format",
+    "invoice",
+    "missing_customer_id",
+    "negative_amounts",
+    "duplicates",
 )
 
 
@@ -103,6 +116,11 @@ class TrainingResult:
         The gate's decision with both scores.
     comparison : pandas.DataFrame
         One row per candidate kind, the holdout metrics.
+    margin : float
+        The served model's default margin (share of spend that is profit).
+    data_lines : tuple of str
+        What the data policies dropped, netted or left out, one line each
+        (:meth:`clv.features.cleaning.PolicyReport.line`, the Gamma-Gamma exclusions).
     """
 
     tracking_uri: str
@@ -116,6 +134,8 @@ class TrainingResult:
     aliases: dict[str, str]
     decision: Any
     comparison: pd.DataFrame = field(repr=False)
+    margin: float = 1.0
+    data_lines: tuple[str, ...] = ()
 
     @property
     def promoted(self) -> bool:
@@ -141,11 +161,12 @@ class TrainingResult:
         decision = self.decision
         champion = self.aliases.get("champion")
         lines = [
+            *self.data_lines,
             "Holdout comparison (* = chosen; lower is better except gini and auc):",
             table.to_string(float_format=lambda value: f"{value:.4g}"),
             "",
             f"registered {self.model_name} version {self.version} ({self.best_model}), "
-            f"alias challenger",
+            f"alias challenger; {describe_margin(self.margin)}",
             f"gate on {decision.metric}: {decision.reason}",
             f"champion: {self.model_name}@champion = version {champion}"
             if champion is not None
@@ -157,50 +178,6 @@ class TrainingResult:
             lines.append(f"open the UI: mlflow ui --backend-store-uri {self.tracking_uri}")
         lines.append(f'load it: mlflow.pyfunc.load_model("models:/{self.model_name}@champion")')
         return "\n".join(lines)
-
-
-def read_transactions(path: str | Path) -> pd.DataFrame:
-    """Read a transaction log from a CSV or parquet file.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        ``.csv`` (optionally ``.gz``/``.zip``/...) or ``.parquet``/``.pq``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The file's columns, unvalidated (validation happens in :func:`train`).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    clv.errors.InvalidDataError
-        If the format is unknown or the file cannot be parsed.
-    """
-    location = Path(path)
-    if not location.exists():
-        raise FileNotFoundError(f"No such file: {location}")
-    if location.is_dir():
-        raise IsADirectoryError(f"Is a directory, not a transaction file: {location}")
-    suffixes = [suffix.lower() for suffix in location.suffixes]
-    try:
-        if suffixes and suffixes[-1] in (".parquet", ".pq"):
-            return pd.read_parquet(location)
-        if ".csv" in suffixes or ".txt" in suffixes or ".tsv" in suffixes:
-            separator = "\t" if ".tsv" in suffixes else ","
-            return pd.read_csv(location, sep=separator)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError | PermissionError):
-            raise
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidDataError(f"Cannot read {location}: {first}") from exc
-    except pd.errors.ParserError as exc:  # pragma: no cover - a ValueError subclass
-        raise InvalidDataError(f"Cannot read {location}: {exc}") from exc
-    raise InvalidDataError(
-        f"Unknown transaction file format {location.suffix!r} for {location}: use .csv or .parquet."
-    )
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -263,29 +240,15 @@ def _notify(progress: Progress | None, message: str) -> None:
         progress(message)
 
 
-def _canonical(
-    transactions: pd.DataFrame, customer_id: str, timestamp: str, amount: str
-) -> pd.DataFrame:
-    """Validate the log and return a copy with canonical column names."""
-    prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        require_amount=True,
+def _zero_spend_line(candidate: Any) -> str | None:
+    """Describe the Gamma-Gamma exclusions of a fitted candidate in one line (None if none)."""
+    excluded = getattr(getattr(candidate, "spend_model_", None), "n_zero_spend_excluded_", 0)
+    if not excluded:
+        return None
+    return (
+        f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
+        "spend left out of the fit (predicted with the population mean)"
     )
-    mapping = {customer_id: CUSTOMER_ID, timestamp: TIMESTAMP, amount: AMOUNT}
-    clashes = [
-        canonical
-        for given, canonical in mapping.items()
-        if given != canonical and canonical in transactions.columns
-    ]
-    frame = transactions.drop(columns=clashes).rename(columns=mapping)
-    return frame[[CUSTOMER_ID, TIMESTAMP, AMOUNT]]
-
-
-def _date_text(value: object, name: str) -> str:
-    return pd.Timestamp(int(to_day_number(value, name)), unit="D").date().isoformat()
 
 
 def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -367,6 +330,44 @@ def _log_count_calibration(comparison: Any, kind: str, progress: Progress | None
     tracking.log_figure(draw, "holdout_count_histogram.png", warn=progress)
 
 
+def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) -> None:
+    """Log the monthly cohort table (clv.features.cohorts) and its active-rate heatmap."""
+    import mlflow
+
+    from clv.features.cohorts import cohort_table
+    from clv.training import tracking
+
+    table = cohort_table(transactions, period="M", observation_end=observation_end)
+    mlflow.log_text(table.to_csv(), "cohorts.csv")
+
+    def draw() -> Any:
+        from clv.plots import cohort_heatmap
+
+        return cohort_heatmap(table, "active_rate")
+
+    tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
+
+
+def _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate):
+    """Log the decision tables (clv.models.decisions) as ``decisions/<name>.csv``."""
+    import mlflow
+
+    from clv.models.decisions import decision_tables
+
+    inputs = getattr(candidate, "decision_inputs", None)
+    tables = decision_tables(
+        predictions,
+        horizon=float(horizon),
+        margin=float(margin),
+        discount_rate=float(discount_rate),
+        time_unit=getattr(candidate, "time_unit_", None),
+        rules=rules,
+        **(inputs(features) if inputs is not None else {}),
+    )
+    for name, frame in tables.items():
+        mlflow.log_text(frame.to_csv(), f"decisions/{name}.csv")
+
+
 def _clv_by_segment(segmented: pd.DataFrame) -> Any:
     from clv import plots
 
@@ -401,9 +402,14 @@ def train(
     kinds: Sequence[str] | None = None,
     horizon: float | None = None,
     discount_rate: float = 0.0,
+    margin: float = 1.0,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
+    invoice: str | None = None,
+    missing_customer_id: str = "raise",
+    negative_amounts: str = "raise",
+    duplicates: str = "keep",
     source: str | None = None,
     progress: Progress | None = None,
 ) -> TrainingResult:
@@ -434,8 +440,16 @@ def train(
         holdout length by default.
     discount_rate : float, default 0.0
         Default annual discount rate of the served model.
+    margin : float, default 1.0
+        Default share of spend that is profit, in [0, 1], of the served model and
+        of the segment thresholds: 1 makes its ``clv`` revenue, less makes it profit
+        (:mod:`clv.training.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
+    invoice, missing_customer_id, negative_amounts, duplicates
+        The data policies (:func:`clv.features.clean_transactions`), applied once to
+        the log; what they dropped or netted is reported through ``progress``, as
+        :class:`~clv.errors.DataPolicyWarning` and in the result's ``data_report``.
     source : str, optional
         Where the log came from (a path), recorded with the dataset.
     progress : callable, optional
@@ -450,48 +464,48 @@ def train(
     clv.errors.InvalidDataError
         If the log breaks the transaction contract.
     clv.errors.InvalidParameterError
-        If a date, the time unit, the horizon or the discount rate is invalid.
+        If a date, the time unit, the horizon, the discount rate or the margin is
+        invalid.
     """
     import mlflow
 
-    from clv.serving.pyfunc_model import build_signature, to_model_input
+    from clv.serving.pyfunc_model import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
     from clv.training.selection import PRIMARY_METRIC
 
-    unit_days = check_time_unit(time_unit)
-    canonical = _canonical(transactions, customer_id, timestamp, amount)
-    calibration_text = _date_text(calibration_end, "calibration_end")
-    holdout_text = _date_text(holdout_end, "holdout_end")
-    holdout_length = (
-        to_day_number(holdout_end, "holdout_end")
-        - to_day_number(calibration_end, "calibration_end")
-    ) / unit_days
-    if holdout_length <= 0:
-        raise InvalidParameterError(
-            f"The 'holdout_end' date ({holdout_text}) must be after 'calibration_end' "
-            f"({calibration_text})."
-        )
-    if horizon is None:
-        horizon = holdout_length
-    if (
-        isinstance(horizon, bool)
-        or not (isinstance(horizon, int | float) and horizon > 0)
-        or (not math.isfinite(horizon))
-    ):
-        raise InvalidParameterError(
-            f"The 'horizon' parameter must be a float in the range (0, inf). Got {horizon!r} instead."
-        )
-    if isinstance(discount_rate, bool) or not (
-        isinstance(discount_rate, int | float)
-        and math.isfinite(discount_rate)
-        and discount_rate >= 0
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
-    uri = tracking.resolve_tracking_uri(tracking_uri)
+    settings = check_training_settings(
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        time_unit=time_unit,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        model_name=model_name,
+        kinds=kinds,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        customer_id=customer_id,
+        timestamp=timestamp,
+        amount=amount,
+    )
+    calibration_text, holdout_text = settings.calibration_text, settings.holdout_text
+    holdout_length, horizon, uri = settings.holdout_length, settings.horizon, settings.tracking_uri
+    margin = check_margin(margin)
+    from clv.features.cleaning import clean_transactions
+
+    policies = {
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+    }
+    cleaned = clean_transactions(
+        transactions, customer_id=customer_id, timestamp=timestamp, amount=amount, **policies
+    )
+    canonical = cleaned.transactions
+    check_enough_customers(canonical, calibration_end)
+    data_lines = [cleaned.report.line()]
+    _notify(progress, data_lines[0])
     digest = tracking.dataset_digest(canonical)
     holdout_tag = registry.holdout_tag(
         digest=digest,
@@ -509,7 +523,7 @@ def train(
         calibration_end=calibration_end,
         holdout_end=holdout_end,
         time_unit=time_unit,
-        kinds=None if kinds is None else list(kinds),
+        kinds=settings.kinds,
     )
     table = _comparison_table(comparison.table)
     best = str(comparison.best)
@@ -518,9 +532,10 @@ def train(
 
     experiment_id = tracking.ensure_experiment(experiment, uri)
     child_runs: dict[str, str] = {}
-    with tracking.tracking_store(uri):
+    with tracking.tracking_store(uri), failing_unfinished(experiment_id, uri) as run_ids:
         started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
+            run_ids.append(parent.info.run_id)
             mlflow.log_params(
                 {
                     "calibration_end": calibration_text,
@@ -528,12 +543,15 @@ def train(
                     "time_unit": time_unit,
                     "horizon": horizon,
                     "discount_rate": discount_rate,
+                    "margin": margin,
                     "kinds": ",".join(map(str, table.index)),
                     "model_name": model_name,
                     "n_transactions": len(canonical),
                     "n_customers": len(comparison.actuals),
                     "dataset_digest": digest,
                     "gate_metric": PRIMARY_METRIC,
+                    **{f"policy.{k}": v for k, v in policies.items()},
+                    **{f"data.{k}": v for k, v in cleaned.report.as_dict().items()},
                 }
             )
             mlflow.log_params(
@@ -559,6 +577,7 @@ def train(
                 rmse = table.loc[kind].get(PRIMARY_METRIC, math.nan)
                 _notify(progress, f"logged {kind}: {PRIMARY_METRIC} {float(rmse):.4g}")
             tracking.log_comparison(table, comparison_table(table, best=best))
+            _log_cohorts(canonical, holdout_end, progress)
             for file_name, draw in _comparison_plots(
                 comparison.predictions, comparison.actuals
             ).items():
@@ -574,13 +593,18 @@ def train(
 
             _notify(progress, f"refitting {best} on all data up to {holdout_text}")
             candidate = _refit(best, comparison.fitted[best], canonical, holdout_end, time_unit)
+            zero_spend = _zero_spend_line(candidate)
+            if zero_spend is not None:
+                data_lines.append(zero_spend)
+                _notify(progress, zero_spend)
             from clv.features.behaviour import FEATURE_COLUMNS, customer_features
             from clv.models.segments import SegmentRules
 
             features = customer_features(canonical, as_of=holdout_end, time_unit=time_unit)
-            predictions = candidate.predict(
+            revenue = candidate.predict(
                 features, horizon=float(horizon), discount_rate=float(discount_rate)
             )
+            predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), margin))
             rules = SegmentRules().fit(predictions)
             # The segment summary of every customer as of the holdout end (for
             # `clv report`), and its plot.
@@ -588,9 +612,12 @@ def train(
 
             segmented = predictions.assign(segment=rules.assign(predictions))
             mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
+            _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate)
             tracking.log_figure(
                 lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
             )
+            used = getattr(candidate, "input_columns", None) or features.columns
+            required = [str(name) for name in features.columns if name in set(used)]
             categorical = [
                 name
                 for name in features.columns
@@ -605,7 +632,13 @@ def train(
                 "trained_until": holdout_text,
                 "horizon": float(horizon),
                 "discount_rate": float(discount_rate),
-                "feature_columns": list(map(str, features.columns)),
+                "margin": margin,
+                "clv_basis": value_basis(margin),
+                "horizon_unit": _UNIT_NAMES.get(time_unit, time_unit),
+                # The columns this kind reads (the signature asks for these; any
+                # other column of the feature table is ignored).
+                "feature_columns": required,
+                "input_columns": list(map(str, features.columns)),
                 "categorical_columns": categorical,
                 "nonnegative_columns": [
                     name for name in FEATURE_COLUMNS[1:] if name != "trend" and name in features
@@ -616,9 +649,14 @@ def train(
                 "dataset_digest": digest,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            example = to_model_input(features.head(5).reset_index(drop=True))
+            example = features[required].head(5).reset_index(drop=True)
             signature = build_signature(
-                example, categorical=categorical, horizon=horizon, discount_rate=discount_rate
+                example,
+                required=required,
+                categorical=categorical,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                margin=margin,
             )
             _notify(progress, "logging the pyfunc model")
             with tempfile.TemporaryDirectory() as folder:
@@ -685,6 +723,8 @@ def train(
         aliases=current,
         decision=decision,
         comparison=table,
+        margin=margin,
+        data_lines=tuple(data_lines),
     )
 
 

@@ -381,9 +381,9 @@ def test_not_a_dataframe():
 
 def test_bad_parameters():
     with pytest.raises(
-        InvalidParameterError, match=r"'time_unit' parameter must be one of \['D', 'W'\]"
+        InvalidParameterError, match=r"'time_unit' parameter must be one of \['D', 'M', 'W'\]"
     ):
-        rfm_summary(tiny_log("string"), observation_end="2024-01-08", time_unit="M")
+        rfm_summary(tiny_log("string"), observation_end="2024-01-08", time_unit="Q")
     with pytest.raises(InvalidParameterError, match="'observation_end' parameter must be a date"):
         rfm_summary(tiny_log("string"), observation_end="not a date")
     with pytest.raises(

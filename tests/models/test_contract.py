@@ -147,7 +147,7 @@ def test_invalid_inputs_and_parameters(cdnow, cdnow_repeat):
     ):
         BetaGeoModel(penalty=-1).fit(cdnow)
     with pytest.raises(InvalidParameterError, match="'time_unit' parameter must be one of"):
-        BetaGeoModel(time_unit="M").fit(cdnow)
+        BetaGeoModel(time_unit="Q").fit(cdnow)
     with pytest.raises(
         InvalidDataError,
         match=r"in time unit 'W' \(attrs\['time_unit'\]\) but BetaGeoModel was given time_unit='D'",

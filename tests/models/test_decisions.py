@@ -6,6 +6,8 @@ from clv.datasets import load_cdnow
 from clv.features import rfm_summary
 from clv.models import GammaGammaModel, ParetoNBDModel
 from clv.models.decisions import decision_tables
+from clv.models.segments import SegmentRules
+from clv.models.value import customer_lifetime_value
 
 
 @pytest.fixture(scope="module")
@@ -16,20 +18,31 @@ def fitted():
     return purchases, spend, customers
 
 
-def test_tables_agree_and_scale_with_margin(fitted):
+def _tables(fitted, margin, **extra):
     purchases, spend, customers = fitted
-    revenue = decision_tables(purchases, spend, customers, horizon=52, discount_rate=0.1)
-    profit = decision_tables(
-        purchases,
-        spend,
-        customers,
+    clv = customer_lifetime_value(
+        purchases, spend, customers, horizon=52, discount_rate=0.1, margin=margin
+    )
+    churn = purchases.probability_no_purchase(customers, 52).to_numpy()
+    scored = customers[[]].assign(clv=clv.to_numpy(), churn_probability=churn)
+    return decision_tables(
+        scored,
+        rules=SegmentRules().fit(scored),
         horizon=52,
         discount_rate=0.1,
-        margin=0.3,
-        acquisition_cost=20.0,
+        margin=margin,
+        transaction_model=purchases,
+        spend_model=spend,
+        customers=customers,
+        **extra,
     )
+
+
+def test_tables_agree_and_scale_with_margin(fitted):
+    revenue = _tables(fitted, 1.0)
+    profit = _tables(fitted, 0.3, acquisition_cost=20.0)
     head, segments = profit["headline"]["value"], profit["segments"]
-    assert head["customers"] == len(customers) == segments["customers"].sum()
+    assert head["customers"] == len(fitted[2]) == segments["customers"].sum()
     assert head["total_clv"] == pytest.approx(segments["total_clv"].sum())
     assert head["value_at_risk"] == pytest.approx(segments["value_at_risk"].sum())
     assert head["measure"] == "profit" and revenue["headline"]["value"]["measure"] == "revenue"
@@ -44,3 +57,13 @@ def test_tables_agree_and_scale_with_margin(fitted):
     targeted = retention.index.isin(["high value at risk", "medium value at risk"])
     assert (retention.loc[targeted, "gain"] > 0).all()
     assert (retention.loc[~targeted, "gain"] == 0).all()
+    # the what-if's own CLV is the CLV of the predictions
+    assert retention["clv"].sum() == pytest.approx(head["total_clv"])
+
+
+def test_without_models_only_segments_and_headline(fitted):
+    customers = fitted[2]
+    plain = customers[[]].assign(clv=1.0, churn_probability=0.2, segment="low value")
+    tables = decision_tables(plain, horizon=52)
+    assert set(tables) == {"headline", "segments"}
+    assert tables["segments"].loc["low value", "value_at_risk"] == pytest.approx(0.2 * len(plain))

@@ -243,3 +243,28 @@ def test_count_calibration_on_customers_of_the_model_itself():
     assert abs(measures["pit_50"] - 0.50) < 4 * np.sqrt(0.25 / 5_000)
     # the plain central interval of a count over-covers
     assert measures["central_90"] > 0.93 and measures["central_50"] > 0.7
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.79, 2.4), (1e-3, 1e-3), (0.9, 2003.6), (5.0, 1.0)])
+def test_beta_rule_integrates_polynomials_exactly_for_any_b(a, b):
+    from clv.models._count_distributions import beta_rule
+
+    p, w = beta_rule(48, a, b)
+    assert np.all((p > 0) & (p < 1)) and w.sum() == pytest.approx(1.0)
+    for k in (1, 2, 5, 20):
+        exact = np.prod([(a + j) / (a + b + j) for j in range(k)])
+        assert (p**k) @ w == pytest.approx(exact, rel=1e-9)
+
+
+def test_heavy_buyers_get_finite_distributions():
+    table = pd.DataFrame(
+        {"frequency": [0, 500, 2000], "recency": [0.0, 2990.0, 2999.0], "T": [10.0, 3000.0, 3000.0]}
+    )
+    model = BetaGeoModel.from_params({"r": 0.24, "alpha": 30.0, "a": 0.79, "b": 2.4})
+    later = model.probability_alive(table, horizon=365.0)
+    assert np.all(np.isfinite(later)) and np.all(later <= model.probability_alive(table))
+    pmf = model.probability_of_n_purchases(table, 365.0, list(range(400)))
+    assert np.all(np.isfinite(pmf.to_numpy()))
+    interval = model.purchases_interval(table, 365.0)
+    assert (interval["purchases_lower"] <= interval["expected_purchases"]).all()
+    assert (interval["expected_purchases"] <= interval["purchases_upper"]).all()

@@ -142,3 +142,12 @@ def test_bad_arguments_are_named():
         retention_what_if(
             model, 1.0, customers, reduction=0.1, horizon=10, segments=pd.Series(["a"])
         )
+
+
+def test_heavy_buyers_stay_finite():
+    # b + x in the thousands overflowed scipy's Gauss-Jacobi weights (NaN)
+    model = BetaGeoModel.from_params({"r": 0.6, "alpha": 5.0, "a": 0.8, "b": 2.5}, time_unit="W")
+    table = pd.DataFrame({"frequency": [3000.0, 5.0], "recency": [50.0, 20.0], "T": [52.0, 52.0]})
+    result = retention_what_if(model, 10.0, table, reduction=0.3, horizon=52)
+    assert np.isfinite(result.customers.to_numpy(dtype=float)).all()
+    assert (result.customers["gain"] >= 0).all()

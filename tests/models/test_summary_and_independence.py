@@ -73,3 +73,17 @@ def test_independence_warning_on_spend_that_grows_with_frequency():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=AssumptionWarning)
         GammaGammaModel().fit(table)
+
+
+def test_covariance_survives_json(cdnow):
+    model = BetaGeoModel(compute_standard_errors=True).fit(cdnow)
+    again = BetaGeoModel.from_json(model.to_json())
+    pd.testing.assert_frame_equal(again.covariance_, model.covariance_)
+    pd.testing.assert_frame_equal(again.summary(), model.summary())
+
+
+def test_gamma_gamma_summary_from_the_table_equals_the_fit_time_errors(cdnow_repeat):
+    # the fit works on rescaled spends; the summary's Hessian on the table must agree
+    from_table = GammaGammaModel().fit(cdnow_repeat).summary(cdnow_repeat)
+    at_fit = GammaGammaModel(compute_standard_errors=True).fit(cdnow_repeat).summary()
+    np.testing.assert_allclose(from_table["standard_error"], at_fit["standard_error"], rtol=1e-5)

@@ -76,3 +76,69 @@ def test_interval_arguments_are_checked(fitted):
             discounting="continuous",
             time_unit="W",
         )
+
+
+def test_parameter_interval_from_the_asymptotic_distribution(cdnow, cdnow_repeat):
+    from clv.errors import NotFittedError
+    from clv.models._parameter_uncertainty import parameter_draws
+
+    purchases = BetaGeoModel(compute_standard_errors=True).fit(cdnow)
+    spend = GammaGammaModel(compute_standard_errors=True).fit(cdnow_repeat)
+    pd.testing.assert_index_equal(purchases.covariance_.index, purchases.params_.index)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(purchases.covariance_)), purchases.standard_errors_, rtol=1e-12
+    )
+    # the draws have the delta-method spread of log(theta): SE / theta
+    draws = parameter_draws(purchases, n_draws=4000)
+    np.testing.assert_allclose(
+        np.log(draws).std(axis=0),
+        purchases.standard_errors_ / purchases.params_,
+        rtol=0.05,
+    )
+    sample = cdnow.iloc[::25]
+    both = purchases.customer_lifetime_value(
+        sample, spend, horizon=39, interval=0.9, parameter_interval=0.9
+    )
+    assert list(both.columns) == [
+        "customer_lifetime_value",
+        "clv_lower",
+        "clv_upper",
+        "clv_mean_lower",
+        "clv_mean_upper",
+    ]
+    narrow = purchases.customer_lifetime_value(sample, spend, horizon=39, parameter_interval=0.5)
+    point = both["customer_lifetime_value"]
+    inside = (both["clv_mean_lower"] <= point) & (point <= both["clv_mean_upper"])
+    assert inside.mean() > 0.99
+    assert (both["clv_mean_lower"] <= narrow["clv_mean_lower"]).all()
+    assert (narrow["clv_mean_upper"] <= both["clv_mean_upper"]).all()
+    # the estimate's uncertainty is far smaller than a customer's own randomness
+    assert (both["clv_mean_upper"] <= both["clv_upper"]).mean() > 0.9
+    with pytest.raises(NotFittedError, match="compute_standard_errors=True"):
+        BetaGeoModel().fit(cdnow).customer_lifetime_value(
+            sample, spend, horizon=39, parameter_interval=0.9
+        )
+
+
+def test_value_calibration_on_customers_of_the_models_themselves():
+    from clv.datasets.simulate_holdout import simulate_with_holdout
+    from clv.models.count_calibration import value_calibration
+
+    params = {"r": 0.2425945, "alpha": 4.4136019, "a": 0.7929199, "b": 2.4258881}
+    spend = {"p": 6.2488, "q": 3.7446, "gamma": 15.4477}
+    n = 3_000
+    sim = simulate_with_holdout("bgnbd", params, n, T=39.0, holdout=39.0, random_state=5)
+    rng = np.random.default_rng(6)
+    x, y = sim["frequency"].to_numpy(), sim["holdout_frequency"].to_numpy()
+    nu = rng.gamma(spend["q"], 1.0 / spend["gamma"], size=n)
+    mean = rng.gamma(spend["p"] * np.maximum(x, 1), 1.0 / (nu * np.maximum(x, 1)))
+    sim["monetary_value"] = np.where(x > 0, mean, 0.0)
+    total = np.where(y > 0, rng.gamma(spend["p"] * np.maximum(y, 1), 1.0 / nu), 0.0)
+    measures = value_calibration(
+        BetaGeoModel.from_params(params), GammaGammaModel.from_params(spend), sim, total, 39.0
+    )
+    assert abs(measures["pit_90"] - 0.90) < 4 * np.sqrt(0.09 / n)
+    assert abs(measures["pit_50"] - 0.50) < 4 * np.sqrt(0.25 / n)
+    # the reported intervals hold at least their level (the atom at 0 makes them over-cover)
+    assert measures["interval_90"] >= 0.9 - 4 * np.sqrt(0.09 / n)
+    assert measures["interval_50"] >= 0.5

@@ -264,15 +264,20 @@ def test_server_command_checks_its_arguments(tmp_path, options, match):
         server_command(tmp_path, **options)
 
 
-def clv_error_line(*args: str) -> str:
-    """Run ``clv ARGS``; check it exits 2 with one line on stderr, and return that line."""
-    result = subprocess.run(
+def run_clv(*args: str) -> subprocess.CompletedProcess:
+    """Run ``clv ARGS`` in a subprocess (text output captured)."""
+    return subprocess.run(
         [sys.executable, "-m", "clv.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
         env=dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true"),
     )
+
+
+def clv_error_line(*args: str) -> str:
+    """Run ``clv ARGS``; check it exits 2 with one line on stderr, and return that line."""
+    result = run_clv(*args)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.serving.test_endpoint import _request, _start_server, _stop, clv_error_line
+from tests.serving.test_endpoint import _request, _start_server, _stop, clv_error_line, run_clv
 
 READ_TIMEOUT = 2
 
@@ -111,7 +111,8 @@ def test_no_request_gives_a_5xx(server, example):
     long_integer = "9" * 5000
     good = json.dumps({"dataframe_split": example})
     bodies = [
-        good.replace(json.dumps(example["data"][0][1]), long_integer, 1),
+        # (a marker replaced in the text: the example's own value, "2", is found elsewhere)
+        json.dumps(_with(example, "frequency", 123456789)).replace("123456789", long_integer),
         '{"dataframe_split": {"columns": ["customer_id"], "data": [[' + long_integer + "]]}}",
         json.dumps({"dataframe_split": example, "params": {"horizon": 1}}).replace(
             '"horizon": 1', '"horizon": 1e999'
@@ -216,9 +217,43 @@ def test_slow_clients_are_disconnected(server):
     assert _request(port, "GET", "/ping", content_type=None)[0] == 200
 
 
-def test_clv_serve_refuses_a_remote_host_without_the_flag():
+def _raw_status(port: int, head: bytes) -> int | None:
+    """Send ``head`` on a raw connection; the answer's status, ``None`` if reset unanswered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before taking all of it
+        try:
+            answer = sock.recv(4096)
+        except ConnectionResetError:
+            return None
+        return int(answer.split(b" ", 2)[1]) if answer else None
+
+
+def test_oversized_requests_are_refused(server):
+    # A body over the limit (16 MiB) is refused from its Content-Length, before it is read.
+    declared = b"Content-Length: %d\r\n" % (17 * 1024 * 1024)
+    head = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    assert _raw_status(server, head + declared + b"\r\n{") == 413
+    # Headers that do not arrive complete within 16 KiB are refused by the HTTP parser.
+    big = b"GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
+    assert _raw_status(server, big) in (400, None)
+    assert _request(server, "GET", "/ping", content_type=None)[0] == 200
+
+
+def test_clv_serve_refuses_a_remote_host_without_the_flag(tmp_path):
     line = clv_error_line("serve", "--model-uri", "models:/clv@champion", "--host", "0.0.0.0")
     assert "--allow-remote" in line
+    # With the flag it goes on, warning first (here it then stops: there is no store).
+    result = run_clv(
+        *("serve", "--model-uri", "models:/clv@champion", "--host", "0.0.0.0", "--allow-remote"),
+        *("--tracking-uri", f"sqlite:///{tmp_path / 'absent.db'}"),
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 2, result.stderr
+    assert lines[0].startswith("warning: listening on 0.0.0.0") and "authentication" in lines[0]
+    assert lines[1].startswith("error: No MLflow store")
 
 
 def _heavy_body(example, rows: int) -> str:
@@ -254,9 +289,13 @@ def test_heavy_requests_leave_ping_free_and_meet_the_time_limit(trained, example
         assert pings and pings[0] == (200, 0), pings[:3]
         assert all(status == 200 for status, _ in pings)
         assert set(answers) <= {200, 503} and 503 in answers, answers
-        # Afterwards the server scores again.
-        status, _ = _request(port, "POST", "/invocations", {"dataframe_split": example})
-        assert status == 200
+        # Afterwards the server scores again, once the request that was running when its
+        # time ran out has finished in the background (queued ones were dropped).
+        statuses = []
+        while not statuses or (statuses[-1] == 503 and len(statuses) < 60):
+            time.sleep(0.5)
+            statuses.append(_request(port, "POST", "/invocations", {"dataframe_split": example})[0])
+        assert statuses[-1] == 200, statuses
     finally:
         _stop(process)
 

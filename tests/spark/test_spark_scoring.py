@@ -6,9 +6,7 @@ model trained by :func:`clv.training.train.train` on CDNOW (baseline and BG/NBD)
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from clv.errors import InvalidDataError, ModelLoadError
 from clv.serving import batch
 from clv.serving.batch import OUTPUT_COLUMNS
 from clv.serving.spark import score_file, score_spark
+from tests.spark.conftest import clean_env, venv_script
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.mlflow]
 
@@ -32,35 +31,6 @@ PREDICTIONS = [
 ]
 AS_OF = "1997-09-30"
 HORIZON = 39
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """A clv model trained on CDNOW and registered as clv@champion, and CDNOW files."""
-    from clv.training.train import train
-
-    folder = tmp_path_factory.mktemp("spark-store")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        result = train(
-            load_cdnow(),
-            calibration_end=AS_OF,
-            holdout_end="1998-06-30",
-            time_unit="W",
-            tracking_uri=uri,
-            kinds=["baseline", "bg_nbd"],
-        )
-    log = load_cdnow()[["customer_id", "timestamp", "amount"]]
-    log.to_csv(folder / "cdnow.csv", index=False)
-    log.to_parquet(folder / "cdnow.parquet", index=False)
-    return {
-        "folder": folder,
-        "uri": uri,
-        "model": "models:/clv@champion",
-        "version": result.version,
-    }
 
 
 @pytest.fixture(autouse=True)
@@ -155,43 +125,35 @@ def test_score_file_on_spark_errors_leave_no_output(spark, store, tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.parquet", "late.parquet"]
 
 
-def _clv(*args: object) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        MLFLOW_DISABLE_TELEMETRY="true",
-        SPARK_LOCAL_IP="127.0.0.1",
-        PYSPARK_PYTHON=sys.executable,
-        PYSPARK_DRIVER_PYTHON=sys.executable,
-    )
+def _clv_score(
+    store: dict, source: Path, output: Path, engine: str, **env: str
+) -> subprocess.CompletedProcess:
+    """Run ``.venv/bin/clv score`` as cron would: venv not activated, no PYSPARK_PYTHON.
+
+    From the output's folder, not the checkout: Python workers started there would
+    import clv from the current folder.
+    """
+    args = [source, "--model-uri", store["model"], "--as-of", AS_OF, "--horizon", HORIZON]
+    args += ["--output", output, "--tracking-uri", store["uri"], "--engine", engine]
     return subprocess.run(
-        [sys.executable, "-m", "clv.cli", *map(str, args)],
+        [str(venv_script("clv")), "score", *map(str, args)],
+        cwd=output.parent,
         capture_output=True,
         text=True,
-        timeout=300,
-        env=env,
+        timeout=420,
+        env={**clean_env(), **env},
+        check=False,
     )
 
 
 def test_clv_score_engine_spark_equals_engine_local(store, tmp_path):
+    # The Python workers run the driver's interpreter (PYSPARK_PYTHON unset, the
+    # venv's bin not on PATH: PySpark alone would start whatever python3 PATH has).
+    assert "PYSPARK_PYTHON" not in clean_env()
     outputs = {}
     for engine in ("spark", "local"):
         output: Path = tmp_path / f"{engine}.csv"
-        result = _clv(
-            "score",
-            store["folder"] / "cdnow.csv",
-            "--model-uri",
-            store["model"],
-            "--as-of",
-            AS_OF,
-            "--horizon",
-            HORIZON,
-            "--output",
-            output,
-            "--tracking-uri",
-            store["uri"],
-            "--engine",
-            engine,
-        )
+        result = _clv_score(store, store["folder"] / "cdnow.csv", output, engine)
         assert result.returncode == 0, result.stderr[-3000:]
         assert "scored 2,357 customers" in result.stdout
         outputs[engine] = (pd.read_csv(output), result.stdout)
@@ -206,3 +168,21 @@ def test_clv_score_engine_spark_equals_engine_local(store, tmp_path):
 
     assert table(outputs["spark"][1]) == table(outputs["local"][1])
     assert sorted(path.name for path in tmp_path.iterdir()) == ["local.csv", "spark.csv"]
+
+
+def test_a_spark_failure_is_one_line_and_exit_code_2(store, tmp_path):
+    # The user's PYSPARK_PYTHON wins over the driver's interpreter; here it does not
+    # exist, so every Python worker fails to start inside the JVM.
+    log = load_cdnow()[["customer_id", "timestamp", "amount"]].head(200)
+    source = tmp_path / "small.csv"
+    log.to_csv(source, index=False)
+    output = tmp_path / "scores.csv"
+    missing = str(tmp_path / "no-such-python")
+    result = _clv_score(store, source, output, "spark", PYSPARK_PYTHON=missing)
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert "Spark failed" in errors[0] and "no-such-python" in errors[0]
+    assert "Traceback" not in result.stderr and "\tat " not in result.stderr
+    assert not output.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["small.csv"]

@@ -55,9 +55,41 @@ def page(trained):
     from clv.training.report import write_report
 
     path = write_report(
-        trained["folder"] / "report.html", experiment=EXPERIMENT, tracking_uri=trained["uri"]
+        trained["folder"] / "report.html",
+        experiment=EXPERIMENT,
+        tracking_uri=trained["uri"],
+        currency="USD",
+        acquisition_cost=20.0,
     )
     return path
+
+
+def test_report_opens_with_the_decisions(trained, page):
+    from clv.training.report import collect_report
+
+    data = collect_report(experiment=EXPERIMENT, tracking_uri=trained["uri"])
+    assert set(data.decisions) == {"headline", "segments", "new_customer", "retention"}
+    head = data.decisions["headline"]["value"]
+    assert head["customers"] == trained["n_customers"]
+    assert head["total_clv"] == pytest.approx(data.segments["total_clv"].sum())
+    text = page.read_text(encoding="utf-8")
+    order = [
+        "Part 1: decisions",
+        "total revenue CLV over 39 weeks",
+        "value at risk",
+        "payback time of an acquisition cost of USD 20.00",
+        "Segments and what to do",
+        "Win back now",
+        "What a new customer is worth",
+        "retention what-if",
+        "Part 2: model evidence",
+        "bg_nbd: spend deciles",
+        "Holdout comparison",
+    ]
+    positions = [text.find(marker) for marker in order]
+    assert -1 not in positions, [m for m, p in zip(order, positions, strict=True) if p < 0]
+    assert positions == sorted(positions)
+    assert f"USD {head['total_clv']:,.0f}" in text
 
 
 def test_report_holds_the_comparison_the_registry_decision_and_the_segments(trained, page):
@@ -92,7 +124,21 @@ def test_report_holds_the_comparison_the_registry_decision_and_the_segments(trai
     assert not re.search(r"""(src|href)=["'](?!data:)""", text)
     assert "<script" not in text
     # text from the store is escaped
-    assert "<b>" not in text and "report &lt;b&gt;&amp;&quot;test&quot;" in text
+    assert "<b>" not in text and "report &lt;b&gt;&amp;&#34;test&#34;" in text
+
+
+def test_report_shows_the_model_diagnostics(trained, page):
+    from clv.training.report import collect_report
+
+    data = collect_report(experiment=EXPERIMENT, tracking_uri=trained["uri"])
+    diagnostics = data.diagnostics
+    assert list(diagnostics.index) == ["bg_nbd"]  # the baseline has no likelihood
+    assert diagnostics.loc["bg_nbd", "Parameters (SE)"].startswith("r 0.24")
+    assert "alpha 4.41" in diagnostics.loc["bg_nbd", "Parameters (SE)"]
+    assert 0.85 < diagnostics.loc["bg_nbd", "PIT in [.05,.95] (0.90)"] < 0.92
+    text = page.read_text(encoding="utf-8")
+    assert "Model diagnostics</h3>" in text and "Spend-frequency Spearman" in text
+    assert "bg_nbd: holdout count histogram" in [title for title, _ in data.images]
 
 
 def test_a_child_run_id_stands_for_its_training_run(trained):

@@ -113,7 +113,9 @@ def test_parent_and_child_runs(trained):
     assert len(dataset_input.dataset.digest) == 32
     assert {tag.key: tag.value for tag in dataset_input.tags}["n_rows"] == "6919"
     parent_files = {item.path for item in registry.list_artifacts(first.parent_run_id)}
-    assert {"comparison.csv", "comparison.md"} <= parent_files
+    assert {"comparison.csv", "comparison.md", "cohorts.csv"} <= parent_files
+    parent_plots = {item.path for item in registry.list_artifacts(first.parent_run_id, "plots")}
+    assert "plots/cohort_active_rate.png" in parent_plots
     table = pd.read_csv(
         mlflow.artifacts.download_artifacts(
             run_id=first.parent_run_id, artifact_path="comparison.csv", tracking_uri=trained["uri"]
@@ -208,19 +210,20 @@ def test_signature_has_features_outputs_and_params(store):
         "churn_probability",
         "expected_spend",
         "clv",
+        "margin",
         "segment",
     ]
     defaults = {spec.name: spec.default for spec in signature.params}
-    assert defaults == {"horizon": 39.0, "discount_rate": 0.0}
+    assert defaults == {"horizon": 39.0, "discount_rate": 0.0, "margin": 1.0}
     assert info.saved_input_example_info is not None
 
 
 def test_champion_loads_and_predicts_in_a_fresh_process(store, cdnow, tmp_path):
     trained = store
     from clv.features.behaviour import customer_features
-    from clv.serving.pyfunc_model import to_model_input
 
-    features = to_model_input(customer_features(cdnow, as_of="1998-06-30", time_unit="W"))
+    # clv's feature table as it is (integer counts, every column), no conversion
+    features = customer_features(cdnow, as_of="1998-06-30", time_unit="W")
     features.to_parquet(tmp_path / "features.parquet")
     script = textwrap.dedent(
         """
@@ -265,10 +268,10 @@ def test_champion_loads_and_predicts_in_a_fresh_process(store, cdnow, tmp_path):
 
 def test_model_checks_its_input(store, cdnow):
     from clv.features.behaviour import customer_features
-    from clv.serving.pyfunc_model import to_model_input
 
     model = mlflow.pyfunc.load_model("models:/clv/1")
-    features = to_model_input(customer_features(cdnow, as_of="1998-06-30", time_unit="W").head(4))
+    features = customer_features(cdnow, as_of="1998-06-30", time_unit="W").head(4)
+    features = features.astype({"frequency": "float64"})
     good = model.predict(features)
     assert len(good) == 4
     bad = features.copy()
