@@ -148,12 +148,21 @@ def train_command(
         str | None, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP)
     ] = None,
     duplicates: Annotated[str | None, typer.Option("--duplicates", help=DUPLICATES_HELP)] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: the served clv is profit "
+            "(1 = revenue). [default: 1]",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         str | None,
         typer.Option(
             "--config",
             help="TOML or JSON file with any of these settings (and kinds, horizon, "
-            "discount_rate); options given here win.",
+            "discount_rate, margin); options given here win.",
         ),
     ] = None,
 ) -> None:
@@ -178,6 +187,7 @@ def train_command(
         "missing_customer_id": missing_customer_id,
         "negative_amounts": negative_amounts,
         "duplicates": duplicates,
+        "margin": margin,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     for required in ("calibration_end", "holdout_end"):

@@ -93,6 +93,7 @@ OUTPUT_COLUMNS = (
     "churn_probability",
     "expected_spend",
     "clv",
+    "margin",
     "segment",
     "model_version",
     "scored_at",
@@ -192,6 +193,7 @@ def score_transactions(
     as_of: object,
     horizon: float,
     discount_rate: float | None = None,
+    margin: float | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
@@ -215,6 +217,8 @@ def score_transactions(
         Prediction horizon, in the model's time unit.
     discount_rate : float, optional
         Annual discount rate; the model's default if omitted.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
     customer_id, timestamp, amount : str
         The log's column names.
     invoice, missing_customer_id, negative_amounts, duplicates
@@ -226,7 +230,7 @@ def score_transactions(
     Returns
     -------
     pandas.DataFrame
-        ``customer_id``, the predictions and ``segment``, one row per customer
+        ``customer_id``, the predictions, ``margin`` and ``segment``, one row per customer
         with a transaction on or before ``as_of``, sorted by customer id;
         ``attrs["data_report"]`` holds the counts of the
         :class:`~clv.features.cleaning.PolicyReport` by name.
@@ -242,8 +246,10 @@ def score_transactions(
     from clv.features.cleaning import clean_transactions
     from clv.serving._models import clv_metadata, model_feature_columns
     from clv.serving.pyfunc_model import to_model_input
+    from clv.training.margin import scoring_margin
 
     metadata = clv_metadata(model)
+    margin = scoring_margin(metadata, margin)
     policies = {
         "invoice": invoice,
         "missing_customer_id": missing_customer_id,
@@ -269,6 +275,8 @@ def score_transactions(
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
         params["discount_rate"] = float(discount_rate)
+    if "margin" in metadata:
+        params["margin"] = margin
     from mlflow.exceptions import MlflowException
 
     try:
@@ -276,6 +284,8 @@ def score_transactions(
     except MlflowException as error:
         first = str(error.message).strip().splitlines()[0][:200]
         raise InvalidDataError(f"The model refused the customer features: {first}") from error
+    if "margin" not in scores.columns:  # a model logged before margins: revenue
+        scores.insert(list(scores.columns).index("clv") + 1, "margin", margin)
     scores.attrs["data_report"] = report.as_dict()  # JSON-safe (parquet metadata)
     return scores
 
@@ -490,6 +500,7 @@ def score_file(
     horizon: float,
     output: str | Path,
     discount_rate: float | None = None,
+    margin: float | None = None,
     tracking_uri: str | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
@@ -518,6 +529,9 @@ def score_file(
         ``.parquet`` / ``.pq`` or ``.csv`` file (format by extension).
     discount_rate : float, optional
         Annual discount rate; the model's default if omitted.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
+        ``clv`` is revenue at margin 1, profit otherwise (the ``margin`` column).
     tracking_uri : str, optional
         MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default.
     customer_id, timestamp, amount : str
@@ -541,7 +555,7 @@ def score_file(
     pandas.DataFrame
         The per-segment summary (:func:`clv.models.segments.segment_summary`:
         ``count``, ``total_clv``, ``mean_clv``), with ``attrs`` ``n_customers``,
-        ``model_version``, ``model_uri``, ``output``, ``scored_at``,
+        ``model_version``, ``model_uri``, ``output``, ``scored_at``, ``margin``,
         ``data_report`` (the :class:`~clv.features.cleaning.PolicyReport` of the
         whole file) and ``swept`` (work folders of killed earlier runs removed).
 
@@ -559,10 +573,13 @@ def score_file(
         If the model cannot be found or is not a clv model.
     """
     from clv.serving._models import clv_metadata, download_model, load_pyfunc, resolve_model
+    from clv.training.margin import check_margin, scoring_margin
 
     source, target = check_paths(transactions_path, output)
     columns = [customer_id, timestamp, amount]
     horizon, chunk = _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
+    if margin is not None:
+        check_margin(margin)
     from clv.features._policies import check_policies
 
     check_policies(negative_amounts, missing_customer_id)
@@ -579,12 +596,13 @@ def score_file(
     scored_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
     with work_folder(target) as (work, swept):
         model = load_pyfunc(download_model(resolved, work / "model"))
-        clv_metadata(model)
+        margin = scoring_margin(clv_metadata(model), margin)
         options = {
             "model": model,
             "as_of": as_of,
             "horizon": horizon,
             "discount_rate": discount_rate,
+            "margin": margin,
             "customer_id": customer_id,
             "timestamp": timestamp,
             "amount": amount,
@@ -654,6 +672,7 @@ def score_file(
             writer.abort()
             raise
     summary = _combine(summaries, writer.rows, resolved, target, scored_at)
+    summary.attrs["margin"] = margin
     summary.attrs["data_report"] = _report_total(reports)
     summary.attrs["swept"] = swept
     return summary

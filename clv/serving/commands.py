@@ -152,6 +152,15 @@ def score(
             show_default=False,
         ),
     ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: clv is profit (1 = revenue). "
+            "[default: the model's]",
+            show_default=False,
+        ),
+    ] = None,
     customer_id: Annotated[
         str, typer.Option("--customer-id", help="Customer id column.")
     ] = "customer_id",
@@ -185,6 +194,7 @@ def score(
         "horizon": horizon,
         "output": output,
         "discount_rate": discount_rate,
+        "margin": margin,
         "tracking_uri": tracking_uri,
         "customer_id": customer_id,
         "timestamp": timestamp,
@@ -240,6 +250,10 @@ def score(
     )
     if attrs.get("data_report") is not None:
         typer.echo(attrs["data_report"].line())
+    if "margin" in attrs:
+        from clv.training.margin import describe_margin
+
+        typer.echo(describe_margin(attrs["margin"]))
     table = summary.copy()
     table["share"] = table["count"] / max(int(table["count"].sum()), 1)
     typer.echo(

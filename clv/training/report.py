@@ -247,6 +247,10 @@ def _segments(
             f"Every customer as of {as_of}, scored by the registered model over the "
             f"horizon of {horizon}."
         )
+        if "margin" in run.data.params:
+            from clv.training.margin import describe_margin
+
+            note += f" Here {describe_margin(float(run.data.params['margin']))}."
         return table, note
     return _recompute_segments(run, tracking_uri)
 

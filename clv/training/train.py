@@ -43,6 +43,7 @@ from clv.features._contract import (
     to_day_number,
 )
 from clv.training.interruption import failing_unfinished
+from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
 from clv.training.preflight import check_enough_customers, check_training_settings
 from clv.training.transaction_files import read_transactions
 
@@ -115,6 +116,8 @@ class TrainingResult:
         The gate's decision with both scores.
     comparison : pandas.DataFrame
         One row per candidate kind, the holdout metrics.
+    margin : float
+        The served model's default margin (share of spend that is profit).
     data_lines : tuple of str
         What the data policies dropped, netted or left out, one line each
         (:meth:`clv.features.cleaning.PolicyReport.line`, the Gamma-Gamma exclusions).
@@ -131,6 +134,7 @@ class TrainingResult:
     aliases: dict[str, str]
     decision: Any
     comparison: pd.DataFrame = field(repr=False)
+    margin: float = 1.0
     data_lines: tuple[str, ...] = ()
 
     @property
@@ -162,7 +166,7 @@ class TrainingResult:
             table.to_string(float_format=lambda value: f"{value:.4g}"),
             "",
             f"registered {self.model_name} version {self.version} ({self.best_model}), "
-            f"alias challenger",
+            f"alias challenger; {describe_margin(self.margin)}",
             f"gate on {decision.metric}: {decision.reason}",
             f"champion: {self.model_name}@champion = version {champion}"
             if champion is not None
@@ -468,7 +472,6 @@ def train(
     from clv.serving.pyfunc_model import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
-    from clv.training.margin import apply_margin, check_margin, value_basis
     from clv.training.selection import PRIMARY_METRIC
 
     settings = check_training_settings(
@@ -632,8 +635,8 @@ def train(
                 "margin": margin,
                 "clv_basis": value_basis(margin),
                 "horizon_unit": _UNIT_NAMES.get(time_unit, time_unit),
-                # The columns this kind reads (the signature requires these; the
-                # rest of the feature table is optional and ignored).
+                # The columns this kind reads (the signature asks for these; any
+                # other column of the feature table is ignored).
                 "feature_columns": required,
                 "input_columns": list(map(str, features.columns)),
                 "categorical_columns": categorical,
@@ -646,7 +649,7 @@ def train(
                 "dataset_digest": digest,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            example = features.head(5).reset_index(drop=True)
+            example = features[required].head(5).reset_index(drop=True)
             signature = build_signature(
                 example,
                 required=required,
@@ -720,6 +723,7 @@ def train(
         aliases=current,
         decision=decision,
         comparison=table,
+        margin=margin,
         data_lines=tuple(data_lines),
     )
 
