@@ -1,11 +1,17 @@
 """The ``clv`` command line.
 
 User errors (bad data, bad arguments, missing files) print one line and exit with
-code 2; ``--debug`` shows the traceback instead.
+code 2; ``--debug`` shows the traceback instead. SIGTERM is handled like Ctrl-C:
+the command stops, removes what it was writing, marks its MLflow runs failed, and
+exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). MLflow's
+HTTP client is given bounded retries (:data:`clv.training.stores.HTTP_DEFAULTS`)
+unless its variables are set.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,6 +33,8 @@ app = typer.Typer(
 )
 
 _STATE = {"debug": False}
+#: Signals that stop a command cleanly (cleanup runs, exit code 128 + signal).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @app.callback()
@@ -128,6 +136,7 @@ def train_command(
     amount: Annotated[
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
+    date_format: serving_commands.DateFormatOption = None,
     invoice: Annotated[
         str | None,
         typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
@@ -139,16 +148,26 @@ def train_command(
         str | None, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP)
     ] = None,
     duplicates: Annotated[str | None, typer.Option("--duplicates", help=DUPLICATES_HELP)] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: the served clv is profit "
+            "(1 = revenue). [default: 1]",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         str | None,
         typer.Option(
             "--config",
             help="TOML or JSON file with any of these settings (and kinds, horizon, "
-            "discount_rate); options given here win.",
+            "discount_rate, margin); options given here win.",
         ),
     ] = None,
 ) -> None:
     """Train every model, track the runs in MLflow, register the best and gate it."""
+    from clv.training.preflight import TRAINING_SETTINGS, check_training_settings
     from clv.training.train import load_config, read_transactions
     from clv.training.train import train as run_training
 
@@ -163,10 +182,12 @@ def train_command(
         "customer_id": customer_id,
         "timestamp": timestamp,
         "amount": amount,
+        "date_format": date_format,
         "invoice": invoice,
         "missing_customer_id": missing_customer_id,
         "negative_amounts": negative_amounts,
         "duplicates": duplicates,
+        "margin": margin,
     }
     settings.update({key: value for key, value in given.items() if value is not None})
     for required in ("calibration_end", "holdout_end"):
@@ -174,7 +195,15 @@ def train_command(
             raise CLVError(
                 f"Missing --{required.replace('_', '-')} (give it as an option or in --config)."
             )
-    log = read_transactions(transactions)
+    date_format = settings.pop("date_format", None)
+    # before reading the log, training or any MLflow run
+    check_training_settings(**{k: v for k, v in settings.items() if k in TRAINING_SETTINGS})
+    log = read_transactions(
+        transactions,
+        customer_id=settings.get("customer_id", "customer_id"),
+        timestamp=settings.get("timestamp", "timestamp"),
+        date_format=date_format,
+    )
     _progress(f"read {len(log):,} rows from {transactions}")
     result = run_training(log, source=str(transactions), progress=_progress, **settings)
     _print_training_summary(result)
@@ -248,15 +277,35 @@ def main(argv: list[str] | None = None) -> None:
     argv : list of str, optional
         The arguments after the program name; ``sys.argv[1:]`` by default.
     """
+    from clv.training.stores import HTTP_DEFAULTS
+
     args = sys.argv[1:] if argv is None else argv
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {number: signal.signal(number, interrupt) for number in _STOP_SIGNALS}
     try:
         app(args=args, prog_name="clv")
+    except (SystemExit, KeyboardInterrupt) as stop:
+        if received or isinstance(stop, KeyboardInterrupt):
+            number = received[0] if received else signal.SIGINT
+            typer.echo(f"clv: interrupted by {signal.Signals(number).name}", err=True)
+            raise SystemExit(128 + number) from None
+        raise
     except (CLVError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         if "--debug" in args:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         typer.echo(f"error: {message}", err=True)
         raise SystemExit(2) from None
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

@@ -81,8 +81,10 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
     Raises
     ------
     clv.errors.ModelLoadError
-        If the store has no such registered model, alias or version, or a local
-        SQLite store does not exist.
+        If the store has no such registered model, alias or version.
+    clv.errors.InvalidParameterError
+        If the store does not exist (it is not created), is not a database or
+        cannot be reached (:func:`clv.training.stores.check_store`).
     """
     from clv.training.tracking import resolve_tracking_uri
 
@@ -97,13 +99,9 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
         if not (path / "MLmodel").is_file():
             raise ModelLoadError(f"No MLflow model at {path} (no MLmodel file there).")
         return ResolvedModel(model_uri, model_uri, None, None, uri)
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
-        database = Path(uri[len("sqlite:///") :])
-        if not database.exists():
-            raise ModelLoadError(
-                f"No MLflow store at {database}: train a model first (clv train) or pass "
-                "--tracking-uri."
-            )
+    from clv.training.stores import check_store
+
+    check_store(uri, create=False)
     if not model_uri.startswith(_MODELS_SCHEME):
         return ResolvedModel(model_uri, model_uri, None, None, uri)
     rest = model_uri[len(_MODELS_SCHEME) :].strip("/")

@@ -12,10 +12,24 @@ are not scored.
 
 Atomic output
 -------------
-Rows are written to a temporary file in the output's folder, renamed over the
+The output must not be the transaction file itself (by any path: a symlink, a
+hard link, ``./x/../x``): that is refused before anything is read or written.
+Everything a run writes -- the downloaded model, the bucket files, the scores --
+goes into one work folder next to the output, named
+``.<output name>.clv-score-<host>-<pid>-<random>``; the scores are renamed over the
 output (:func:`os.replace`) only when every customer is scored. A failure --
-invalid data, an unknown model, Ctrl-C -- leaves no temporary file and no new
-output (an existing output file is left as it was).
+invalid data, an unknown model, Ctrl-C or SIGTERM (the ``clv`` command turns it
+into the same interruption) -- removes the work folder and leaves no new output
+(an existing output file is left as it was). A run killed outright (``kill -9``)
+cannot clean up: the next run for the same output removes the work folders of
+runs on this host whose process no longer exists (``attrs["swept"]`` counts them).
+
+Reading
+-------
+Files are read by :mod:`clv.training.transaction_files`: regular files only,
+clear errors for unreadable ones, and text dates parsed with one format for the
+whole file (``date_format``, or ISO 8601, or one unambiguous inferred format);
+rows that format does not read are counted over the whole file and refused.
 
 Large inputs and the memory bound
 ---------------------------------
@@ -44,8 +58,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
-import uuid
+import stat
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +69,19 @@ import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
+from clv.serving.workspace import work_folder
+from clv.training.preflight import check_columns, check_discount_rate, check_positive
+from clv.training.transaction_files import (
+    READ_ERRORS,
+    apply_date_format,
+    check_date_range,
+    check_id_column,
+    check_transaction_file,
+    choose_date_format,
+    read_error,
+    read_transactions,
+    unparsed_dates_error,
+)
 
 __all__ = ["OUTPUT_COLUMNS", "score_file", "score_transactions"]
 
@@ -67,6 +93,7 @@ OUTPUT_COLUMNS = (
     "churn_probability",
     "expected_spend",
     "clv",
+    "margin",
     "segment",
     "model_version",
     "scored_at",
@@ -97,46 +124,50 @@ def _check_output(output: str | Path) -> Path:
         raise FileNotFoundError(f"No such folder for the output: {parent}")
     if location.is_dir():
         raise IsADirectoryError(f"The output is a directory: {location}")
+    if location.exists() and not stat.S_ISREG(location.stat().st_mode):
+        raise InvalidParameterError(f"The output {location} exists and is not a regular file.")
     return location
 
 
-def _check_input(path: str | Path) -> Path:
-    location = Path(path)
-    if not location.exists():
-        raise FileNotFoundError(f"No such file: {location}")
-    if location.is_dir():
-        raise IsADirectoryError(f"Is a directory, not a transaction file: {location}")
-    suffixes = [suffix.lower() for suffix in location.suffixes]
-    if not suffixes or not (suffixes[-1] in _PARQUET or ".csv" in suffixes):
-        raise InvalidDataError(
-            f"Unknown transaction file format {location.suffix!r} for {location}: use .csv or "
-            ".parquet."
-        )
-    return location
+_check_input = check_transaction_file
 
 
-def _positive(name: str, value: object, *, integer: bool = False) -> float:
-    valid = not isinstance(value, bool) and isinstance(value, int | float)
-    if valid:
-        valid = math.isfinite(value) and value > 0 and (not integer or float(value).is_integer())
-    if not valid:
-        kind = "an int" if integer else "a float"
+def check_paths(transactions_path: str | Path, output: str | Path) -> tuple[Path, Path]:
+    """Check the transaction file and the output of a scoring job (both engines).
+
+    Parameters
+    ----------
+    transactions_path, output : str or pathlib.Path
+        As given to ``score_file``.
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path)
+        The transaction file and the output.
+
+    Raises
+    ------
+    clv.errors.InvalidParameterError
+        If the output is the transaction file (through any path, symlink or hard
+        link), or its extension is unknown.
+    FileNotFoundError, IsADirectoryError, clv.errors.InvalidDataError
+        See :func:`clv.training.transaction_files.check_transaction_file`.
+    """
+    source = _check_input(transactions_path)
+    target = _check_output(output)
+    same = source.resolve() == target.resolve()
+    if not same and target.exists():
+        same = os.path.samefile(source, target)
+    if same:
         raise InvalidParameterError(
-            f"The '{name}' parameter must be {kind} in the range (0, inf). Got {value!r} instead."
+            f"The output {str(target)!r} is the transaction file {str(source)!r}: scoring "
+            "would replace the log with its scores. Choose another --output."
         )
-    return float(value)
+    return source, target
 
 
-def _check_discount_rate(discount_rate: object) -> None:
-    if discount_rate is not None and (
-        isinstance(discount_rate, bool)
-        or not isinstance(discount_rate, int | float)
-        or not (math.isfinite(discount_rate) and discount_rate >= 0)
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
+_positive = check_positive
+_check_discount_rate = check_discount_rate
 
 
 def _check_score_arguments(
@@ -151,10 +182,7 @@ def _check_score_arguments(
     _check_discount_rate(discount_rate)
     chunk = int(_positive("chunk_customers", chunk_customers, integer=True))
     to_day_number(as_of, "as_of")
-    if len(set(columns)) != 3:
-        raise InvalidParameterError(
-            f"The customer id, timestamp and amount columns must differ. Got {columns}."
-        )
+    check_columns(columns)
     return horizon, chunk
 
 
@@ -165,6 +193,7 @@ def score_transactions(
     as_of: object,
     horizon: float,
     discount_rate: float | None = None,
+    margin: float | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
@@ -188,6 +217,8 @@ def score_transactions(
         Prediction horizon, in the model's time unit.
     discount_rate : float, optional
         Annual discount rate; the model's default if omitted.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
     customer_id, timestamp, amount : str
         The log's column names.
     invoice, missing_customer_id, negative_amounts, duplicates
@@ -199,7 +230,7 @@ def score_transactions(
     Returns
     -------
     pandas.DataFrame
-        ``customer_id``, the predictions and ``segment``, one row per customer
+        ``customer_id``, the predictions, ``margin`` and ``segment``, one row per customer
         with a transaction on or before ``as_of``, sorted by customer id;
         ``attrs["data_report"]`` holds the counts of the
         :class:`~clv.features.cleaning.PolicyReport` by name.
@@ -215,8 +246,10 @@ def score_transactions(
     from clv.features.cleaning import clean_transactions
     from clv.serving._models import clv_metadata, model_feature_columns
     from clv.serving.pyfunc_model import to_model_input
+    from clv.training.margin import scoring_margin
 
     metadata = clv_metadata(model)
+    margin = scoring_margin(metadata, margin)
     policies = {
         "invoice": invoice,
         "missing_customer_id": missing_customer_id,
@@ -242,6 +275,8 @@ def score_transactions(
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
         params["discount_rate"] = float(discount_rate)
+    if "margin" in metadata:
+        params["margin"] = margin
     from mlflow.exceptions import MlflowException
 
     try:
@@ -249,6 +284,8 @@ def score_transactions(
     except MlflowException as error:
         first = str(error.message).strip().splitlines()[0][:200]
         raise InvalidDataError(f"The model refused the customer features: {first}") from error
+    if "margin" not in scores.columns:  # a model logged before margins: revenue
+        scores.insert(list(scores.columns).index("clv") + 1, "margin", margin)
     scores.attrs["data_report"] = report.as_dict()  # JSON-safe (parquet metadata)
     return scores
 
@@ -256,9 +293,9 @@ def score_transactions(
 class _Writer:
     """Append scored chunks to a temporary file; publish it with os.replace."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, folder: Path) -> None:
         self.output = output
-        self.temporary = output.resolve().parent / f".{output.name}.{uuid.uuid4().hex}.tmp"
+        self.temporary = folder / f"scores{output.suffix}"
         self.parquet = _suffix(output) in _PARQUET
         self.writer: Any = None
         self.handle: Any = None
@@ -324,10 +361,9 @@ def _read_columns_parquet(path: Path, columns: list[str]) -> None:
 
 def _csv_header(path: Path, columns: list[str]) -> pd.DataFrame:
     try:
-        head = pd.read_csv(path, nrows=10_000)
-    except (ValueError, UnicodeDecodeError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InvalidDataError(f"Cannot read {path}: {first}") from error
+        head = pd.read_csv(path, nrows=10_000, dtype={columns[1]: str})
+    except (pd.errors.ParserError, *READ_ERRORS) as error:
+        raise read_error(path, error) from error
     missing = [name for name in columns if name not in head.columns]
     if missing:
         raise InvalidDataError(
@@ -348,20 +384,22 @@ def _estimate_csv_rows(path: Path) -> int:
 
 def _batches(path: Path, columns: list[str], rows: int, id_dtype: Any) -> Iterator[pd.DataFrame]:
     if _suffix(path) in _PARQUET:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
-            yield batch.to_pandas()
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+                yield batch.to_pandas()
+        except (pa.ArrowException, *READ_ERRORS) as error:
+            raise read_error(path, error) from error
         return
-    reader = pd.read_csv(path, usecols=columns, chunksize=rows, dtype={columns[0]: id_dtype})
+    dtypes = {columns[0]: id_dtype, columns[1]: str}
     try:
-        for chunk in reader:
-            yield chunk[columns]
-    except (ValueError, UnicodeDecodeError) as error:
-        first = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise InvalidDataError(f"Cannot read {path}: {first}") from error
-    finally:
-        reader.close()
+        with pd.read_csv(path, usecols=columns, chunksize=rows, dtype=dtypes) as reader:
+            for chunk in reader:
+                yield chunk[columns]
+    except (pd.errors.ParserError, *READ_ERRORS) as error:
+        raise read_error(path, error) from error
 
 
 def _partition(
@@ -372,15 +410,35 @@ def _partition(
     total_rows: int,
     id_dtype: Any,
     progress: Progress | None,
+    date_format: str | None = None,
 ) -> list[tuple[list[Path], int]]:
-    """Pass 1: hash-partition the log by customer into bucket folders of parquet pieces."""
+    """Pass 1: hash-partition the log by customer into bucket folders of parquet pieces.
+
+    Every batch's dates are parsed with the format chosen on the first batch; rows
+    it does not read are counted over the whole file and refused at the end.
+    """
     buckets: list[tuple[list[Path], int]] = []
     count = 0
     done = 0
+    chosen: str | None = None
+    unparsed: list[pd.DataFrame] = []
+    n_unparsed = 0
     for index, batch in enumerate(_batches(path, columns, chunk, id_dtype)):
         if batch.empty:
             continue
         ids = batch[columns[0]]
+        check_id_column(ids, columns[0])
+        if not buckets:
+            chosen = choose_date_format(
+                batch[columns[1]], column=columns[1], date_format=date_format
+            )
+        parsed, bad = apply_date_format(batch[columns[1]], chosen)
+        if bad.any():
+            n_unparsed += int(bad.sum())
+            if len(unparsed) < 3:
+                unparsed.append(batch.loc[bad, columns[:2]])
+        check_date_range(parsed, columns[1], ids)
+        batch = batch.assign(**{columns[1]: parsed})
         if not buckets:
             ratio = max(ids.nunique(dropna=False) / len(batch), 1.0 / chunk)
             count = max(1, math.ceil(total_rows * ratio / chunk))
@@ -401,6 +459,17 @@ def _partition(
         done += len(batch)
         if progress is not None:
             progress("reading", done, max(done, total_rows))
+    if n_unparsed:
+        examples = pd.concat(unparsed)
+        raise unparsed_dates_error(
+            columns[1],
+            n_unparsed,
+            done,
+            str(chosen),
+            explicit=date_format is not None,
+            values=examples[columns[1]],
+            customers=examples[columns[0]],
+        )
     return buckets
 
 
@@ -431,6 +500,7 @@ def score_file(
     horizon: float,
     output: str | Path,
     discount_rate: float | None = None,
+    margin: float | None = None,
     tracking_uri: str | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
@@ -441,6 +511,7 @@ def score_file(
     missing_customer_id: str = "raise",
     negative_amounts: str = "raise",
     duplicates: str = "keep",
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Score every customer of a transaction file and write the scores atomically.
 
@@ -458,6 +529,9 @@ def score_file(
         ``.parquet`` / ``.pq`` or ``.csv`` file (format by extension).
     discount_rate : float, optional
         Annual discount rate; the model's default if omitted.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
+        ``clv`` is revenue at margin 1, profit otherwise (the ``margin`` column).
     tracking_uri : str, optional
         MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default.
     customer_id, timestamp, amount : str
@@ -472,33 +546,40 @@ def score_file(
         The data policies (:func:`clv.features.clean_transactions`), applied to
         every customer's rows; one :class:`~clv.errors.DataPolicyWarning` gives the
         totals.
+    date_format : str, optional
+        Format of text timestamps (``"%d/%m/%Y"``, ``"ISO8601"``...); inferred when
+        unambiguous (:mod:`clv.training.transaction_files`).
 
     Returns
     -------
     pandas.DataFrame
         The per-segment summary (:func:`clv.models.segments.segment_summary`:
         ``count``, ``total_clv``, ``mean_clv``), with ``attrs`` ``n_customers``,
-        ``model_version``, ``model_uri``, ``output``, ``scored_at`` and
+        ``model_version``, ``model_uri``, ``output``, ``scored_at``, ``margin``,
         ``data_report`` (the :class:`~clv.features.cleaning.PolicyReport` of the
-        whole file).
+        whole file) and ``swept`` (work folders of killed earlier runs removed).
 
     Raises
     ------
     FileNotFoundError
         If the transaction file or the output's folder does not exist.
     clv.errors.InvalidDataError
-        If the file cannot be read or breaks the transaction contract.
+        If the file cannot be read, is not a regular file, has ambiguous or mixed
+        date formats, or breaks the transaction contract.
     clv.errors.InvalidParameterError
-        For a bad date, horizon, discount rate, chunk size or output extension.
+        For a bad date, horizon, discount rate, chunk size or output extension, or
+        an output that is the transaction file.
     clv.errors.ModelLoadError
         If the model cannot be found or is not a clv model.
     """
     from clv.serving._models import clv_metadata, download_model, load_pyfunc, resolve_model
+    from clv.training.margin import check_margin, scoring_margin
 
-    source = _check_input(transactions_path)
-    target = _check_output(output)
+    source, target = check_paths(transactions_path, output)
     columns = [customer_id, timestamp, amount]
     horizon, chunk = _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
+    if margin is not None:
+        check_margin(margin)
     from clv.features._policies import check_policies
 
     check_policies(negative_amounts, missing_customer_id)
@@ -513,14 +594,15 @@ def score_file(
 
     resolved = resolve_model(model_uri, tracking_uri)
     scored_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
-    with tempfile.TemporaryDirectory(prefix=".clv-score-", dir=target.resolve().parent) as work:
-        model = load_pyfunc(download_model(resolved, Path(work) / "model"))
-        clv_metadata(model)
+    with work_folder(target) as (work, swept):
+        model = load_pyfunc(download_model(resolved, work / "model"))
+        margin = scoring_margin(clv_metadata(model), margin)
         options = {
             "model": model,
             "as_of": as_of,
             "horizon": horizon,
             "discount_rate": discount_rate,
+            "margin": margin,
             "customer_id": customer_id,
             "timestamp": timestamp,
             "amount": amount,
@@ -528,19 +610,20 @@ def score_file(
             "warn": False,
         }
         if _suffix(source) in _PARQUET:
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
             try:
                 _read_columns_parquet(source, columns)
                 total_rows = pq.ParquetFile(source).metadata.num_rows
-            except OSError as error:
-                raise InvalidDataError(f"Cannot read {source}: {error}") from error
+            except (pa.ArrowException, *READ_ERRORS) as error:
+                raise read_error(source, error) from error
             id_dtype = None
         else:
             head = _csv_header(source, columns)
             total_rows = len(head) if len(head) < 10_000 else _estimate_csv_rows(source)
             id_dtype = head[customer_id].dtype
-        writer = _Writer(target)
+        writer = _Writer(target, work)
         summaries: list[pd.DataFrame] = []
         reports: list[Any] = []
 
@@ -554,18 +637,20 @@ def score_file(
 
         try:
             if total_rows <= chunk:
-                from clv.training.train import read_transactions
-
-                log = read_transactions(source)
+                log = read_transactions(
+                    source, customer_id=customer_id, timestamp=timestamp, date_format=date_format
+                )
                 if progress is not None:
                     progress("reading", len(log), len(log))
                 emit(score_transactions(log, **options))
                 if progress is not None:
                     progress("scoring", len(log), len(log))
             else:
-                folder = Path(work) / "buckets"
+                folder = work / "buckets"
                 folder.mkdir()
-                buckets = _partition(source, columns, chunk, folder, total_rows, id_dtype, progress)
+                buckets = _partition(
+                    source, columns, chunk, folder, total_rows, id_dtype, progress, date_format
+                )
                 rows_total = sum(rows for _, rows in buckets)
                 done = 0
                 for files, rows in buckets:
@@ -587,7 +672,9 @@ def score_file(
             writer.abort()
             raise
     summary = _combine(summaries, writer.rows, resolved, target, scored_at)
+    summary.attrs["margin"] = margin
     summary.attrs["data_report"] = _report_total(reports)
+    summary.attrs["swept"] = swept
     return summary
 
 

@@ -7,6 +7,7 @@ command runs, so ``import clv.cli`` stays light.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import time
 from typing import Annotated, Any
 
@@ -23,6 +24,17 @@ NEGATIVE_AMOUNTS_HELP = (
     "(or --invoice). [default: raise]"
 )
 DUPLICATES_HELP = "Exact duplicate rows: keep, drop (counted) or raise. [default: keep]"
+
+#: ``--date-format`` of ``clv score`` and ``clv train``.
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        help="Format of the timestamps, e.g. %d/%m/%Y. [default: ISO 8601 or one "
+        "unambiguous format; mixed formats are refused]",
+        show_default=False,
+    ),
+]
 
 
 def serve(
@@ -140,6 +152,15 @@ def score(
             show_default=False,
         ),
     ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            "--margin",
+            help="Share of spend that is profit, in [0, 1]: clv is profit (1 = revenue). "
+            "[default: the model's]",
+            show_default=False,
+        ),
+    ] = None,
     customer_id: Annotated[
         str, typer.Option("--customer-id", help="Customer id column.")
     ] = "customer_id",
@@ -161,14 +182,19 @@ def score(
     duplicates: Annotated[
         str, typer.Option("--duplicates", help=DUPLICATES_HELP, show_default=False)
     ] = "keep",
+    date_format: DateFormatOption = None,
 ) -> None:
     """Score every customer of a transaction file and print the per-segment summary."""
+    from clv.serving.batch import check_paths
+
+    check_paths(transactions, output)  # before any engine starts: never score over the input
     options: dict[str, Any] = {
         "model_uri": model_uri,
         "as_of": as_of,
         "horizon": horizon,
         "output": output,
         "discount_rate": discount_rate,
+        "margin": margin,
         "tracking_uri": tracking_uri,
         "customer_id": customer_id,
         "timestamp": timestamp,
@@ -190,6 +216,8 @@ def score(
             "--engine spark applies the default data policies only (--invoice, "
             "--missing-customer-id, --negative-amounts, --duplicates are for --engine local)."
         )
+    if date_format is not None:
+        options["date_format"] = date_format
     if engine == "local":
         from clv.serving.batch import score_file
     elif engine == "spark":
@@ -201,6 +229,8 @@ def score(
         from clv.serving.spark import score_file  # type: ignore[import-not-found,no-redef]
     else:
         raise InvalidParameterError(f"--engine must be 'local' or 'spark'. Got {engine!r}.")
+    if date_format is not None and "date_format" not in inspect.signature(score_file).parameters:
+        raise InvalidParameterError(f"--date-format is not supported with --engine {engine}.")
     bars = _Bars()
     started = time.perf_counter()
     try:
@@ -209,6 +239,10 @@ def score(
         bars.close()
     elapsed = time.perf_counter() - started
     attrs = summary.attrs
+    if attrs.get("swept"):
+        typer.echo(
+            f"removed {attrs['swept']} work folder(s) left next to {output} by killed earlier runs"
+        )
     typer.echo(
         f"scored {attrs.get('n_customers', int(summary['count'].sum())):,} customers with "
         f"{attrs.get('model_uri', model_uri)} (version {attrs.get('model_version', '?')}) "
@@ -216,6 +250,10 @@ def score(
     )
     if attrs.get("data_report") is not None:
         typer.echo(attrs["data_report"].line())
+    if "margin" in attrs:
+        from clv.training.margin import describe_margin
+
+        typer.echo(describe_margin(attrs["margin"]))
     table = summary.copy()
     table["share"] = table["count"] / max(int(table["count"].sum()), 1)
     typer.echo(

@@ -27,19 +27,22 @@ What the model folder holds (no pickle anywhere):
 Inputs are the customer feature table of :func:`clv.features.customer_features`,
 as it is: ``mlflow.pyfunc.load_model(uri).predict(customer_features(...))`` and
 ``mlflow.pyfunc.spark_udf`` over the same table in Spark need no conversion. The
-signature lists the table's columns in its order; the ones the registered kind
-reads (``metadata.json`` ``feature_columns``: ``customer_id`` and, for the BTYD
-kinds and the baseline, ``frequency``, ``recency``, ``T``, ``monetary_value``;
-every column for the boosted kinds) are required, the others optional (ignored
-when present). Column types follow what clv builds, chosen so that nothing is
-silently cast:
+signature asks only for the columns the registered kind reads (``metadata.json``
+``feature_columns``: ``customer_id`` and, for the BTYD kinds and the baseline,
+``frequency``, ``recency``, ``T``, ``monetary_value``; every column for the
+boosted kinds), in the table's order; any other column may be sent and is ignored
+(MLflow logs that it ignores it). They are not listed as optional columns: a
+``spark_udf`` called with some columns fills every listed column it was not given
+with nulls, and refuses to be called without columns, when the signature has
+optional ones. Types follow what clv builds, chosen so that nothing is silently
+cast:
 
-* a required count (``frequency``, ``purchases_*``) is ``any``: integers (clv,
-  Spark ``long``) and floats (JSON, other tools' tables) both reach the model,
-  which refuses a fractional or negative count by name -- declared ``long``,
-  MLflow's JSON parsing would truncate a 3.5 to 3, and declared ``double``,
-  MLflow refuses ``int64`` ("can not safely convert");
-* every other number is ``double``, an unused count is ``long``, text is ``string``.
+* a count (``frequency``, ``purchases_*``) is ``any``: integers (clv, Spark
+  ``long``) and floats (JSON, other tools' tables) both reach the model, which
+  refuses a fractional or negative count by name -- declared ``long``, MLflow's
+  JSON parsing would truncate a 3.5 to 3, and declared ``double``, MLflow refuses
+  ``int64`` ("can not safely convert");
+* every other number is ``double``, text is ``string``.
 
 Outputs are ``customer_id``, ``expected_purchases``, ``probability_alive``,
 ``churn_probability``, ``expected_spend``, ``clv``, ``margin`` and ``segment``.
@@ -392,12 +395,10 @@ def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
     """Prepare a feature table for a model logged by an earlier clv (all features double).
 
     Models logged by this version of clv take :func:`clv.features.customer_features`
-    as it is (see the module docstring); do not convert for them (an optional count
-    column turned to float is refused by MLflow). Older models declared every
-    numeric feature ``double``, and MLflow refuses ``int64`` for ``double``: for
-    those, this turns integer feature columns to float64. ``customer_id`` keeps its
-    type; the caller's frame is not modified. Pass only the model's
-    ``feature_columns`` and it suits both kinds of model.
+    as it is (see the module docstring) and need no conversion (it does no harm).
+    Older models declared every numeric feature ``double``, and MLflow refuses
+    ``int64`` for ``double``: for those, this turns integer feature columns to
+    float64. ``customer_id`` keeps its type; the caller's frame is not modified.
 
     Parameters
     ----------
@@ -604,14 +605,13 @@ def build_signature(
 ) -> Any:
     """Build the model signature: feature columns in, predictions out, three params.
 
-    The columns of ``input_example`` (a customer feature table as
-    :func:`clv.features.customer_features` builds it), in its order; ``required``
-    ones must be sent, the others are optional. Types, chosen so that clv's own
-    table passes as it is and nothing is silently cast (see the module docstring):
-    a required integer column other than ``customer_id`` is ``any`` (the model
-    checks it is a whole non-negative number), an optional one ``long``; other
-    numeric columns ``double``; ``categorical`` ones ``string``; ``customer_id``
-    ``long`` or ``string`` as in the example.
+    The ``required`` columns of ``input_example`` (a customer feature table as
+    :func:`clv.features.customer_features` builds it), in its order; other columns
+    a caller sends are ignored. Types, chosen so that clv's own table passes as it
+    is and nothing is silently cast (see the module docstring): an integer column
+    other than ``customer_id`` is ``any`` (the model checks it is a whole
+    non-negative number); other numeric columns ``double``; ``categorical`` ones
+    ``string``; ``customer_id`` ``long`` or ``string`` as in the example.
 
     Parameters
     ----------
@@ -637,17 +637,17 @@ def build_signature(
     id_type = DataType.long if pd.api.types.is_integer_dtype(ids.dtype) else DataType.string
     inputs = [ColSpec(id_type, CUSTOMER_ID)]
     for name in input_example.columns:
-        if name == CUSTOMER_ID:
+        if name == CUSTOMER_ID or name not in needed:
             continue
         dtype = input_example[name].dtype
         is_count = pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
         if name in categorical:
             declared: Any = DataType.string
         elif is_count:
-            declared = AnyType() if name in needed else DataType.long
+            declared = AnyType()
         else:
             declared = DataType.double
-        inputs.append(ColSpec(declared, name, required=name in needed))
+        inputs.append(ColSpec(declared, name))
     outputs = [ColSpec(id_type, CUSTOMER_ID)]
     outputs += [ColSpec(DataType.double, name) for name in PREDICTION_COLUMNS]
     outputs.append(ColSpec(DataType.double, MARGIN))

@@ -92,6 +92,7 @@ def _score(
     customer_id: str,
     timestamp: str,
     amount: str,
+    margin: float | None = None,
 ) -> tuple[Any, Any, pd.Timestamp]:
     import mlflow.pyfunc
     from pyspark.sql import functions as F
@@ -101,6 +102,7 @@ def _score(
     from clv.features.behaviour import customer_features
     from clv.serving._models import model_feature_columns, resolve_model
     from clv.serving.pyfunc_model import PREDICTION_COLUMNS
+    from clv.training.margin import check_margin, scoring_margin
     from clv.training.tracking import tracking_store
 
     if not is_spark_frame(transactions):
@@ -110,9 +112,14 @@ def _score(
         )
     horizon = _positive("horizon", horizon)
     _check_discount_rate(discount_rate)
+    if margin is not None:
+        check_margin(margin)
     to_day_number(as_of, "as_of")
     resolved = resolve_model(model_uri, tracking_uri)
     metadata = _model_metadata(resolved)
+    margin = scoring_margin(metadata, margin)
+    # Models logged before margins answer without a margin column (revenue).
+    margin_output = ["margin"] if "margin" in metadata else []
     features = customer_features(
         transactions,
         as_of=as_of,
@@ -135,12 +142,14 @@ def _score(
     id_type = features.schema[CUSTOMER_ID].dataType
     result_type = T.StructType(
         [T.StructField(CUSTOMER_ID, id_type)]
-        + [T.StructField(name, T.DoubleType()) for name in PREDICTION_COLUMNS]
+        + [T.StructField(name, T.DoubleType()) for name in [*PREDICTION_COLUMNS, *margin_output]]
         + [T.StructField("segment", T.StringType())]
     )
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
         params["discount_rate"] = float(discount_rate)
+    if margin_output:
+        params["margin"] = margin
     spark = transactions.sparkSession
     with tracking_store(resolved.tracking_uri):
         udf = mlflow.pyfunc.spark_udf(
@@ -157,6 +166,7 @@ def _score(
         # reach the model as NaN (which a declared ``long`` refuses).
         features.select(udf(F.struct(*inputs)).alias(_SCORES))
         .select(f"{_SCORES}.*")
+        .withColumn("margin", F.col("margin") if margin_output else F.lit(margin))
         .withColumn("model_version", F.lit(resolved.label))
         .withColumn("scored_at", F.lit(scored_at.to_pydatetime()).cast("timestamp"))
         .select(*OUTPUT_COLUMNS)
@@ -175,6 +185,7 @@ def score_spark(
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
+    margin: float | None = None,
 ) -> Any:
     """Score every customer of a Spark transaction log with a registered clv model.
 
@@ -195,6 +206,8 @@ def score_spark(
         MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default.
     customer_id, timestamp, amount : str
         The log's column names.
+    margin : float, optional
+        Share of spend that is profit, in [0, 1]; the model's default if omitted.
 
     Returns
     -------
@@ -231,6 +244,7 @@ def score_spark(
         customer_id=customer_id,
         timestamp=timestamp,
         amount=amount,
+        margin=margin,
     )
     return scores
 
@@ -300,6 +314,7 @@ def score_file(
     horizon: float,
     output: str | Path,
     discount_rate: float | None = None,
+    margin: float | None = None,
     tracking_uri: str | None = None,
     customer_id: str = CUSTOMER_ID,
     timestamp: str = TIMESTAMP,
@@ -316,7 +331,7 @@ def score_file(
     ----------
     transactions_path : str or pathlib.Path
         ``.csv`` (header, types inferred) or ``.parquet`` transaction log.
-    model_uri, as_of, horizon, discount_rate, tracking_uri
+    model_uri, as_of, horizon, discount_rate, margin, tracking_uri
         As in :func:`score_spark`.
     output : str or pathlib.Path
         ``.parquet`` / ``.pq`` or ``.csv`` file (format by extension), sorted by
@@ -363,6 +378,7 @@ def score_file(
                 as_of=as_of,
                 horizon=horizon,
                 discount_rate=discount_rate,
+                margin=margin,
                 tracking_uri=tracking_uri,
                 columns=columns,
                 progress=progress,
@@ -382,6 +398,7 @@ def _score_file(
     as_of: object,
     horizon: float,
     discount_rate: float | None,
+    margin: float | None,
     tracking_uri: str | None,
     columns: list[str],
     progress: Progress | None,
@@ -401,6 +418,7 @@ def _score_file(
         customer_id=customer_id,
         timestamp=timestamp,
         amount=amount,
+        margin=margin,
     )
     temporary = target.resolve().parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     scores = scores.persist()
@@ -409,12 +427,19 @@ def _score_file(
             # Computes every score in parallel (and caches them) before the one-file write.
             rows_by_segment = (
                 scores.groupBy("segment")
-                .agg(F.count(F.lit(1)).alias("count"), F.sum("clv").alias("total_clv"))
+                .agg(
+                    F.count(F.lit(1)).alias("count"),
+                    F.sum("clv").alias("total_clv"),
+                    F.max("margin").alias("margin"),
+                )
                 .collect()
             )
             grouped = pd.DataFrame(
-                [(row["segment"], row["count"], row["total_clv"]) for row in rows_by_segment],
-                columns=["segment", "count", "total_clv"],
+                [
+                    (row["segment"], row["count"], row["total_clv"], row["margin"])
+                    for row in rows_by_segment
+                ],
+                columns=["segment", "count", "total_clv", "margin"],
             )
             rows = int(grouped["count"].sum()) if len(grouped) else 0
             if rows == 0:
@@ -432,6 +457,7 @@ def _score_file(
     summary["count"] = summary["count"].astype("int64")
     summary["total_clv"] = summary["total_clv"].astype("float64")
     result = _combine([summary], rows, resolved, target, scored_at)
+    result.attrs["margin"] = float(grouped["margin"].max())
     result.attrs["data_report"] = _data_report(frame, amount)
     return result
 

@@ -12,12 +12,21 @@ exceeds what they pay, which is a mistake (a percentage such as ``30`` typed for
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from clv.errors import InvalidParameterError
 
-__all__ = ["DEFAULT_MARGIN", "apply_margin", "check_margin", "value_basis"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "apply_margin",
+    "check_margin",
+    "describe_margin",
+    "scoring_margin",
+    "value_basis",
+]
 
 #: Share of spend that is profit when none is given: the CLV is revenue.
 DEFAULT_MARGIN = 1.0
@@ -84,3 +93,51 @@ def apply_margin(revenue_clv: object, margin: float) -> np.ndarray:
     numpy.ndarray
     """
     return np.asarray(revenue_clv, dtype="float64") * margin
+
+
+def scoring_margin(metadata: Mapping[str, Any], margin: object = None) -> float:
+    """Return the margin a registered clv model scores at: ``margin``, else its default.
+
+    Parameters
+    ----------
+    metadata : mapping
+        The model's clv metadata (``metadata.json``); ``margin`` is its default.
+    margin : float, optional
+        The margin asked for (checked with :func:`check_margin`).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    clv.errors.InvalidParameterError
+        If ``margin`` is invalid, or is given for a model logged before clv had
+        margins (it would ignore it and answer revenue).
+    """
+    if "margin" not in metadata:
+        if margin is not None and check_margin(margin) != DEFAULT_MARGIN:
+            raise InvalidParameterError(
+                "This model was logged before clv knew margins and scores revenue only; "
+                "retrain it (clv train --margin) or score without --margin."
+            )
+        return DEFAULT_MARGIN
+    return check_margin(metadata["margin"] if margin is None else margin)
+
+
+def describe_margin(margin: float) -> str:
+    """Say in words what CLV figures at ``margin`` are, for terminal output and reports.
+
+    Parameters
+    ----------
+    margin : float
+        A checked margin.
+
+    Returns
+    -------
+    str
+        ``"clv is revenue (margin 1)"`` or ``"clv is profit (margin 0.3 of spend)"``.
+    """
+    if value_basis(margin) == "revenue":
+        return "clv is revenue (margin 1)"
+    return f"clv is profit (margin {margin:g} of spend)"

@@ -366,9 +366,10 @@ def promote(name: str, version: str | int, *, tracking_uri: str | None = None) -
     """
     from mlflow.exceptions import MlflowException
 
+    from clv.training.stores import check_store
     from clv.training.tracking import resolve_tracking_uri
 
-    uri = resolve_tracking_uri(tracking_uri)
+    uri = check_store(resolve_tracking_uri(tracking_uri), create=False)
     client = _client(uri)
     version = str(version).strip()
     if not version.isdigit():

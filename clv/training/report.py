@@ -247,6 +247,10 @@ def _segments(
             f"Every customer as of {as_of}, scored by the registered model over the "
             f"horizon of {horizon}."
         )
+        if "margin" in run.data.params:
+            from clv.training.margin import describe_margin
+
+            note += f" Here {describe_margin(float(run.data.params['margin']))}."
         return table, note
     return _recompute_segments(run, tracking_uri)
 
@@ -307,9 +311,10 @@ def collect_report(
 
     from mlflow.exceptions import MlflowException
 
+    from clv.training.stores import check_store
     from clv.training.tracking import resolve_tracking_uri
 
-    uri = resolve_tracking_uri(tracking_uri)
+    uri = check_store(resolve_tracking_uri(tracking_uri), create=False)
     client = _client(uri)
     run = _find_run(client, run_id, experiment)
     tags = dict(run.data.tags)
@@ -390,14 +395,31 @@ def write_report(
     target = Path(output)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"No such folder for the report: {target.parent}")
+    if target.is_dir():
+        raise IsADirectoryError(f"The report output is a directory: {target}")
     page = render_report(
         collect_report(run_id, experiment=experiment, tracking_uri=tracking_uri),
         currency=currency,
         acquisition_cost=acquisition_cost,
     )
     with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=target.parent, suffix=".tmp", delete=False
+        "w",
+        encoding="utf-8",
+        dir=target.parent,
+        prefix=f".{target.name}.",
+        suffix=".tmp",
+        delete=False,
     ) as handle:
-        handle.write(page)
-    os.replace(handle.name, target)
+        temporary = Path(handle.name)
+        try:
+            handle.write(page)
+        except BaseException:
+            handle.close()
+            temporary.unlink(missing_ok=True)
+            raise
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return target

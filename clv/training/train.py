@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv.errors import InvalidDataError, InvalidParameterError
+from clv.errors import InvalidParameterError
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
@@ -42,6 +42,10 @@ from clv.features._contract import (
     check_time_unit,
     to_day_number,
 )
+from clv.training.interruption import failing_unfinished
+from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
+from clv.training.preflight import check_enough_customers, check_training_settings
+from clv.training.transaction_files import read_transactions
 
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
@@ -60,7 +64,8 @@ _SUMMARY_COLUMNS = {
     "holdout_brier_churn": "brier_churn",
 }
 
-#: Settings a --config file may hold (the keyword arguments of :func:`train`).
+#: Settings a --config file may hold (the keyword arguments of :func:`train`, and
+#: ``date_format``, the format of the log's timestamps, used when reading the file).
 CONFIG_KEYS = (
     "calibration_end",
     "holdout_end",
@@ -75,6 +80,7 @@ CONFIG_KEYS = (
     "customer_id",
     "timestamp",
     "amount",
+    "date_format",
     "invoice",
     "missing_customer_id",
     "negative_amounts",
@@ -110,6 +116,8 @@ class TrainingResult:
         The gate's decision with both scores.
     comparison : pandas.DataFrame
         One row per candidate kind, the holdout metrics.
+    margin : float
+        The served model's default margin (share of spend that is profit).
     data_lines : tuple of str
         What the data policies dropped, netted or left out, one line each
         (:meth:`clv.features.cleaning.PolicyReport.line`, the Gamma-Gamma exclusions).
@@ -126,6 +134,7 @@ class TrainingResult:
     aliases: dict[str, str]
     decision: Any
     comparison: pd.DataFrame = field(repr=False)
+    margin: float = 1.0
     data_lines: tuple[str, ...] = ()
 
     @property
@@ -157,7 +166,7 @@ class TrainingResult:
             table.to_string(float_format=lambda value: f"{value:.4g}"),
             "",
             f"registered {self.model_name} version {self.version} ({self.best_model}), "
-            f"alias challenger",
+            f"alias challenger; {describe_margin(self.margin)}",
             f"gate on {decision.metric}: {decision.reason}",
             f"champion: {self.model_name}@champion = version {champion}"
             if champion is not None
@@ -169,50 +178,6 @@ class TrainingResult:
             lines.append(f"open the UI: mlflow ui --backend-store-uri {self.tracking_uri}")
         lines.append(f'load it: mlflow.pyfunc.load_model("models:/{self.model_name}@champion")')
         return "\n".join(lines)
-
-
-def read_transactions(path: str | Path) -> pd.DataFrame:
-    """Read a transaction log from a CSV or parquet file.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        ``.csv`` (optionally ``.gz``/``.zip``/...) or ``.parquet``/``.pq``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The file's columns, unvalidated (validation happens in :func:`train`).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    clv.errors.InvalidDataError
-        If the format is unknown or the file cannot be parsed.
-    """
-    location = Path(path)
-    if not location.exists():
-        raise FileNotFoundError(f"No such file: {location}")
-    if location.is_dir():
-        raise IsADirectoryError(f"Is a directory, not a transaction file: {location}")
-    suffixes = [suffix.lower() for suffix in location.suffixes]
-    try:
-        if suffixes and suffixes[-1] in (".parquet", ".pq"):
-            return pd.read_parquet(location)
-        if ".csv" in suffixes or ".txt" in suffixes or ".tsv" in suffixes:
-            separator = "\t" if ".tsv" in suffixes else ","
-            return pd.read_csv(location, sep=separator)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError | PermissionError):
-            raise
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidDataError(f"Cannot read {location}: {first}") from exc
-    except pd.errors.ParserError as exc:  # pragma: no cover - a ValueError subclass
-        raise InvalidDataError(f"Cannot read {location}: {exc}") from exc
-    raise InvalidDataError(
-        f"Unknown transaction file format {location.suffix!r} for {location}: use .csv or .parquet."
-    )
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -284,10 +249,6 @@ def _zero_spend_line(candidate: Any) -> str | None:
         f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
         "spend left out of the fit (predicted with the population mean)"
     )
-
-
-def _date_text(value: object, name: str) -> str:
-    return pd.Timestamp(int(to_day_number(value, name)), unit="D").date().isoformat()
 
 
 def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -511,10 +472,25 @@ def train(
     from clv.serving.pyfunc_model import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
-    from clv.training.margin import apply_margin, check_margin, value_basis
     from clv.training.selection import PRIMARY_METRIC
 
-    unit_days = check_time_unit(time_unit)
+    settings = check_training_settings(
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        time_unit=time_unit,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
+        model_name=model_name,
+        kinds=kinds,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        customer_id=customer_id,
+        timestamp=timestamp,
+        amount=amount,
+    )
+    calibration_text, holdout_text = settings.calibration_text, settings.holdout_text
+    holdout_length, horizon, uri = settings.holdout_length, settings.horizon, settings.tracking_uri
+    margin = check_margin(margin)
     from clv.features.cleaning import clean_transactions
 
     policies = {
@@ -527,40 +503,9 @@ def train(
         transactions, customer_id=customer_id, timestamp=timestamp, amount=amount, **policies
     )
     canonical = cleaned.transactions
+    check_enough_customers(canonical, calibration_end)
     data_lines = [cleaned.report.line()]
     _notify(progress, data_lines[0])
-    calibration_text = _date_text(calibration_end, "calibration_end")
-    holdout_text = _date_text(holdout_end, "holdout_end")
-    holdout_length = (
-        to_day_number(holdout_end, "holdout_end")
-        - to_day_number(calibration_end, "calibration_end")
-    ) / unit_days
-    if holdout_length <= 0:
-        raise InvalidParameterError(
-            f"The 'holdout_end' date ({holdout_text}) must be after 'calibration_end' "
-            f"({calibration_text})."
-        )
-    if horizon is None:
-        horizon = holdout_length
-    if (
-        isinstance(horizon, bool)
-        or not (isinstance(horizon, int | float) and horizon > 0)
-        or (not math.isfinite(horizon))
-    ):
-        raise InvalidParameterError(
-            f"The 'horizon' parameter must be a float in the range (0, inf). Got {horizon!r} instead."
-        )
-    if isinstance(discount_rate, bool) or not (
-        isinstance(discount_rate, int | float)
-        and math.isfinite(discount_rate)
-        and discount_rate >= 0
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
-    margin = check_margin(margin)
-    uri = tracking.resolve_tracking_uri(tracking_uri)
     digest = tracking.dataset_digest(canonical)
     holdout_tag = registry.holdout_tag(
         digest=digest,
@@ -578,7 +523,7 @@ def train(
         calibration_end=calibration_end,
         holdout_end=holdout_end,
         time_unit=time_unit,
-        kinds=None if kinds is None else list(kinds),
+        kinds=settings.kinds,
     )
     table = _comparison_table(comparison.table)
     best = str(comparison.best)
@@ -587,9 +532,10 @@ def train(
 
     experiment_id = tracking.ensure_experiment(experiment, uri)
     child_runs: dict[str, str] = {}
-    with tracking.tracking_store(uri):
+    with tracking.tracking_store(uri), failing_unfinished(experiment_id, uri) as run_ids:
         started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
+            run_ids.append(parent.info.run_id)
             mlflow.log_params(
                 {
                     "calibration_end": calibration_text,
@@ -689,8 +635,8 @@ def train(
                 "margin": margin,
                 "clv_basis": value_basis(margin),
                 "horizon_unit": _UNIT_NAMES.get(time_unit, time_unit),
-                # The columns this kind reads (the signature requires these; the
-                # rest of the feature table is optional and ignored).
+                # The columns this kind reads (the signature asks for these; any
+                # other column of the feature table is ignored).
                 "feature_columns": required,
                 "input_columns": list(map(str, features.columns)),
                 "categorical_columns": categorical,
@@ -703,7 +649,7 @@ def train(
                 "dataset_digest": digest,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            example = features.head(5).reset_index(drop=True)
+            example = features[required].head(5).reset_index(drop=True)
             signature = build_signature(
                 example,
                 required=required,
@@ -777,6 +723,7 @@ def train(
         aliases=current,
         decision=decision,
         comparison=table,
+        margin=margin,
         data_lines=tuple(data_lines),
     )
 

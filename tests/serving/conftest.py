@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from clv.datasets import load_cdnow
@@ -50,3 +54,36 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
 @pytest.fixture(autouse=True)
 def _no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def run_clv_score(trained: Trained, output: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run `clv score` on CDNOW as of 1997-09-30, horizon 39, as a real process."""
+    command = [
+        sys.executable,
+        "-m",
+        "clv.cli",
+        "score",
+        str(trained.cdnow_csv),
+        "--model-uri",
+        trained.model_uri,
+        "--as-of",
+        "1997-09-30",
+        "--horizon",
+        "39",
+        "--output",
+        str(output),
+        "--tracking-uri",
+        trained.tracking_uri,
+        *extra,
+    ]
+    environment = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=environment)
+
+
+@pytest.fixture(scope="session")
+def clv_score(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The scores `clv score` writes for CDNOW as of 1997-09-30, horizon 39, default margin."""
+    output = tmp_path_factory.mktemp("clv-score") / "scores.parquet"
+    result = run_clv_score(trained, output)
+    assert result.returncode == 0, result.stderr
+    return pd.read_parquet(output)

@@ -217,6 +217,31 @@ def test_slow_clients_are_disconnected(server):
     assert _request(port, "GET", "/ping", content_type=None)[0] == 200
 
 
+def _raw_status(port: int, head: bytes) -> int | None:
+    """Send ``head`` on a raw connection; the answer's status, ``None`` if reset unanswered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before taking all of it
+        try:
+            answer = sock.recv(4096)
+        except ConnectionResetError:
+            return None
+        return int(answer.split(b" ", 2)[1]) if answer else None
+
+
+def test_oversized_requests_are_refused(server):
+    # A body over the limit (16 MiB) is refused from its Content-Length, before it is read.
+    declared = b"Content-Length: %d\r\n" % (17 * 1024 * 1024)
+    head = b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    assert _raw_status(server, head + declared + b"\r\n{") == 413
+    # Headers that do not arrive complete within 16 KiB are refused by the HTTP parser.
+    big = b"GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"
+    assert _raw_status(server, big) in (400, None)
+    assert _request(server, "GET", "/ping", content_type=None)[0] == 200
+
+
 def test_clv_serve_refuses_a_remote_host_without_the_flag(tmp_path):
     line = clv_error_line("serve", "--model-uri", "models:/clv@champion", "--host", "0.0.0.0")
     assert "--allow-remote" in line
