@@ -153,7 +153,14 @@ def to_day_number(value: object, name: str, tz: object = None) -> float:
         stamp = (
             stamp.tz_convert(tz).tz_localize(None) if tz is not None else stamp.tz_localize(None)
         )
-    return float(stamp.as_unit("ns").normalize().value // _NANOS_PER_DAY)
+    try:
+        nanos = stamp.as_unit("ns").normalize().value
+    except (OverflowError, ValueError) as exc:  # OutOfBoundsDatetime: e.g. year 2999
+        raise InvalidParameterError(
+            f"The '{name}' parameter must be a date between 1677-09-22 and 2262-04-11. "
+            f"Got {value!r} instead."
+        ) from exc
+    return float(nanos // _NANOS_PER_DAY)
 
 
 def _examples(customers: pd.Series, mask: np.ndarray) -> str:

@@ -69,6 +69,7 @@ TIME_UNITS = ("D", "W", "M", "Y")
 _BOUND = 25.0  # log-parameters are kept in [-_BOUND, _BOUND]
 _GRADIENT_ACCEPTED = 1e-4  # max |d objective / d log theta| (per customer) still accepted
 _SHORTFALL_ACCEPTED = 1e-5  # log-likelihood (total) a post-fit step may still gain
+_AT_BOUND = 1e-3  # a log-parameter this close to +-_BOUND has run to the box edge
 _MODEL_REGISTRY: dict[str, type[ProbabilisticModel]] = {}
 
 
@@ -744,7 +745,7 @@ class ProbabilisticModel(BaseEstimator):
                 inverse_hessian=_inverse_hessian_at(objective, np.clip(start, -_BOUND, _BOUND)),
             )
             gradient_norm = float(np.max(np.abs(result.jac)))
-            at_bound = bool(np.any(np.abs(result.x) >= _BOUND - 1e-6))
+            at_bound = bool(np.any(np.abs(result.x) >= _BOUND - _AT_BOUND))
             usable = np.isfinite(result.fun) and result.fun < 1e299 and not at_bound
             accepted = usable and (result.success or gradient_norm < _GRADIENT_ACCEPTED)
             if accepted and (best is None or result.fun < best[1].fun):
@@ -781,7 +782,7 @@ class ProbabilisticModel(BaseEstimator):
 
         checked = certify_optimum(objective, result, _BOUND, tolerance, rerun)
         gradient_norm = float(np.max(np.abs(checked.jac)))
-        if np.any(np.abs(checked.x) >= _BOUND - 1e-6):
+        if np.any(np.abs(checked.x) >= _BOUND - _AT_BOUND):
             raise ConvergenceError(self._failure_message(checked, gradient_norm, True))
         name = type(self).__name__
         if checked.shortfall > 0.0:

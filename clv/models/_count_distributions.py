@@ -43,6 +43,7 @@ import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
 from clv.models._base import pairs_inverse
+from clv.models._stable import beta_rule as stable_beta_rule
 
 __all__ = [
     "bg_count_pmf",
@@ -176,32 +177,10 @@ def bg_survival(t: float, r, alpha, a: float, b) -> np.ndarray:
 def beta_rule(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     """Gauss rule for ``E[f(p)]``, ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
 
-    The Gauss-Jacobi rule of the weight ``(1-u)^(b-1) (1+u)^(a-1)`` on [-1, 1], built by
-    the Golub-Welsch eigenvalue method from the three-term recurrence of the Jacobi
-    polynomials and normalised, so that it works for any ``b`` (``scipy``'s
-    ``roots_jacobi`` scales its weights by ``2^(a+b-1) B(a, b)``, which overflows for a
-    heavy buyer's ``b + x`` in the thousands).
+    :func:`clv.models._stable.beta_rule` (Golub-Welsch, finite for any ``a, b`` in
+    ``[1e-11, 1e11]``, also at ``a + b = 1``) with the node count first.
     """
-    alpha, beta = b - 1.0, a - 1.0  # the Jacobi parameters: (1-u)^alpha (1+u)^beta
-    k = np.arange(n, dtype=np.float64)
-    total = 2.0 * k + alpha + beta
-    with np.errstate(divide="ignore", invalid="ignore"):
-        diagonal = (beta**2 - alpha**2) / (total * (total + 2.0))
-    diagonal[0] = (beta - alpha) / (alpha + beta + 2.0)
-    j = k[1:]
-    total = 2.0 * j + alpha + beta
-    off = np.sqrt(
-        4.0
-        * j
-        * (j + alpha)
-        * (j + beta)
-        * (j + alpha + beta)
-        / (total**2 * (total + 1.0) * (total - 1.0))
-    )
-    matrix = np.diag(diagonal) + np.diag(off, 1) + np.diag(off, -1)
-    nodes, vectors = np.linalg.eigh(matrix)
-    weights = vectors[0] ** 2
-    return (1.0 + nodes) / 2.0, weights / weights.sum()
+    return stable_beta_rule(a, b, n)
 
 
 def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,9 +7,11 @@ returned with information the run did not use:
 
 1. the Hessian of the objective by forward differences of the analytic gradient
    (``k`` gradient evaluations for ``k`` parameters);
-2. the Newton step over the directions of positive curvature, and a unit step (in
-   log-parameters) down the slope of every flat or negatively curved direction, each
-   evaluated for real (one objective evaluation each);
+2. the Newton step over the directions of positive curvature (eigenvalues above 1e-6
+   of the largest), steps of 1, 4 and 16 (in log-parameters) down the slope of every
+   flat or negatively curved direction, and the edge of the box for a parameter
+   within 1 of it, each evaluated for real (one objective evaluation each; a
+   likelihood that rises slowly towards a boundary is flat);
 3. when a trial point improves the objective by more than the tolerance, a second
    run of the optimiser from there with the measured curvature, and the test again.
 
@@ -29,6 +31,10 @@ from scipy.optimize import OptimizeResult
 __all__ = ["CertifiedOptimum", "certify_optimum", "hessian_at"]
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+#: Steps (in log-parameters) tried down a flat or negatively curved direction.
+_FLAT_STEPS = (1.0, 4.0, 16.0)
+#: A log-parameter this close to the edge of the box is also tried at the edge.
+_NEAR_EDGE = 1.0
 
 
 def hessian_at(objective: Objective, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
@@ -58,12 +64,12 @@ def curvature_inverse(hessian: np.ndarray) -> np.ndarray | None:
 def _trial_points(
     x: np.ndarray, gradient: np.ndarray, hessian: np.ndarray, bound: float
 ) -> list[np.ndarray]:
-    """Newton step over positive curvature plus a unit step down each flat direction."""
+    """Newton step, steps down each flat direction, and the box edge for near-edge parameters."""
     if not np.all(np.isfinite(hessian)):
         return [np.clip(x - gradient / max(1.0, float(np.max(np.abs(gradient)))), -bound, bound)]
     values, vectors = np.linalg.eigh(hessian)
     projected = vectors.T @ gradient
-    curved = values > 1e-8 * max(float(np.max(np.abs(values))), 1e-300)
+    curved = values > 1e-6 * max(float(np.max(np.abs(values))), 1e-300)
     newton = -(vectors[:, curved] @ (projected[curved] / values[curved]))
     length = float(np.max(np.abs(newton))) if newton.size else 0.0
     if length > 2.0:  # a trust region of 2 in log-parameters
@@ -72,7 +78,16 @@ def _trial_points(
     for index in np.flatnonzero(~curved):
         direction = vectors[:, index]
         signs = (-np.sign(projected[index]),) if projected[index] != 0.0 else (1.0, -1.0)
-        points.extend(np.clip(x + sign * direction, -bound, bound) for sign in signs)
+        points.extend(
+            np.clip(x + length * sign * direction, -bound, bound)
+            for sign in signs
+            for length in _FLAT_STEPS
+        )
+    # a parameter near the edge of the box may still be running towards it: try the edge
+    for index in np.flatnonzero(np.abs(x) > bound - _NEAR_EDGE):
+        edge = x.copy()
+        edge[index] = np.sign(x[index]) * bound
+        points.append(edge)
     return points
 
 

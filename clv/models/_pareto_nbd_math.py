@@ -64,9 +64,9 @@ import math
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import digamma, gammaln, hyperu
+from scipy.special import hyperu
 
-from clv.models._stable import exp_or_zero, log_add_exp
+from clv.models._stable import digamma_difference, exp_or_zero, log_add_exp, log_pochhammer
 
 __all__ = [
     "conditional_expected_purchases",
@@ -283,7 +283,7 @@ def _log_parts(
     """Return (ll, log E, log(s I), moments) with E the 'alive at T' term of eq. 18."""
     r, alpha, s, beta = _unpack(params)
     a = r + x
-    log_c = gammaln(a) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    log_c = log_pochhammer(r, x) + r * np.log(alpha) + s * np.log(beta)
     log_e = -a * np.log(alpha + T) - s * np.log(beta + T)
     log_i, mom = _log_integral(a, s + 1.0, alpha, beta, t_x, T, moments)
     log_si = np.log(s) + log_i
@@ -344,7 +344,7 @@ def log_likelihood(
     q = 1.0 - p
     a = r + x
     grad = np.empty((x.shape[0], 4))
-    grad[:, 0] = digamma(a) - digamma(r) + np.log(alpha) - p * np.log(alpha + T) - q * mom[:, 0]
+    grad[:, 0] = digamma_difference(r, x) + np.log(alpha) - p * np.log(alpha + T) - q * mom[:, 0]
     grad[:, 1] = r / alpha - a * (p / (alpha + T) + q * mom[:, 2])
     grad[:, 2] = np.log(beta) - p * np.log(beta + T) + q / s - q * mom[:, 1]
     grad[:, 3] = s / beta - p * s / (beta + T) - q * (s + 1.0) * mom[:, 3]
@@ -418,8 +418,7 @@ def total_log_likelihood(params: ArrayLike, stats: dict) -> tuple[float, FloatAr
     wq = np.multiply(w, q, out=q)
     n_T = r * by_T + x_by_T  # weights * (r + x) per distinct T
     ll = (
-        _dot(by_x, gammaln(r + x_levels))
-        - total * gammaln(r)
+        _dot(by_x, log_pochhammer(r, x_levels))
         + total * (r * np.log(alpha) + s * np.log(beta))
         - _dot(n_T, log_aT)
         - s * _dot(by_T, log_bT)
@@ -431,8 +430,7 @@ def total_log_likelihood(params: ArrayLike, stats: dict) -> tuple[float, FloatAr
     mom_q = np.einsum("i,ij->j", wq, mom)
     grad = np.array(
         [
-            _dot(by_x, digamma(r + x_levels))
-            - total * digamma(r)
+            _dot(by_x, digamma_difference(r, x_levels))
             + total * np.log(alpha)
             - _dot(wp_T, log_aT)
             - mom_q[0],

@@ -10,15 +10,21 @@ fit can return (``exp(+-25)``) and for any customer history:
   as exactly 0 rather than as a subnormal number;
 * :func:`log_pochhammer` and :func:`log_beta_ratio` give ``log Gamma(z + m) - log
   Gamma(z)`` and ``log B(a + x, b + y) - log B(a, b)`` without subtracting two
-  huge ``gammaln`` values (which loses every digit once the arguments reach 1e10).
+  huge ``gammaln`` values (which loses every digit once the arguments reach 1e10),
+  and :func:`digamma_difference` their derivative;
+* :func:`beta_rule` is a Gauss rule for expectations over a beta distribution of
+  any shape in that box.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, gammaln
+from scipy.linalg import eigh_tridiagonal
+from scipy.special import betaln, digamma, gammaln
 
 __all__ = [
+    "beta_rule",
+    "digamma_difference",
     "exp_or_zero",
     "log_add_exp",
     "log_beta_ratio",
@@ -72,14 +78,69 @@ def log_pochhammer(z, m):
     asymptotic expansion when one argument dwarfs the other, where the difference
     of two ``gammaln`` values would cancel. ``m = 0`` gives 0.
     """
-    z, m = np.broadcast_arrays(np.asarray(z, dtype=np.float64), np.asarray(m, dtype=np.float64))
+    m = np.asarray(m, dtype=np.float64)
     positive = m > 0
     safe_m = np.where(positive, m, 1.0)
-    with np.errstate(under="ignore"):
-        direct = gammaln(safe_m) - betaln(z, safe_m)
-    return np.where(positive, direct, 0.0)
+    return np.where(positive, gammaln(safe_m) - betaln(z, safe_m), 0.0)
 
 
 def log_beta_ratio(a, b, x, y):
     """``log B(a + x, b + y) - log B(a, b)`` for ``a, b > 0`` and ``x, y >= 0``."""
     return log_pochhammer(a, x) + log_pochhammer(b, y) - log_pochhammer(np.add(a, b), np.add(x, y))
+
+
+def digamma_difference(z, m):
+    """``digamma(z + m) - digamma(z)`` for ``z > 0``, ``m >= 0``, accurate for huge ``z``.
+
+    Below ``z = 1e3`` the two digammas are subtracted (their difference is not small
+    against them); above, the asymptotic series of the difference is summed term by
+    term, each written without cancellation (error below ``m / z**7``).
+    """
+    z, m = np.asarray(z, dtype=np.float64), np.asarray(m, dtype=np.float64)
+    large = z >= 1e3
+    safe = np.where(large, z, 1e3)
+    w = safe + m
+    # log(w / z) - (1/(2w) - 1/(2z)) - (1/(12 w^2) - 1/(12 z^2)) + (1/(120 w^4) - 1/(120 z^4))
+    series = (
+        np.log1p(m / safe)
+        + m / (2.0 * safe * w)
+        + m * (safe + w) / (12.0 * safe**2 * w**2)
+        - m * (safe + w) * (safe**2 + w**2) / (120.0 * safe**4 * w**4)
+    )
+    if not large.any():
+        return digamma(z + m) - digamma(z)
+    direct = digamma(np.where(large, 1.0, z + m)) - digamma(np.where(large, 1.0, z))
+    return np.where(large, series, direct)
+
+
+def beta_rule(a: float, b: float, nodes: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss rule for expectations over ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
+
+    The Gauss-Jacobi rule by the Golub-Welsch method (eigenvalues of the Jacobi
+    matrix of the recurrence), written without gamma functions, so that it stays
+    exact for any ``a, b`` in ``[1e-11, 1e11]``; SciPy's ``roots_jacobi`` overflows
+    once a parameter passes about 1e3, which is where a fit's runaway ``a`` or ``b``
+    takes the beta distribution.
+    """
+    alpha, beta = b - 1.0, a - 1.0  # weight (1 - u)^alpha (1 + u)^beta on [-1, 1]
+    k = np.arange(nodes, dtype=np.float64)
+    total = 2.0 * k + a + b - 2.0  # 2k + alpha + beta
+    diagonal = np.empty(nodes)
+    diagonal[0] = (a - b) / (a + b)
+    diagonal[1:] = (a - b) * (a + b - 2.0) / (total[1:] * (total[1:] + 2.0))
+    j = k[1:]
+    s = total[1:]
+    off = np.empty(nodes - 1)
+    # k = 1: the factor (1 + alpha + beta) cancels (it vanishes when a + b = 1)
+    off[0] = 4.0 * a * b / ((a + b) ** 2 * (a + b + 1.0))
+    off[1:] = (
+        4.0
+        * j[1:]
+        * (j[1:] + alpha)
+        * (j[1:] + beta)
+        * (j[1:] + alpha + beta)
+        / (s[1:] ** 2 * (s[1:] + 1.0) * (s[1:] - 1.0))
+    )
+    u, vectors = eigh_tridiagonal(diagonal, np.sqrt(off))
+    weights = vectors[0] ** 2
+    return np.clip(0.5 * (1.0 + u), 0.0, 1.0), weights / weights.sum()

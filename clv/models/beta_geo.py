@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln, hyp2f1, log_expit
+from scipy.special import expit, hyp2f1, log_expit
 
 from clv.models import _count_distributions as counts
 from clv.models._base import (
@@ -22,7 +22,13 @@ from clv.models._base import (
     pairs_inverse,
 )
 from clv.models._predictive import PredictiveDistributionMixin
-from clv.models._stable import exp_or_zero, probability_from_log_odds
+from clv.models._stable import (
+    beta_rule,
+    digamma_difference,
+    exp_or_zero,
+    log_pochhammer,
+    probability_from_log_odds,
+)
 
 __all__ = ["BetaGeoModel"]
 
@@ -31,17 +37,11 @@ def _frequency_terms(r: float, a: float, b: float):
     """Parts of the log-likelihood that depend on the row only through x (eq. 6)."""
 
     def table(k: np.ndarray):
-        constant = (
-            gammaln(r + k)
-            - gammaln(r)
-            + gammaln(a + b)
-            + gammaln(b + k)
-            - gammaln(b)
-            - gammaln(a + b + k)
-        )
-        d_r = digamma(r + k) - digamma(r)
-        d_a = digamma(a + b) - digamma(a + b + k)
-        d_b = digamma(a + b) + digamma(b + k) - digamma(b) - digamma(a + b + k)
+        # log Gamma(r+k)/Gamma(r) + log B(a, b+k)/B(a, b), without cancellation at 1e10
+        constant = log_pochhammer(r, k) + log_pochhammer(b, k) - log_pochhammer(a + b, k)
+        d_r = digamma_difference(r, k)
+        d_a = -digamma_difference(a + b, k)
+        d_b = digamma_difference(b, k) - digamma_difference(a + b, k)
         positive = k > 0
         safe = np.where(positive, b + k - 1.0, 1.0)
         log_dropout = np.where(positive, np.log(a) - np.log(safe), -np.inf)
@@ -59,17 +59,17 @@ def bgnbd_log_likelihood(params: np.ndarray, data: Mapping[str, np.ndarray]):
         x, _frequency_terms(r, a, b)
     )
     log_T = np.log(alpha + T)
-    log_tx = np.log(alpha + t_x)
+    growth_T, growth_tx = np.log1p(T / alpha), np.log1p(t_x / alpha)  # log((alpha+T)/alpha)
     rx = r + x
-    alive = -rx * log_T
-    dropped = log_dropout - rx * log_tx
-    gap = dropped - alive
+    alive = -r * growth_T - x * log_T  # r log(alpha) - (r + x) log(alpha + T)
+    gap = log_dropout + rx * np.log1p((T - t_x) / (alpha + t_x))
     share = expit(gap)
-    mixture = alive - log_expit(-gap)
-    ll = constant + r * np.log(alpha) + mixture
+    ll = constant + alive - log_expit(-gap)
     grad = np.empty((len(x), 4))
-    grad[:, 0] = d_r + np.log(alpha) - (1 - share) * log_T - share * log_tx
-    grad[:, 1] = r / alpha - rx * ((1 - share) / (alpha + T) + share / (alpha + t_x))
+    grad[:, 0] = d_r - (1 - share) * growth_T - share * growth_tx
+    grad[:, 1] = r * ((1 - share) * T / (alpha + T) + share * t_x / (alpha + t_x)) / alpha - x * (
+        (1 - share) / (alpha + T) + share / (alpha + t_x)
+    )
     grad[:, 2] = d_a + share / a
     grad[:, 3] = d_b - share * inverse_bk
     return ll, grad
@@ -129,7 +129,7 @@ def mixture_total_log_likelihood(
     """
     r, alpha, a, b = params
     constant, d_r, d_a, d_b, log_dropout, inverse_b = terms(r, a, b)(stats["x_levels"])
-    by_x, by_T, total = stats["by_x"], stats["by_T"], stats["total"]
+    by_x, by_T = stats["by_x"], stats["by_T"]
     alpha_T = alpha + stats["T_levels"]
     alpha_tx = alpha + stats["tx_levels"]
     log_T, inv_T = np.log(alpha_T), 1.0 / alpha_T
@@ -138,8 +138,12 @@ def mixture_total_log_likelihood(
     # the rows where the customer may have dropped out after the last purchase
     w = stats["w"]
     rx = stats["x"] + r
-    log_ratio = np.take(log_T, T_code)
-    log_ratio -= np.take(log_tx, tx_code)  # log((alpha + T) / (alpha + t_x)) >= 0
+    if r > _LARGE_SHAPE:  # (r + x) times a difference of logs would cancel: use log1p
+        t_x, T = stats["tx_levels"][tx_code], stats["T_levels"][T_code]
+        log_ratio = np.log1p((T - t_x) / (alpha + t_x))
+    else:
+        log_ratio = np.take(log_T, T_code)
+        log_ratio -= np.take(log_tx, tx_code)  # log((alpha + T) / (alpha + t_x)) >= 0
     gap = np.multiply(rx, log_ratio)
     gap += np.take(log_dropout, x_code)
     # softplus(gap) = log(1 + e^gap) = max(gap, 0) + log(1 + e^-|gap|) and the share
@@ -153,15 +157,17 @@ def mixture_total_log_likelihood(
     share = np.where(gap >= 0.0, 1.0, small)
     share /= one_plus  # P(dropped out at t_x | history, rate)
     w_share = np.multiply(w, share, out=share)
-    n_T = r * by_T + stats["x_by_T"]  # sum of weights * (r + x) per distinct T
-    ll = dot(by_x, constant) + total * r * np.log(alpha) - dot(n_T, log_T) + dot(w, softplus)
+    growth_T = np.log1p(stats["T_levels"] / alpha)  # log((alpha + T) / alpha)
+    x_by_T = stats["x_by_T"]  # sum of weights * x per distinct T
+    # r log(alpha) - (r + x) log(alpha + T), without cancellation when r and alpha are huge
+    ll = dot(by_x, constant) - r * dot(by_T, growth_T) - dot(x_by_T, log_T) + dot(w, softplus)
     w_share_x = np.bincount(x_code, weights=w_share, minlength=len(by_x))
     w_share_rx = np.multiply(w_share, rx, out=rx)
     grad = np.array(
         [
-            dot(by_x, d_r) + total * np.log(alpha) - dot(by_T, log_T) + dot(w_share, log_ratio),
-            total * r / alpha
-            - dot(n_T, inv_T)
+            dot(by_x, d_r) - dot(by_T, growth_T) + dot(w_share, log_ratio),
+            r / alpha * dot(by_T, stats["T_levels"] * inv_T)
+            - dot(x_by_T, inv_T)
             - dot(np.bincount(tx_code, weights=w_share_rx, minlength=len(inv_tx)), inv_tx)
             + dot(np.bincount(T_code, weights=w_share_rx, minlength=len(inv_T)), inv_T),
             dot(by_x, d_a) + w_share_x.sum() / a,
@@ -289,7 +295,11 @@ class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
             log_hyp = np.where(np.isinf(log_hyp), alternative, log_hyp)
             bracket = 1.0 - np.exp(log_hyp + (r + ux) * np.log((alpha + uT) / (alpha + uT + t)))
             numerator = (a + b + ux - 1) / (a - 1) * bracket
-            unstable = _near_hypergeometric_pole(a, a + b + ux - 1) | ~np.isfinite(numerator)
+            unstable = (
+                _near_hypergeometric_pole(a, a + b + ux - 1)
+                | ~closed_form_in_range(numerator, r + ux, t / (alpha + uT))
+                | _closed_form_unreliable(params)
+            )
             if unstable.any():
                 numerator[unstable] = expected_purchases_given_alive(
                     params, ux[unstable], uT[unstable], t
@@ -317,7 +327,11 @@ class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
             hyp = hyp2f1(r, b, a + b - 1, horizon / (alpha + horizon))
             value = (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)
         value = np.array(value, dtype=float)
-        unstable = ~np.isfinite(value) | _near_hypergeometric_pole(a, np.float64(a + b - 1))
+        unstable = (
+            ~closed_form_in_range(value, r, horizon / alpha)
+            | _near_hypergeometric_pole(a, np.float64(a + b - 1))
+            | _closed_form_unreliable(params)
+        )
         if unstable.any():
             zero = np.zeros(1)
             fallback = [
@@ -365,6 +379,8 @@ class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
 
 
 _JACOBI_NODES = 48
+#: Above this ``r`` the fit's gap term uses ``log1p`` per row (else a difference of logs).
+_LARGE_SHAPE = 1e4
 
 
 def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
@@ -378,6 +394,27 @@ def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) 
     return near_pole | (abs(a - 1.0) < tolerance)
 
 
+def _closed_form_unreliable(params: np.ndarray, limit: float = 1e4) -> bool:
+    """Tell whether eq. (10)'s ``2F1`` loses precision: a parameter ran past ``limit``.
+
+    With ``a``, ``b``, ``r`` or ``alpha`` in the thousands and beyond (the limits of
+    the model as a parameter runs away on a small or degenerate log) the closed form
+    cancels catastrophically (it gave -217 at b = 9.4e9); the quadrature does not.
+    """
+    return bool(np.max(params) > limit)
+
+
+def closed_form_in_range(value: np.ndarray, shape: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Rows where an expected count given alive lies in its bounds ``[0, shape * spread]``.
+
+    Given alive, ``E[Y(t)]`` is at most the expected purchases without dropout,
+    ``(r + x) t / (alpha + T)``; a closed form outside these bounds lost precision.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        upper = np.asarray(shape * spread, dtype=float) * (1.0 + 1e-9)
+        return np.isfinite(value) & (value >= 0.0) & (value <= upper)
+
+
 def expected_purchases_given_alive(
     params: np.ndarray, x: np.ndarray, T: np.ndarray, horizon: float, dropout_scale: float = 1.0
 ) -> np.ndarray:
@@ -388,8 +425,9 @@ def expected_purchases_given_alive(
     and dropout probability ``p`` makes ``(1 - exp(-lam p t)) / p`` expected purchases
     in ``t`` (death after a purchase makes the lifetime Exp(lam p)). Averaging over
     the rate gives ``(1 - ((alpha+T) / (alpha+T+p t)) ** (r+x)) / p``, a smooth,
-    bounded function of ``p``, integrated against the Beta weight exactly by a
-    Gauss-Jacobi rule. It equals eq. (10) of Fader, Hardie & Lee (2005) divided by
+    bounded function of ``p``, integrated against the Beta weight by a Gauss-Jacobi
+    rule (:func:`clv.models._stable.beta_rule`, exact for any ``a`` and ``b`` the fit
+    can return, also where ``a`` or ``b`` runs to 1e10). It equals eq. (10) of Fader, Hardie & Lee (2005) divided by
     P(alive), and stays finite where that closed form meets a pole of ``2F1`` (e.g.
     ``a + b -> 0`` when a short history shows no dropout).
 
@@ -411,18 +449,17 @@ def expected_purchases_given_alive(
     numpy.ndarray
         Expected purchases in ``(T, T + horizon]`` for a customer alive at ``T``.
     """
-    from clv.models._count_distributions import beta_rule
-
     r, alpha, a, b = (float(v) for v in params)
     x = np.asarray(x, dtype=float)
     T = np.asarray(T, dtype=float)
     out = np.empty(len(x))
     for value in np.unique(x):
         rows = x == value
-        # Gauss rule of Beta(a, b + x), finite for a heavy buyer's b + x in the thousands
-        nodes, weights = beta_rule(_JACOBI_NODES, a, b + value)
-        p = dropout_scale * nodes
-        scale = alpha + T[rows, None]
-        shrink = -np.expm1((r + value) * (np.log(scale) - np.log(scale + p * horizon)))
-        out[rows] = (shrink / p) @ weights
+        p, weights = beta_rule(a, b + value, _JACOBI_NODES)  # Beta(a, b + x), any shape
+        p = dropout_scale * p
+        spread = horizon / (alpha + T[rows, None])  # t / (alpha + T)
+        shrink = -np.expm1(-(r + value) * np.log1p(p * spread))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_node = np.where(p > 0.0, shrink / np.where(p > 0.0, p, 1.0), (r + value) * spread)
+        out[rows] = per_node @ weights
     return out

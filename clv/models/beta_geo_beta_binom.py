@@ -10,26 +10,32 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln
 
 from clv.models import _count_distributions as counts
 from clv.models._base import CustomerTable, TransactionModel
 from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._stable import digamma_difference, exp_or_zero, log_beta_ratio, log_pochhammer
 
 __all__ = ["BetaGeoBetaBinomModel"]
 
 
-def _d_betaln(u, v):
-    """Partial derivatives of ``log B(u, v)``."""
-    both = digamma(u + v)
-    return digamma(u) - both, digamma(v) - both
+def _log_beta_ratio_terms(u, v, x, y):
+    """``log B(u+x, v+y) - log B(u, v)`` and its derivatives in ``u`` and ``v``."""
+    both = digamma_difference(np.add(u, v), np.add(x, y))
+    return (
+        log_beta_ratio(u, v, x, y),
+        digamma_difference(u, x) - both,
+        digamma_difference(v, y) - both,
+    )
 
 
 def bgbb_log_likelihood(params, data):
     """Eq. (5): per-pattern log-likelihood and its gradient in (alpha, beta, gamma, delta).
 
     ``L = B(a+x, b+n-x)/B(a,b) B(g, d+n)/B(g,d) + sum_{i=0}^{n-t_x-1} B(a+x, b+t_x-x+i)
-    /B(a,b) B(g+1, d+t_x+i)/B(g,d)``.
+    /B(a,b) B(g+1, d+t_x+i)/B(g,d)``. Every ratio of beta functions is evaluated as a
+    ratio (:func:`clv.models._stable.log_beta_ratio`), so the terms stay exact when a
+    parameter runs to 1e10 (a difference of ``betaln`` values there has no digit left).
 
     Parameters
     ----------
@@ -50,30 +56,39 @@ def bgbb_log_likelihood(params, data):
     x, t_x, n = data["frequency"], data["recency"], data["n_periods"]
     rows = len(x)
     # the "alive throughout" term
-    da_ab, db_ab = _d_betaln(alpha, beta)
-    dg_gd, dd_gd = _d_betaln(gamma, delta)
-    base = np.array([da_ab, db_ab, dg_gd, dd_gd])
-    d1, d2 = _d_betaln(alpha + x, beta + n - x)
-    d3, d4 = _d_betaln(gamma, delta + n)
-    terms = [betaln(alpha + x, beta + n - x) + betaln(gamma, delta + n)]
-    grads = [np.stack([d1, d2, d3, d4], axis=1)]
-    # the "dropped out after period t_x + i" terms
+    v1, d1, d2 = _log_beta_ratio_terms(alpha, beta, x, n - x)
+    v2, d3, d4 = _log_beta_ratio_terms(gamma, delta, 0.0, n)
+    alive_value, alive = v1 + v2, np.stack([d1, d2, d3, d4], axis=1)
+    # the "dropped out after period t_x + i" terms, i < n - t_x: one column per i
     remaining = n - t_x
-    for i in range(int(remaining.max()) if rows else 0):
-        valid = remaining > i
-        e1, e2 = _d_betaln(alpha + x, beta + t_x - x + i)
-        e3, e4 = _d_betaln(gamma + 1, delta + t_x + i)
-        value = betaln(alpha + x, beta + t_x - x + i) + betaln(gamma + 1, delta + t_x + i)
-        terms.append(np.where(valid, value, -np.inf))
-        grads.append(np.stack([e1, e2, e3, e4], axis=1))
-    stacked = np.stack(terms, axis=1)
+    i = np.arange(int(remaining.max()) if rows else 0, dtype=np.float64)
+    v1, e1, e2 = _log_beta_ratio_terms(alpha, beta, x[:, None], (t_x - x)[:, None] + i)
+    v2, e3, e4 = _log_beta_ratio_terms(gamma, delta, 1.0, t_x[:, None] + i)
+    later = np.where(remaining[:, None] > i, v1 + v2, -np.inf)
+    stacked = np.concatenate([alive_value[:, None], later], axis=1)
     top = stacked.max(axis=1, keepdims=True)
-    shares = np.exp(stacked - top)
+    shares = exp_or_zero(stacked - top)
     total = shares.sum(axis=1, keepdims=True)
     shares /= total
-    ll = top[:, 0] + np.log(total[:, 0]) - betaln(alpha, beta) - betaln(gamma, delta)
-    grad = np.einsum("rk,krj->rj", shares, np.stack(grads)) - base
+    ll = top[:, 0] + np.log(total[:, 0])
+    grad = shares[:, :1] * alive
+    for column, parts in enumerate((e1, e2, e3, e4)):
+        grad[:, column] += np.einsum("rk,rk->r", shares[:, 1:], np.broadcast_to(parts, later.shape))
     return ll, grad
+
+
+def _sum_of_survival(gamma: float, base: np.ndarray, m: float) -> np.ndarray:
+    """``sum_{j=1}^m E[(1-theta)^j] / base`` for ``theta ~ Beta(gamma, base)``.
+
+    The telescoped closed form ``(1 - R) / (gamma - 1)``, with ``log R = log
+    Gamma(base+1+m)/Gamma(base+1) - log Gamma(gamma+base+m)/Gamma(gamma+base)``
+    computed as two log-Pochhammer symbols and its limit ``psi(base+1+m) -
+    psi(base+1)`` at ``gamma = 1``.
+    """
+    log_r = log_pochhammer(base + 1.0, m) - log_pochhammer(gamma + base, m)
+    if abs(gamma - 1.0) < 1e-6:
+        return digamma_difference(base + 1.0, m) * (1.0 + 0.5 * log_r)
+    return -np.expm1(log_r) / (gamma - 1.0)
 
 
 class BetaGeoBetaBinomModel(PredictiveDistributionMixin, TransactionModel):
@@ -128,35 +143,26 @@ class BetaGeoBetaBinomModel(PredictiveDistributionMixin, TransactionModel):
     def _log_alive_term(self, params, data, m):
         alpha, beta, gamma, delta = params
         x, n = data["frequency"], data["n_periods"]
-        return (
-            betaln(alpha + x, beta + n - x)
-            - betaln(alpha, beta)
-            + betaln(gamma, delta + n + m)
-            - betaln(gamma, delta)
-        )
+        return log_beta_ratio(alpha, beta, x, n - x) + log_beta_ratio(gamma, delta, 0, n + m)
 
     def _probability_alive(self, params, data):
         """Eq. (11) with ``m = 0``: P(alive at opportunity n | x, t_x, n)."""
         ll, _ = bgbb_log_likelihood(params, data)
-        return np.exp(self._log_alive_term(params, data, 0) - ll)
+        return np.clip(exp_or_zero(self._log_alive_term(params, data, 0) - ll), 0.0, 1.0)
 
     def _expected_purchases_curve(self, params, data, horizons):
-        """Eq. (13): expected transactions in the next ``m`` opportunities."""
+        """Eq. (13): expected transactions in the next ``m`` opportunities.
+
+        Written as ``P(alive) E[p | alive] sum_{j=1}^m E[(1-theta)^j | alive]`` with the
+        posterior given alive ``p ~ Beta(alpha+x, beta+n-x)``, ``theta ~ Beta(gamma,
+        delta+n)``: the paper's ratio of gamma functions, without its cancellation.
+        """
         alpha, beta, gamma, delta = params
         x, n = data["frequency"], data["n_periods"]
-        ll, _ = bgbb_log_likelihood(params, data)
-        scale = (delta / (gamma - 1)) * np.exp(
-            betaln(alpha + x + 1, beta + n - x)
-            - betaln(alpha, beta)
-            - ll
-            + gammaln(gamma + delta)
-            - gammaln(1 + delta)
-        )
+        buys = self._probability_alive(params, data) * (alpha + x) / (alpha + beta + n)
         out = np.empty((len(x), len(horizons)))
         for column, m in enumerate(horizons):
-            now = np.exp(gammaln(1 + delta + n) - gammaln(gamma + delta + n))
-            later = np.exp(gammaln(1 + delta + n + m) - gammaln(gamma + delta + n + m))
-            out[:, column] = scale * (now - later)
+            out[:, column] = buys * (delta + n) * _sum_of_survival(gamma, delta + n, m)
         return out
 
     def _probability_no_purchase(self, params, data, horizon):
@@ -170,33 +176,21 @@ class BetaGeoBetaBinomModel(PredictiveDistributionMixin, TransactionModel):
         x, n = data["frequency"], data["n_periods"]
         m = int(horizon)
         p_alive = self._probability_alive(params, data)
-        log_b_p = betaln(alpha + x, beta + n - x)
-        log_b_theta = betaln(gamma, delta + n)
-        quiet = np.exp(
-            betaln(alpha + x, beta + n - x + m)
-            - log_b_p
-            + betaln(gamma, delta + n + m)
-            - log_b_theta
+        quiet = exp_or_zero(
+            log_beta_ratio(alpha + x, beta + n - x, 0, m) + log_beta_ratio(gamma, delta + n, 0, m)
         )
         for j in range(m):
-            quiet += np.exp(
-                betaln(alpha + x, beta + n - x + j)
-                - log_b_p
-                + betaln(gamma + 1, delta + n + j)
-                - log_b_theta
+            quiet += exp_or_zero(
+                log_beta_ratio(alpha + x, beta + n - x, 0, j)
+                + log_beta_ratio(gamma, delta + n, 1, j)
             )
         return 1.0 - p_alive + p_alive * quiet
 
     def _expected_purchases_new_customer(self, params, horizon):
         """Eq. (9): ``E[X(n)]`` over the first ``n`` opportunities."""
         alpha, beta, gamma, delta = params
-        ratio = np.exp(
-            gammaln(gamma + delta)
-            - gammaln(1 + delta)
-            + gammaln(1 + delta + horizon)
-            - gammaln(gamma + delta + horizon)
-        )
-        return alpha / (alpha + beta) * delta / (gamma - 1) * (1 - ratio)
+        horizon = np.asarray(horizon, dtype=np.float64)
+        return alpha / (alpha + beta) * delta * _sum_of_survival(gamma, delta, horizon)
 
     def _count_pmf(self, params, data, horizon, n):
         """Eq. (7) at the posterior given alive at ``n``: ``(alpha+x, beta+n-x, gamma, delta+n)``."""
@@ -214,4 +208,4 @@ class BetaGeoBetaBinomModel(PredictiveDistributionMixin, TransactionModel):
     def _probability_alive_at(self, params, data, horizon):
         """Eq. (11): P(alive at opportunity ``n + m``)."""
         ll, _ = bgbb_log_likelihood(params, data)
-        return np.exp(self._log_alive_term(params, data, int(horizon)) - ll)
+        return np.clip(exp_or_zero(self._log_alive_term(params, data, int(horizon)) - ll), 0.0, 1.0)

@@ -14,11 +14,12 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln
+from scipy.special import gammaln
 
 from clv.errors import DataPolicyWarning, InvalidParameterError, describe_examples
 from clv.models._base import CustomerTable, ProbabilisticModel, dot, gather_by_integer
 from clv.models._independence import spend_frequency_correlation, warn_if_dependent
+from clv.models._stable import digamma_difference, log_pochhammer
 
 __all__ = ["GammaGammaModel"]
 
@@ -34,7 +35,7 @@ def gamma_gamma_log_likelihood(params, data):
     params : numpy.ndarray
         ``(p, q, gamma)``, all positive.
     data : dict of str to numpy.ndarray
-        ``frequency`` (x > 0), ``log_m``, ``log_x`` and ``total_spend`` (x m) per row,
+        ``frequency`` (x > 0), ``log_m`` and ``total_spend`` (x m) per row,
         as prepared by :class:`GammaGammaModel`.
 
     Returns
@@ -45,32 +46,40 @@ def gamma_gamma_log_likelihood(params, data):
         Its gradient in ``(p, q, gamma)``, shape ``(rows, 3)``.
     """
     p, q, gamma = params
-    x, log_m, log_x, spend = data["frequency"], data["log_m"], data["log_x"], data["total_spend"]
+    x, log_m, spend = data["frequency"], data["log_m"], data["total_spend"]
+    with np.errstate(all="ignore"):
+        constant, d_p_const, d_q_const = gather_by_integer(x, _frequency_terms(p, q))
+    px = p * x
+    spend_terms, gamma_terms = _log_spend_terms(spend, gamma)
+    ll = constant - gammaln(q) - log_m - px * spend_terms - q * gamma_terms
+    grad = np.empty((len(x), 3))
+    grad[:, 0] = d_p_const - x * spend_terms
+    grad[:, 1] = d_q_const - gamma_terms
+    grad[:, 2] = (q * spend / gamma - px) / (spend + gamma)
+    return ll, grad
+
+
+def _frequency_terms(p: float, q: float):
+    """``log Gamma(pk+q)/Gamma(pk)`` and its derivatives in p and q, per frequency k."""
 
     def table(k):
-        return (
-            gammaln(p * k + q) - gammaln(p * k),
-            k * (digamma(p * k + q) - digamma(p * k)),
-            digamma(p * k + q),
-        )
+        pk = p * k
+        return log_pochhammer(pk, q), k * digamma_difference(pk, q), digamma_difference(q, pk)
 
-    with np.errstate(all="ignore"):
-        constant, d_p_const, psi_pxq = gather_by_integer(x, table)
-    px = p * x
-    log_denominator = np.log(spend + gamma)
-    ll = (
-        constant
-        - gammaln(q)
-        + q * np.log(gamma)
-        + (px - 1) * log_m
-        + px * log_x
-        - (px + q) * log_denominator
-    )
-    grad = np.empty((len(x), 3))
-    grad[:, 0] = d_p_const + x * (log_m + log_x - log_denominator)
-    grad[:, 1] = psi_pxq - digamma(q) + np.log(gamma) - log_denominator
-    grad[:, 2] = q / gamma - (px + q) / (spend + gamma)
-    return ll, grad
+    return table
+
+
+def _log_spend_terms(spend: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """``log(1 + gamma / (x m))`` and ``log(1 + x m / gamma)``, each without cancellation.
+
+    The likelihood's ``(px - 1) log m + px log x + q log gamma - (px + q) log(gamma + x m)``
+    is ``-log m - px log(1 + gamma/(x m)) - q log(1 + x m/gamma)``: in this form nothing
+    cancels when p or q runs to 1e10.
+    """
+    ratio = gamma / spend
+    spend_terms = np.log1p(ratio)
+    gamma_terms = np.where(ratio >= 1.0, np.log1p(1.0 / ratio), spend_terms - np.log(ratio))
+    return spend_terms, gamma_terms
 
 
 class GammaGammaModel(ProbabilisticModel):
@@ -172,7 +181,6 @@ class GammaGammaModel(ProbabilisticModel):
         with np.errstate(divide="ignore"):
             data = dict(data)
             data["log_m"] = np.log(m)
-            data["log_x"] = np.log(x)
             data["total_spend"] = x * m
         return data
 
@@ -203,40 +211,33 @@ class GammaGammaModel(ProbabilisticModel):
         if sums is None or sums[0] is not weights:
             x = data["frequency"]
             by_x = np.bincount(x, weights=weights)
-            weighted_x = weights * x
             sums = (
                 weights,
                 np.flatnonzero(by_x),
                 by_x[by_x > 0],
-                weighted_x,
-                dot(weighted_x, data["log_m"]),
+                weights * x,
+                weights * data["total_spend"],
                 dot(weights, data["log_m"]),
-                dot(weighted_x, data["log_x"]),
                 float(weights.sum()),
             )
             data["_sums"] = sums
-        _, levels, count, weighted_x, x_log_m, log_m, x_log_x, total_weight = sums
-        shifted = data["total_spend"] + gamma
-        log_shifted = np.log(shifted)
-        inverse = 1.0 / shifted
-        a_sum, b_sum = dot(weights, log_shifted), dot(weighted_x, log_shifted)
-        c_sum, d_sum = dot(weights, inverse), dot(weighted_x, inverse)
-        pk = p * levels
+        _, levels, count, weighted_x, weighted_spend, log_m, total_weight = sums
+        constant, d_p_const, d_q_const = _frequency_terms(p, q)(levels)
+        spend_terms, gamma_terms = _log_spend_terms(data["total_spend"], gamma)
+        inverse = 1.0 / (data["total_spend"] + gamma)
+        x_spend_sum, gamma_sum = dot(weighted_x, spend_terms), dot(weights, gamma_terms)
         ll = (
-            dot(count, gammaln(pk + q) - gammaln(pk))
+            dot(count, constant)
             - total_weight * gammaln(q)
-            + total_weight * q * np.log(gamma)
-            + p * x_log_m
             - log_m
-            + p * x_log_x
-            - p * b_sum
-            - q * a_sum
+            - p * x_spend_sum
+            - q * gamma_sum
         )
         grad = np.array(
             [
-                dot(count, levels * (digamma(pk + q) - digamma(pk))) + x_log_m + x_log_x - b_sum,
-                dot(count, digamma(pk + q)) - total_weight * (digamma(q) - np.log(gamma)) - a_sum,
-                total_weight * q / gamma - (p * d_sum + q * c_sum),
+                dot(count, d_p_const) - x_spend_sum,
+                dot(count, d_q_const) - gamma_sum,
+                q / gamma * dot(weighted_spend, inverse) - p * dot(weighted_x, inverse),
             ]
         )
         return float(ll), grad

@@ -11,30 +11,37 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import digamma, gammaln, hyp2f1
+from scipy.special import hyp2f1
 
 from clv.models import _count_distributions as counts
 from clv.models._base import TransactionModel, gather_by_integer, log_sigmoid_weight, pairs_inverse
 from clv.models._predictive import PredictiveDistributionMixin
-from clv.models._stable import exp_or_zero, probability_from_log_odds
-from clv.models.beta_geo import BetaGeoModel, mixture_statistics, mixture_total_log_likelihood
+from clv.models._stable import (
+    digamma_difference,
+    exp_or_zero,
+    log_pochhammer,
+    probability_from_log_odds,
+)
+from clv.models.beta_geo import (
+    BetaGeoModel,
+    _closed_form_unreliable,
+    _near_hypergeometric_pole,
+    closed_form_in_range,
+    expected_purchases_given_alive,
+    mixture_statistics,
+    mixture_total_log_likelihood,
+)
 
 __all__ = ["ModifiedBetaGeoModel"]
 
 
 def _frequency_terms(r: float, a: float, b: float):
     def table(k: np.ndarray):
-        constant = (
-            gammaln(r + k)
-            - gammaln(r)
-            + gammaln(a + b)
-            + gammaln(b + k + 1)
-            - gammaln(b)
-            - gammaln(a + b + k + 1)
-        )
-        d_r = digamma(r + k) - digamma(r)
-        d_a = digamma(a + b) - digamma(a + b + k + 1)
-        d_b = digamma(a + b) + digamma(b + k + 1) - digamma(b) - digamma(a + b + k + 1)
+        # log Gamma(r+k)/Gamma(r) + log B(a, b+k+1)/B(a, b), without cancellation at 1e10
+        constant = log_pochhammer(r, k) + log_pochhammer(b, k + 1) - log_pochhammer(a + b, k + 1)
+        d_r = digamma_difference(r, k)
+        d_a = -digamma_difference(a + b, k + 1)
+        d_b = digamma_difference(b, k + 1) - digamma_difference(a + b, k + 1)
         return constant, d_r, d_a, d_b, np.log(a) - np.log(b + k), 1.0 / (b + k)
 
     return table
@@ -49,12 +56,17 @@ def mbgnbd_log_likelihood(params, data):
     )
     log_T = np.log(alpha + T)
     log_tx = np.log(alpha + t_x)
-    rx = r + x
-    mixture, share = log_sigmoid_weight(-rx * log_T, log_dropout - rx * log_tx)
-    ll = constant + r * np.log(alpha) + mixture
+    growth_T, growth_tx = np.log1p(T / alpha), np.log1p(t_x / alpha)  # log((alpha+T)/alpha)
+    # r log(alpha) - (r + x) log(alpha + T), without cancellation when r and alpha are huge
+    mixture, share = log_sigmoid_weight(
+        -r * growth_T - x * log_T, log_dropout - r * growth_tx - x * log_tx
+    )
+    ll = constant + mixture
     grad = np.empty((len(x), 4))
-    grad[:, 0] = d_r + np.log(alpha) - (1 - share) * log_T - share * log_tx
-    grad[:, 1] = r / alpha - rx * ((1 - share) / (alpha + T) + share / (alpha + t_x))
+    grad[:, 0] = d_r - (1 - share) * growth_T - share * growth_tx
+    grad[:, 1] = r * ((1 - share) * T / (alpha + T) + share * t_x / (alpha + t_x)) / alpha - x * (
+        (1 - share) / (alpha + T) + share / (alpha + t_x)
+    )
     grad[:, 2] = d_a + share / a
     grad[:, 3] = d_b - share * inverse_bk
     return ll, grad
@@ -122,10 +134,22 @@ class ModifiedBetaGeoModel(PredictiveDistributionMixin, TransactionModel):
         ux, uT = x[first], T[first]
         p_alive = self._probability_alive(params, data)
         out = np.empty((len(x), len(horizons)))
+        # given alive at T the dropout probability is Beta(a, b + x + 1): BG/NBD's at b + 1
+        shifted = np.array([r, alpha, a, b + 1.0])
         for column, t in enumerate(horizons):
-            hyp = hyp2f1(r + ux, b + ux + 1, a + b + ux, t / (alpha + uT + t))
-            bracket = 1 - hyp * ((alpha + uT) / (alpha + t + uT)) ** (r + ux)
-            numerator = (a + b + ux) / (a - 1) * bracket
+            with np.errstate(all="ignore"):
+                hyp = hyp2f1(r + ux, b + ux + 1, a + b + ux, t / (alpha + uT + t))
+                bracket = 1 - hyp * ((alpha + uT) / (alpha + t + uT)) ** (r + ux)
+                numerator = (a + b + ux) / (a - 1) * bracket
+            unstable = (
+                _near_hypergeometric_pole(a, a + b + ux)
+                | ~closed_form_in_range(numerator, r + ux, t / (alpha + uT))
+                | _closed_form_unreliable(params)
+            )
+            if unstable.any():
+                numerator[unstable] = expected_purchases_given_alive(
+                    shifted, ux[unstable], uT[unstable], t
+                )
             out[:, column] = numerator[inverse] * p_alive
         return out
 
@@ -140,8 +164,24 @@ class ModifiedBetaGeoModel(PredictiveDistributionMixin, TransactionModel):
     def _expected_purchases_new_customer(self, params, horizon):
         """``E[X(t)] = b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]``."""
         r, alpha, a, b = params
-        hyp = hyp2f1(r, b + 1, a + b, horizon / (alpha + horizon))
-        return b / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)
+        with np.errstate(all="ignore"):
+            hyp = hyp2f1(r, b + 1, a + b, horizon / (alpha + horizon))
+            value = np.array(
+                b / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r), dtype=float
+            )
+        survive = b / (a + b)  # P(no dropout at time 0)
+        unstable = (
+            ~closed_form_in_range(value, survive * r, horizon / alpha)
+            | _near_hypergeometric_pole(a, np.float64(a + b))
+            | _closed_form_unreliable(params)
+        )
+        if unstable.any():
+            zero, shifted = np.zeros(1), np.array([r, alpha, a, b + 1.0])
+            value[unstable] = [
+                survive * expected_purchases_given_alive(shifted, zero, zero, float(t))[0]
+                for t in np.broadcast_to(horizon, value.shape)[unstable]
+            ]
+        return value if value.ndim else float(value)
 
     def _count_pmf(self, params, data, horizon, n):
         """Alive at T, the drop-out at time 0 is survived: BG/NBD's eq. (8) with ``b+x+1``."""

@@ -120,3 +120,49 @@ def test_post_fit_check_reports_an_objective_that_keeps_falling():
     result = OptimizeResult(x=at, fun=objective(at)[0], jac=objective(at)[1], nit=1, success=True)
     checked = certify_optimum(objective, result, 25.0, 1e-6, stuck)
     assert checked.shortfall > 1e-4 and abs(checked.direction[1]) > 0.99
+
+
+@pytest.mark.parametrize("model_class", [BetaGeoModel, ModifiedBetaGeoModel])
+@pytest.mark.parametrize("b", [9.4e9, 7e10])
+def test_runaway_dropout_gives_the_no_dropout_limit(cdnow, model_class, b):
+    # b -> infinity: no dropout after the history, so E[Y(t) | alive] -> (r + x) t / (alpha + T)
+    # (the closed form gave -217 at b = 9.4e9)
+    r, alpha = 0.243, 4.414
+    model = model_class.from_params({"r": r, "alpha": alpha, "a": 0.8, "b": b}, time_unit="W")
+    with np.errstate(all="raise"):
+        expected = model.expected_purchases(cdnow, 39.0)
+        alive = model.probability_alive(cdnow)
+        new = model.expected_purchases_new_customer(np.array([1.0, 39.0]))
+    assert np.isfinite(expected).all() and (expected >= 0).all()
+    limit = (r + cdnow["frequency"]) * 39.0 / (alpha + cdnow["T"])
+    shown = alive > 1e-3
+    np.testing.assert_allclose((expected / alive)[shown], limit[shown], rtol=1e-6)
+    np.testing.assert_allclose(new, r * np.array([1.0, 39.0]) / alpha, rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e10, 7e10])
+def test_runaway_rate_shape_gives_the_poisson_limit(cdnow, scale):
+    # r, alpha -> infinity with r / alpha fixed: every customer buys at rate r / alpha
+    rate = 0.243 / 4.414
+    model = BetaGeoModel.from_params({"r": rate * scale, "alpha": scale, "a": 0.8, "b": 2.4})
+    near = BetaGeoModel.from_params({"r": rate * 1e9, "alpha": 1e9, "a": 0.8, "b": 2.4})
+    with np.errstate(all="raise"):
+        far = model.expected_purchases(cdnow, 39.0)
+    assert np.isfinite(far).all() and (far >= 0).all()
+    np.testing.assert_allclose(far, near.expected_purchases(cdnow, 39.0), rtol=1e-4)
+
+
+def test_bg_bb_runaway_dropout_parameters_stay_finite(donations):
+    # gamma, delta -> infinity with gamma / (gamma + delta) fixed: a fixed dropout rate
+    far = BetaGeoBetaBinomModel.from_params(
+        {"alpha": 1.2, "beta": 0.75, "gamma": 3e10, "delta": 9e10}
+    )
+    near = BetaGeoBetaBinomModel.from_params(
+        {"alpha": 1.2, "beta": 0.75, "gamma": 3e5, "delta": 9e5}
+    )
+    with np.errstate(all="raise"):
+        values = far.expected_purchases(donations, 5)
+    np.testing.assert_allclose(values, near.expected_purchases(donations, 5), rtol=1e-4)
+    np.testing.assert_allclose(
+        far.probability_alive(donations), near.probability_alive(donations), rtol=1e-4
+    )

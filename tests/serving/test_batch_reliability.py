@@ -153,6 +153,14 @@ def test_unreadable_inputs_give_one_line_and_exit_2(trained, tmp_path):
     assert os.listdir(tmp_path) == ["inputs"]
 
 
+def test_an_as_of_date_out_of_range_gives_one_line(trained, tmp_path):
+    output = tmp_path / "scores.parquet"
+    args = _score_args(trained, trained.cdnow_csv, output, "--as-of", "2999-01-01")
+    line = _one_error_line(_clv(*args))
+    assert "'as_of' parameter must be a date between 1677-09-22 and 2262-04-11" in line
+    assert os.listdir(tmp_path) == []
+
+
 def _large_log(folder: Path) -> Path:
     log = simulated_log(4000, seed=3)
     log["timestamp"] = log["timestamp"] - pd.Timedelta(days=23 * 365)  # into CDNOW's years

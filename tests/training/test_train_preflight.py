@@ -64,8 +64,9 @@ DATES = ("--calibration-end", "1997-03-31", "--holdout-end", "1997-06-30")
         ([], 'kinds = "bgnbd"\n', "Unknown model kind(s) 'bgnbd'"),
         ([], "horizon = -1\n", "The 'horizon' parameter must be a float"),
         (["--time-unit", "M"], None, "The 'time_unit' parameter must be one of"),
+        (["--holdout-end", "2999-01-01"], None, "must be a date between 1677-09-22 and 2262"),
     ],
-    ids=["empty name", "slash name", "blank experiment", "kinds string", "horizon", "unit"],
+    ids=["empty name", "slash name", "blank experiment", "kinds string", "horizon", "unit", "2999"],
 )
 def test_train_checks_its_settings_before_any_run(tmp_path, extra, config, message):
     args = ["train", _log(tmp_path), *DATES, *extra]
