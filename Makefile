@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean browser
+.PHONY: demo test lint format bench clean browser java
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) || \
 	  echo "warning: chromium could not be installed; the report rendering test will skip"
 
-test: $(STAMP) browser
+# a Java runtime for the Spark tests (tests/spark: a local session and a standalone
+# cluster started with pyspark's own spark-class; Debian package)
+java:
+	@command -v java >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null) || \
+	  echo "warning: Java could not be installed; the Spark tests will fail"
+
+test: $(STAMP) browser java
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest -q -n 2 --durations=15

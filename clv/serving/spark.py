@@ -137,7 +137,7 @@ def _score(
             inputs.append(column)
         elif name in categorical:
             inputs.append(column.cast("string").alias(name))
-        else:  # the signature declares every numeric feature double (pyfunc_model)
+        else:  # every clv signature takes a double for a number (any, for the counts)
             inputs.append(column.cast("double").alias(name))
     id_type = features.schema[CUSTOMER_ID].dataType
     result_type = T.StructType(
@@ -161,7 +161,10 @@ def _score(
         )
     scored_at = pd.Timestamp(datetime.now(timezone.utc)).floor("s")
     scores = (
-        features.select(udf(*inputs).alias(_SCORES))
+        # One struct argument: spark_udf keeps its field names. Columns passed one by one
+        # are matched to the signature by position, and the optional columns not passed
+        # reach the model as NaN (which a declared ``long`` refuses).
+        features.select(udf(F.struct(*inputs)).alias(_SCORES))
         .select(f"{_SCORES}.*")
         .withColumn("margin", F.col("margin") if margin_output else F.lit(margin))
         .withColumn("model_version", F.lit(resolved.label))
@@ -344,8 +347,8 @@ def score_file(
     -------
     pandas.DataFrame
         The per-segment summary (``count``, ``total_clv``, ``mean_clv``), with
-        ``attrs`` ``n_customers``, ``model_version``, ``model_uri``, ``output``
-        and ``scored_at``, as the local engine returns.
+        ``attrs`` ``n_customers``, ``model_version``, ``model_uri``, ``output``,
+        ``scored_at`` and ``data_report`` (rows read, $0 rows), as the local engine returns.
 
     Raises
     ------
@@ -453,6 +456,20 @@ def _score_file(
     summary = grouped.set_index("segment")[["count", "total_clv"]]
     summary["count"] = summary["count"].astype("int64")
     summary["total_clv"] = summary["total_clv"].astype("float64")
-    combined = _combine([summary], rows, resolved, target, scored_at)
-    combined.attrs["margin"] = float(grouped["margin"].max())
-    return combined
+    result = _combine([summary], rows, resolved, target, scored_at)
+    result.attrs["margin"] = float(grouped["margin"].max())
+    result.attrs["data_report"] = _data_report(frame, amount)
+    return result
+
+
+def _data_report(frame: Any, amount: str) -> Any:
+    """Count the rows read and the $0 rows kept, as the local engine reports them."""
+    from pyspark.sql import functions as F
+
+    from clv.features._policies import PolicyReport
+
+    counts = frame.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.when(F.col(amount) == 0, 1).otherwise(0)).alias("zero"),
+    ).first()
+    return PolicyReport(rows=int(counts["rows"]), zero_amount_rows=int(counts["zero"] or 0))
