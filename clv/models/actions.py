@@ -29,6 +29,7 @@ from clv.models.segments import SEGMENTS, SegmentRules
 
 __all__ = [
     "DEFAULT_ACTIONS",
+    "action_array",
     "action_lists",
     "actions_for",
     "load_segment_config",
@@ -96,6 +97,29 @@ def _merged(actions: Mapping[str, Any] | None) -> dict[str, tuple[str, str]]:
             )
         merged[segment] = (name, action)
     return merged
+
+
+def action_array(segments: np.ndarray, actions: Mapping[str, Any] | None = None) -> np.ndarray:
+    """Recommended action of each segment name, for many rows at once.
+
+    Parameters
+    ----------
+    segments : numpy.ndarray
+        Segment names (from :meth:`SegmentRules.assign_arrays`).
+    actions : mapping, optional
+        Overrides of :data:`DEFAULT_ACTIONS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The action texts (object array), one per row.
+    """
+    table = _merged(actions)
+    codes = pd.Categorical(segments, categories=list(SEGMENTS)).codes
+    if (codes < 0).any():
+        raise InvalidDataError(f"{int((codes < 0).sum())} row(s) have an unknown segment.")
+    texts = np.asarray([table[name][1] for name in SEGMENTS], dtype=object)
+    return texts[codes]
 
 
 def actions_for(segments: pd.Series, actions: Mapping[str, Any] | None = None) -> pd.DataFrame:

@@ -95,6 +95,7 @@ OUTPUT_COLUMNS = (
     "clv",
     "margin",
     "segment",
+    "action",
     "model_version",
     "scored_at",
 )

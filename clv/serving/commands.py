@@ -183,11 +183,36 @@ def score(
         str, typer.Option("--duplicates", help=DUPLICATES_HELP, show_default=False)
     ] = "keep",
     date_format: DateFormatOption = None,
+    actions: Annotated[
+        str | None,
+        typer.Option(
+            "--actions",
+            help="Also write the action lists here: one CSV per segment, customers ranked "
+            "by value at risk (clv x churn probability).",
+            show_default=False,
+        ),
+    ] = None,
+    action_segments: Annotated[
+        str | None,
+        typer.Option(
+            "--action-segments",
+            help='Segments to list, comma-separated (e.g. "high value at risk"). '
+            "[default: every segment]",
+            show_default=False,
+        ),
+    ] = None,
+    action_top: Annotated[
+        int | None,
+        typer.Option(
+            "--action-top", help="At most this many customers per list.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Score every customer of a transaction file and print the per-segment summary."""
     from clv.serving.batch import check_paths
 
     check_paths(transactions, output)  # before any engine starts: never score over the input
+    wanted = _action_segments(action_segments)
     options: dict[str, Any] = {
         "model_uri": model_uri,
         "as_of": as_of,
@@ -269,3 +294,37 @@ def score(
         from clv._cli_output import segment_rules_line
 
         typer.echo(segment_rules_line(attrs["segment_rules"]))
+    if actions is not None:
+        from clv.serving.action_export import write_action_lists
+
+        written = write_action_lists(
+            output,
+            transactions,
+            actions,
+            as_of=as_of,
+            segments=wanted,
+            top=action_top,
+            actions=(attrs.get("segment_rules") or {}).get("actions"),
+            customer_id=customer_id,
+            timestamp=timestamp,
+            date_format=date_format,
+        )
+        typer.echo(
+            f"wrote {len(written)} action list(s) to {actions}: "
+            + ", ".join(p.name for p in written.values())
+        )
+
+
+def _action_segments(text: str | None) -> list[str] | None:
+    """Parse ``--action-segments`` early, so a typo fails before any scoring."""
+    if text is None:
+        return None
+    from clv.models.segments import SEGMENTS
+
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in SEGMENTS]
+    if unknown or not names:
+        raise InvalidParameterError(
+            f"Unknown segment(s) {unknown} in --action-segments; segments are {list(SEGMENTS)}."
+        )
+    return names

@@ -45,7 +45,8 @@ cast:
 * every other number is ``double``, text is ``string``.
 
 Outputs are ``customer_id``, ``expected_purchases``, ``probability_alive``,
-``churn_probability``, ``expected_spend``, ``clv``, ``margin`` and ``segment``.
+``churn_probability``, ``expected_spend``, ``clv``, ``margin``, ``segment`` and
+``action`` (the segment's recommended action, :mod:`clv.models.actions`).
 Params: ``horizon`` -- **in the model's time unit** (``metadata.json``
 ``time_unit`` and ``horizon_unit``; weeks for ``clv train``'s default ``W``),
 ``discount_rate`` (annual) and ``margin`` (share of spend that is profit, in
@@ -69,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, describe_examples
+from clv.models.actions import action_array
 from clv.training.margin import DEFAULT_MARGIN, apply_margin, check_margin
 
 __all__ = [
@@ -90,7 +92,7 @@ PREDICTION_COLUMNS = (
 )
 #: The share of spend counted as profit in ``clv`` (an output column, one value per row).
 MARGIN = "margin"
-OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, MARGIN, "segment")
+OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, MARGIN, "segment", "action")
 
 CANDIDATE_ARTIFACT = "candidate"
 SEGMENTS_ARTIFACT = "segments"
@@ -477,6 +479,9 @@ class CLVModel(mlflow.pyfunc.PythonModel):
                 f"Cannot read the segment rules at {segments_path}: {exc}"
             ) from exc
         self.segments = SegmentRules.from_dict(segments)
+        # the recommended action per segment (clv.models.actions; overrides saved with
+        # the rules under "actions")
+        self.actions = segments.get("actions") or None
 
     def _predict(
         self, features: pd.DataFrame, horizon: float, discount_rate: float
@@ -591,6 +596,7 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         output["clv"] = apply_margin(output["clv"], margin)
         output[MARGIN] = np.full(len(ids), margin)
         output["segment"] = segments.astype(str)
+        output["action"] = action_array(output["segment"], self.actions)
         return output
 
 
@@ -652,6 +658,7 @@ def build_signature(
     outputs += [ColSpec(DataType.double, name) for name in PREDICTION_COLUMNS]
     outputs.append(ColSpec(DataType.double, MARGIN))
     outputs.append(ColSpec(DataType.string, "segment"))
+    outputs.append(ColSpec(DataType.string, "action"))
     params = ParamSchema(
         [
             ParamSpec("horizon", DataType.double, float(horizon)),

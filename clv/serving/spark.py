@@ -145,7 +145,7 @@ def _score(
     result_type = T.StructType(
         [T.StructField(CUSTOMER_ID, id_type)]
         + [T.StructField(name, T.DoubleType()) for name in [*PREDICTION_COLUMNS, *margin_output]]
-        + [T.StructField("segment", T.StringType())]
+        + [T.StructField("segment", T.StringType()), T.StructField("action", T.StringType())]
     )
     params: dict[str, float] = {"horizon": float(horizon)}
     if discount_rate is not None:
