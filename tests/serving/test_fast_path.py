@@ -87,8 +87,10 @@ def test_fast_path_answers_as_mlflow_route(app, features, layout, params):
         assert [list(row) for row in got] == [list(row) for row in expected]
         got, expected = pd.DataFrame(got), pd.DataFrame(expected)
         assert got["customer_id"].tolist() == expected["customer_id"].tolist()
-        assert got["segment"].tolist() == expected["segment"].tolist()
-        numbers = [name for name in got.columns if name not in ("customer_id", "segment")]
+        text = ("customer_id", "segment", "action")
+        for name in text[1:]:
+            assert got[name].tolist() == expected[name].tolist()
+        numbers = [name for name in got.columns if name not in text]
         np.testing.assert_allclose(got[numbers], expected[numbers], rtol=1e-12, atol=0)
 
 
