@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clv._cli_output import quiet_command, set_verbose
 from clv.errors import CLVError
 from clv.serving import commands as serving_commands
 from clv.serving.commands import DUPLICATES_HELP, MISSING_CUSTOMER_HELP, NEGATIVE_AMOUNTS_HELP
@@ -37,14 +38,34 @@ _STATE = {"debug": False}
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from clv import __version__
+
+        typer.echo(f"clv {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", help="Show MLflow's log lines and the libraries' warnings."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     _STATE["debug"] = debug
+    set_verbose(verbose)
 
 
 @app.command()
+@quiet_command
 def demo(
     tracking_uri: Annotated[
         str | None,
@@ -104,6 +125,7 @@ def _print_training_summary(result: TrainingResult) -> None:
 
 
 @app.command("train")
+@quiet_command
 def train_command(
     transactions: Annotated[
         str, typer.Argument(help="Transaction log: a .csv or .parquet file.", show_default=False)
@@ -210,6 +232,7 @@ def train_command(
 
 
 @app.command()
+@quiet_command
 def promote(
     name: Annotated[str, typer.Argument(help="Registered model name.", show_default=False)],
     version: Annotated[str, typer.Argument(help="Version to make champion.", show_default=False)],
@@ -226,11 +249,12 @@ def promote(
     typer.echo(f"{name}@champion -> version {version} ({before})")
 
 
-app.command()(serving_commands.serve)
-app.command()(serving_commands.score)
+app.command()(quiet_command(serving_commands.serve))
+app.command()(quiet_command(serving_commands.score))
 
 
 @app.command()
+@quiet_command
 def report(
     run_id: Annotated[
         str | None,

@@ -556,6 +556,7 @@ def score_file(
         The per-segment summary (:func:`clv.models.segments.segment_summary`:
         ``count``, ``total_clv``, ``mean_clv``), with ``attrs`` ``n_customers``,
         ``model_version``, ``model_uri``, ``output``, ``scored_at``, ``margin``,
+        ``segment_rules`` (the model's :class:`~clv.models.segments.SegmentRules` as a dict),
         ``data_report`` (the :class:`~clv.features.cleaning.PolicyReport` of the
         whole file) and ``swept`` (work folders of killed earlier runs removed).
 
@@ -673,6 +674,7 @@ def score_file(
             raise
     summary = _combine(summaries, writer.rows, resolved, target, scored_at)
     summary.attrs["margin"] = margin
+    summary.attrs["segment_rules"] = model.unwrap_python_model().segments.to_dict()
     summary.attrs["data_report"] = _report_total(reports)
     summary.attrs["swept"] = swept
     return summary

@@ -265,3 +265,7 @@ def score(
             }
         )
     )
+    if attrs.get("segment_rules") is not None:
+        from clv._cli_output import segment_rules_line
+
+        typer.echo(segment_rules_line(attrs["segment_rules"]))

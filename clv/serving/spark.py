@@ -78,7 +78,9 @@ def _model_metadata(resolved: Any) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
         model = load_pyfunc(download_model(resolved, Path(folder) / "model"))
-        return dict(clv_metadata(model))
+        metadata = dict(clv_metadata(model))
+        metadata["segment_rules"] = model.unwrap_python_model().segments.to_dict()
+        return metadata
 
 
 def _score(
@@ -93,7 +95,7 @@ def _score(
     timestamp: str,
     amount: str,
     margin: float | None = None,
-) -> tuple[Any, Any, pd.Timestamp]:
+) -> tuple[Any, Any, pd.Timestamp, dict[str, Any]]:
     import mlflow.pyfunc
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -171,7 +173,7 @@ def _score(
         .withColumn("scored_at", F.lit(scored_at.to_pydatetime()).cast("timestamp"))
         .select(*OUTPUT_COLUMNS)
     )
-    return scores, resolved, scored_at
+    return scores, resolved, scored_at, metadata["segment_rules"]
 
 
 def score_spark(
@@ -234,7 +236,7 @@ def score_spark(
     ... )
     >>> scores.write.mode("overwrite").parquet("s3://bucket/scores/2024-06-30/")  # doctest: +SKIP
     """
-    scores, _, _ = _score(
+    scores, _, _, _ = _score(
         transactions,
         model_uri=model_uri,
         as_of=as_of,
@@ -408,7 +410,7 @@ def _score_file(
     customer_id, timestamp, amount = columns
     spark = spark_session()
     frame = _read(spark, source, columns)
-    scores, resolved, scored_at = _score(
+    scores, resolved, scored_at, rules = _score(
         frame,
         model_uri=model_uri,
         as_of=as_of,
@@ -458,6 +460,7 @@ def _score_file(
     summary["total_clv"] = summary["total_clv"].astype("float64")
     result = _combine([summary], rows, resolved, target, scored_at)
     result.attrs["margin"] = float(grouped["margin"].max())
+    result.attrs["segment_rules"] = rules
     result.attrs["data_report"] = _data_report(frame, amount)
     return result
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ import pandas as pd
 from clv.errors import CLVWarning, InvalidDataError, InvalidParameterError
 from clv.features import calibration_holdout_split
 from clv.training.evaluation import METRIC_NAMES, evaluate_predictions, holdout_actuals
+from clv.training.progress import step
 from clv.training.selection import eligibility, select_best
 
 __all__ = ["ComparisonResult", "compare_models", "comparison_table"]
@@ -141,6 +142,7 @@ def compare_models(
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str = "amount",
+    progress: Callable[[str], None] | None = None,
 ) -> ComparisonResult:
     """Fit every candidate up to ``calibration_end`` and score it on the holdout.
 
@@ -171,6 +173,9 @@ def compare_models(
         Margin of the ``clv`` prediction column.
     customer_id, timestamp, amount : str
         The caller's column names.
+    progress : callable, optional
+        Called with one line of text when a step starts and when it ends (with its
+        time): the holdout split and features, then each candidate.
 
     Returns
     -------
@@ -213,29 +218,35 @@ def compare_models(
             f"({', '.join(chosen)})."
         )
     log = _canonical(transactions, customer_id, timestamp, amount)
-    split = calibration_holdout_split(
-        log, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit
-    )
-    actuals = holdout_actuals(split)
-    horizon = float(split["holdout_duration"].iloc[0])
-    features = customer_features(
-        log, as_of=calibration_end, time_unit=time_unit, attributes=attributes
-    )
+    with step(progress, "building the holdout split and features", "holdout and features"):
+        split = calibration_holdout_split(
+            log, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit
+        )
+        actuals = holdout_actuals(split)
+        horizon = float(split["holdout_duration"].iloc[0])
+        features = customer_features(
+            log, as_of=calibration_end, time_unit=time_unit, attributes=attributes
+        )
 
     # Predictions keep the features' index; the comparison keys them by customer.
     customer_index = pd.Index(features["customer_id"].to_numpy(), name="customer_id")
     predictions: dict[str, pd.DataFrame] = {}
     fitted: dict[str, Any] = {}
     rows: dict[str, dict[str, float]] = {}
-    for kind in chosen:
-        candidate = make_candidate(kind, **dict(params.get(kind, {})))
-        options = {"attributes": attributes} if attributes is not None else {}
-        candidate.fit_transactions(log, as_of=calibration_end, time_unit=time_unit, **options)
-        predicted = candidate.predict(
-            features, horizon=horizon, discount_rate=discount_rate, margin=margin
-        ).set_axis(customer_index)
-        fitted[kind], predictions[kind] = candidate, predicted
-        rows[kind] = evaluate_predictions(predicted, actuals)
+    spend_label, spend_format = _DISPLAY["holdout_rmse_spend"]
+    for number, kind in enumerate(chosen, start=1):
+        label = f"[{number}/{len(chosen)}] {kind}"
+        with step(progress, f"{label}: fitting", f"{label}: fitted and scored") as note:
+            candidate = make_candidate(kind, **dict(params.get(kind, {})))
+            options = {"attributes": attributes} if attributes is not None else {}
+            candidate.fit_transactions(log, as_of=calibration_end, time_unit=time_unit, **options)
+            predicted = candidate.predict(
+                features, horizon=horizon, discount_rate=discount_rate, margin=margin
+            ).set_axis(customer_index)
+            fitted[kind], predictions[kind] = candidate, predicted
+            rows[kind] = evaluate_predictions(predicted, actuals)
+            rmse = rows[kind].get("holdout_rmse_spend", math.nan)
+            note["detail"] = f"; holdout {spend_label} {spend_format.format(rmse)}"
 
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_NAMES))
     table.index.name = "model"

@@ -45,11 +45,12 @@ from clv.features._contract import (
 from clv.training.interruption import failing_unfinished
 from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
 from clv.training.preflight import check_enough_customers, check_training_settings
+from clv.training.progress import Progress, step
+from clv.training.progress import notify as _notify
 from clv.training.transaction_files import read_transactions
 
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
-Progress = Callable[[str], None]
 
 #: What ``horizon`` is counted in, by time unit (stated in the model's metadata).
 _UNIT_NAMES = {"D": "days", "W": "weeks"}
@@ -152,8 +153,12 @@ class TrainingResult:
             marked ``*``), the registered version and the gate's decision, where the
             store is and how to open the MLflow UI.
         """
+        from clv.training.compare import _DISPLAY
+
         columns = [name for name in _SUMMARY_COLUMNS if name in self.comparison.columns]
         table = self.comparison[columns].rename(columns=_SUMMARY_COLUMNS)
+        # One precision per metric, as in the comparison table and the report.
+        formats = {_SUMMARY_COLUMNS[name]: _DISPLAY[name][1].format for name in columns}
         table.index = [
             f"{name} *" if name == self.best_model else str(name) for name in table.index
         ]
@@ -163,7 +168,7 @@ class TrainingResult:
         lines = [
             *self.data_lines,
             "Holdout comparison (* = chosen; lower is better except gini and auc):",
-            table.to_string(float_format=lambda value: f"{value:.4g}"),
+            table.to_string(formatters=formats),
             "",
             f"registered {self.model_name} version {self.version} ({self.best_model}), "
             f"alias challenger; {describe_margin(self.margin)}",
@@ -233,11 +238,6 @@ def load_config(path: str | Path) -> dict[str, Any]:
         if key in settings:
             settings[key] = str(settings[key])
     return dict(settings)
-
-
-def _notify(progress: Progress | None, message: str) -> None:
-    if progress is not None:
-        progress(message)
 
 
 def _zero_spend_line(candidate: Any) -> str | None:
@@ -524,6 +524,7 @@ def train(
         holdout_end=holdout_end,
         time_unit=time_unit,
         kinds=settings.kinds,
+        progress=progress,
     )
     table = _comparison_table(comparison.table)
     best = str(comparison.best)
@@ -561,27 +562,32 @@ def train(
                 }
             )
             tracking.log_dataset(canonical, name="transactions", source=source, digest=digest)
-            for kind in table.index:
-                with mlflow.start_run(
-                    experiment_id=experiment_id, run_name=str(kind), nested=True
-                ) as child:
-                    tracking.log_candidate_run(
-                        str(kind),
-                        comparison.fitted[kind],
-                        table.loc[kind].to_dict(),
-                        plots=_candidate_plots(comparison.predictions[kind], comparison.actuals),
-                        warn=progress,
-                    )
-                    _log_count_calibration(comparison, str(kind), progress)
-                    child_runs[str(kind)] = child.info.run_id
-                rmse = table.loc[kind].get(PRIMARY_METRIC, math.nan)
-                _notify(progress, f"logged {kind}: {PRIMARY_METRIC} {float(rmse):.4g}")
-            tracking.log_comparison(table, comparison_table(table, best=best))
-            _log_cohorts(canonical, holdout_end, progress)
-            for file_name, draw in _comparison_plots(
-                comparison.predictions, comparison.actuals
-            ).items():
-                tracking.log_figure(draw, file_name, warn=progress)
+            with step(
+                progress,
+                f"logging {len(table)} candidate runs with their plots",
+                f"logged {len(table)} candidate runs",
+            ):
+                for kind in table.index:
+                    with mlflow.start_run(
+                        experiment_id=experiment_id, run_name=str(kind), nested=True
+                    ) as child:
+                        tracking.log_candidate_run(
+                            str(kind),
+                            comparison.fitted[kind],
+                            table.loc[kind].to_dict(),
+                            plots=_candidate_plots(
+                                comparison.predictions[kind], comparison.actuals
+                            ),
+                            warn=progress,
+                        )
+                        _log_count_calibration(comparison, str(kind), progress)
+                        child_runs[str(kind)] = child.info.run_id
+                tracking.log_comparison(table, comparison_table(table, best=best))
+                _log_cohorts(canonical, holdout_end, progress)
+                for file_name, draw in _comparison_plots(
+                    comparison.predictions, comparison.actuals
+                ).items():
+                    tracking.log_figure(draw, file_name, warn=progress)
             mlflow.set_tag("clv.best_model", best)
             mlflow.log_metrics(
                 {
@@ -591,8 +597,12 @@ def train(
                 }
             )
 
-            _notify(progress, f"refitting {best} on all data up to {holdout_text}")
-            candidate = _refit(best, comparison.fitted[best], canonical, holdout_end, time_unit)
+            with step(
+                progress,
+                f"refitting {best} on all data up to {holdout_text}",
+                f"refitted {best}",
+            ):
+                candidate = _refit(best, comparison.fitted[best], canonical, holdout_end, time_unit)
             zero_spend = _zero_spend_line(candidate)
             if zero_spend is not None:
                 data_lines.append(zero_spend)
@@ -600,22 +610,29 @@ def train(
             from clv.features.behaviour import FEATURE_COLUMNS, customer_features
             from clv.models.segments import SegmentRules
 
-            features = customer_features(canonical, as_of=holdout_end, time_unit=time_unit)
-            revenue = candidate.predict(
-                features, horizon=float(horizon), discount_rate=float(discount_rate)
-            )
-            predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), margin))
-            rules = SegmentRules().fit(predictions)
-            # The segment summary of every customer as of the holdout end (for
-            # `clv report`), and its plot.
-            from clv.models.segments import segment_summary
+            with step(
+                progress,
+                f"scoring every customer as of {holdout_text}: segments, decision tables",
+                "segments and decision tables logged",
+            ):
+                features = customer_features(canonical, as_of=holdout_end, time_unit=time_unit)
+                revenue = candidate.predict(
+                    features, horizon=float(horizon), discount_rate=float(discount_rate)
+                )
+                predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), margin))
+                rules = SegmentRules().fit(predictions)
+                # The segment summary of every customer as of the holdout end (for
+                # `clv report`), and its plot.
+                from clv.models.segments import segment_summary
 
-            segmented = predictions.assign(segment=rules.assign(predictions))
-            mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
-            _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate)
-            tracking.log_figure(
-                lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
-            )
+                segmented = predictions.assign(segment=rules.assign(predictions))
+                mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
+                _log_decisions(
+                    candidate, features, predictions, rules, horizon, margin, discount_rate
+                )
+                tracking.log_figure(
+                    lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
+                )
             used = getattr(candidate, "input_columns", None) or features.columns
             required = [str(name) for name in features.columns if name in set(used)]
             categorical = [
@@ -658,8 +675,10 @@ def train(
                 discount_rate=discount_rate,
                 margin=margin,
             )
-            _notify(progress, "logging the pyfunc model")
-            with tempfile.TemporaryDirectory() as folder:
+            with (
+                step(progress, "logging the pyfunc model", "logged the pyfunc model"),
+                tempfile.TemporaryDirectory() as folder,
+            ):
                 candidate_dir = Path(folder) / "candidate"
                 candidate.save(candidate_dir)
                 info = tracking.log_pyfunc_model(

@@ -46,7 +46,7 @@ def _pending_models(client, experiment_ids):
 
 @pytest.mark.parametrize(
     ("stop", "at"),
-    [(signal.SIGTERM, "logging the pyfunc model"), (signal.SIGINT, "logged bg_nbd")],
+    [(signal.SIGTERM, "logging the pyfunc model"), (signal.SIGINT, "logged 1 candidate runs")],
     ids=["SIGTERM while logging the model", "SIGINT after the child run"],
 )
 def test_an_interrupted_training_marks_its_runs_and_models_failed(tmp_path, stop, at):
@@ -56,11 +56,11 @@ def test_an_interrupted_training_marks_its_runs_and_models_failed(tmp_path, stop
     process = _start_training(tmp_path, uri)
     saw_pending = False
     try:
-        _wait_for_line(process, "logged bg_nbd")  # the child run is done, the parent runs
+        _wait_for_line(process, "logged 1 candidate runs")  # the child run is done, the parent runs
         client = MlflowClient(tracking_uri=uri)
         ids = [experiment.experiment_id for experiment in client.search_experiments()]
         _pending_models(client, ids)  # open the store before the window to catch
-        if at != "logged bg_nbd":
+        if at != "logged 1 candidate runs":
             _wait_for_line(process, at)
         if stop == signal.SIGTERM:  # wait (bounded) until the logged model exists, PENDING
             for _ in range(2000):
