@@ -35,8 +35,16 @@ __all__ = ["decision_tables"]
 
 
 def _step(horizon: float) -> float:
-    """Return the payback grid step: whole time units, at most ~100 points."""
-    return float(max(1, math.ceil(horizon / 100)))
+    """Return the payback grid step: about a unit, at most ~100 points, ending on the horizon.
+
+    A 26.29-week horizon gets 27 steps of 0.974 weeks.
+    """
+    wanted = float(max(1, math.ceil(horizon / 100)))
+    return horizon / max(1, math.ceil(horizon / wanted - 1e-9))
+
+
+def _whole(horizon: float) -> bool:
+    return abs(horizon - round(horizon)) <= 1e-9 * max(1.0, horizon)
 
 
 def decision_tables(
@@ -116,6 +124,9 @@ def decision_tables(
         curve = new_customer_value_curve(
             transaction_model, spend_model, step=_step(horizon), time_unit=unit, **options
         )
+        # as the candidates discount: whole periods of one unit, continuously otherwise
+        if not _whole(horizon) and not transaction_model.discrete_time:
+            options["discounting"] = "continuous"
         tables["new_customer"] = curve.rename("cumulative_value").to_frame()
         present = [s for s in target if s in set(scored["segment"])]
         what_if = retention_what_if(

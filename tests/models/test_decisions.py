@@ -67,3 +67,25 @@ def test_without_models_only_segments_and_headline(fitted):
     tables = decision_tables(plain, horizon=52)
     assert set(tables) == {"headline", "segments"}
     assert tables["segments"].loc["low value", "value_at_risk"] == pytest.approx(0.2 * len(plain))
+
+
+def test_a_horizon_of_a_fraction_of_units(fitted):
+    # clv train's default horizon is the holdout length, e.g. 26.2857 weeks
+    purchases, spend, customers = fitted
+    horizon = 184 / 7
+    clv = customer_lifetime_value(
+        purchases, spend, customers, horizon=horizon, discounting="continuous"
+    )
+    churn = purchases.probability_no_purchase(customers, horizon).to_numpy()
+    scored = customers[[]].assign(clv=clv.to_numpy(), churn_probability=churn)
+    tables = decision_tables(
+        scored,
+        rules=SegmentRules().fit(scored),
+        horizon=horizon,
+        transaction_model=purchases,
+        spend_model=spend,
+        customers=customers,
+    )
+    curve = tables["new_customer"]["cumulative_value"]
+    assert curve.index[-1] == pytest.approx(horizon)
+    assert tables["retention"]["clv"].sum() == pytest.approx(clv.sum())
