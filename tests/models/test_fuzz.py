@@ -35,6 +35,7 @@ KNOWN_SHORT = frozenset(
         (148, "GammaGammaModel"),
         (212, "GammaGammaModel"),
         (215, "ParetoNBDModel"),
+        (222, "GammaGammaModel"),
         (270, "BetaGeoBetaBinomModel"),
     }
 )
