@@ -185,7 +185,8 @@ def _new_customer(decisions, unit, currency) -> dict[str, Any] | None:
         for t in picks
     ]
     note = (
-        "Expected discounted profit of a customer acquired today: the first purchase, then "
+        "Expected discounted value (profit at the run's margin; revenue at margin 1) of a "
+        "customer acquired today: the first purchase, then "
         "the model's expected repeat purchases at the population's mean spend, with the "
         "margin and the discount rate. An acquisition that costs less than the value at a "
         "time has paid back by then."
