@@ -220,6 +220,9 @@ def train_command(
     date_format = settings.pop("date_format", None)
     # before reading the log, training or any MLflow run
     check_training_settings(**{k: v for k, v in settings.items() if k in TRAINING_SETTINGS})
+    from clv.models.actions import segment_settings
+
+    segment_settings(settings.get("segments"), where=f"'segments' of {config}")
     log = read_transactions(
         transactions,
         customer_id=settings.get("customer_id", "customer_id"),

@@ -34,6 +34,7 @@ __all__ = [
     "actions_for",
     "load_segment_config",
     "segment_actions",
+    "segment_settings",
 ]
 
 #: segment -> (plain name, recommended action)
@@ -299,11 +300,32 @@ def load_segment_config(path: str | Path) -> tuple[SegmentRules, dict[str, Any]]
         data = json.loads(text) if path.suffix == ".json" else _toml(text)
     except (OSError, ValueError) as error:
         raise InvalidParameterError(f"Cannot read the segment config {path}: {error}") from None
-    data = data.get("segments", data)
+    return segment_settings(data.get("segments", data), where=str(path))
+
+
+def segment_settings(
+    settings: Mapping[str, Any] | None, *, where: str = "the segment settings"
+) -> tuple[SegmentRules, dict[str, Any]]:
+    """Check segment settings (``high_share``, ..., ``actions``) and split them.
+
+    Parameters
+    ----------
+    settings : mapping or None
+        The :class:`SegmentRules` parameters and an ``actions`` table (see
+        :func:`load_segment_config`); ``None`` for the defaults.
+    where : str
+        Named in error messages.
+
+    Returns
+    -------
+    tuple of (SegmentRules, dict)
+        Unfitted rules and the action overrides.
+    """
+    data = dict(settings or {})
     known = {"high_share", "medium_share", "churn_threshold", "actions"}
     extra = sorted(set(data) - known)
     if extra:
-        raise InvalidParameterError(f"Unknown key(s) {extra} in {path}; known: {sorted(known)}.")
+        raise InvalidParameterError(f"Unknown key(s) {extra} in {where}; known: {sorted(known)}.")
     actions = dict(data.get("actions", {}))
     _merged(actions)  # validate now, not at scoring time
     rules = SegmentRules(**{k: v for k, v in data.items() if k != "actions"})

@@ -675,7 +675,11 @@ def score_file(
             raise
     summary = _combine(summaries, writer.rows, resolved, target, scored_at)
     summary.attrs["margin"] = margin
-    summary.attrs["segment_rules"] = model.unwrap_python_model().segments.to_dict()
+    python_model = model.unwrap_python_model()
+    summary.attrs["segment_rules"] = {
+        **python_model.segments.to_dict(),
+        "actions": getattr(python_model, "actions", None),
+    }
     summary.attrs["data_report"] = _report_total(reports)
     summary.attrs["swept"] = swept
     return summary

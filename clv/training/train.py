@@ -86,6 +86,7 @@ CONFIG_KEYS = (
     "missing_customer_id",
     "negative_amounts",
     "duplicates",
+    "segments",
 )
 
 
@@ -348,8 +349,9 @@ def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) 
     tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
 
 
-def _log_decisions(candidate, features, predictions, rules, horizon, margin, discount_rate):
+def _log_decisions(candidate, features, predictions, rules, actions, settings):
     """Log the decision tables (clv.models.decisions) as ``decisions/<name>.csv``."""
+    horizon, margin, discount_rate = settings
     import mlflow
 
     from clv.models.decisions import decision_tables
@@ -362,6 +364,7 @@ def _log_decisions(candidate, features, predictions, rules, horizon, margin, dis
         discount_rate=float(discount_rate),
         time_unit=getattr(candidate, "time_unit_", None),
         rules=rules,
+        actions=actions,
         **(inputs(features) if inputs is not None else {}),
     )
     for name, frame in tables.items():
@@ -412,6 +415,7 @@ def train(
     duplicates: str = "keep",
     source: str | None = None,
     progress: Progress | None = None,
+    segments: Mapping[str, Any] | None = None,
 ) -> TrainingResult:
     """Train every candidate, track the runs, register the best one and gate it.
 
@@ -454,6 +458,11 @@ def train(
         Where the log came from (a path), recorded with the dataset.
     progress : callable, optional
         Called with one line of text at each step.
+    segments : mapping, optional
+        Segment thresholds and actions (``high_share``, ``medium_share``,
+        ``churn_threshold``, ``actions``; :func:`clv.models.actions.segment_settings`),
+        saved with the model so that `clv score` and the endpoint give each customer's
+        action; the defaults when omitted.
 
     Returns
     -------
@@ -467,6 +476,9 @@ def train(
         If a date, the time unit, the horizon, the discount rate or the margin is
         invalid.
     """
+    from clv.models.actions import segment_settings
+
+    segment_rules, segment_actions = segment_settings(segments)  # checked before any work
     import mlflow
 
     from clv.serving.pyfunc_model import build_signature
@@ -607,8 +619,9 @@ def train(
             if zero_spend is not None:
                 data_lines.append(zero_spend)
                 _notify(progress, zero_spend)
+            from sklearn.base import clone
+
             from clv.features.behaviour import FEATURE_COLUMNS, customer_features
-            from clv.models.segments import SegmentRules
 
             with step(
                 progress,
@@ -620,7 +633,7 @@ def train(
                     features, horizon=float(horizon), discount_rate=float(discount_rate)
                 )
                 predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), margin))
-                rules = SegmentRules().fit(predictions)
+                rules = clone(segment_rules).fit(predictions)
                 # The segment summary of every customer as of the holdout end (for
                 # `clv report`), and its plot.
                 from clv.models.segments import segment_summary
@@ -628,7 +641,12 @@ def train(
                 segmented = predictions.assign(segment=rules.assign(predictions))
                 mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
                 _log_decisions(
-                    candidate, features, predictions, rules, horizon, margin, discount_rate
+                    candidate,
+                    features,
+                    predictions,
+                    rules,
+                    segment_actions,
+                    (horizon, margin, discount_rate),
                 )
                 tracking.log_figure(
                     lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress
@@ -683,7 +701,7 @@ def train(
                 candidate.save(candidate_dir)
                 info = tracking.log_pyfunc_model(
                     candidate_dir=candidate_dir,
-                    segments=rules.to_dict(),
+                    segments={**rules.to_dict(), "actions": segment_actions},
                     metadata=metadata,
                     input_example=example,
                     signature=signature,

@@ -55,3 +55,54 @@ def test_an_unknown_action_segment_is_refused_before_scoring(trained, tmp_path):
     assert result.returncode == 2
     assert "Unknown segment(s) ['vip']" in result.stderr
     assert not output.exists()
+
+
+def test_segment_settings_travel_with_the_model(tmp_path, monkeypatch):
+    import mlflow
+
+    from clv.features import customer_features
+    from clv.training.train import train
+
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log = load_cdnow()
+    settings = {"churn_threshold": 0.6, "actions": {"high value at risk": "Call them today."}}
+    result = train(
+        log,
+        calibration_end="1997-09-30",
+        holdout_end="1998-06-30",
+        time_unit="W",
+        tracking_uri=uri,
+        kinds=["bg_nbd"],
+        segments=settings,
+    )
+    mlflow.set_tracking_uri(uri)
+    try:
+        model = mlflow.pyfunc.load_model(f"models:/clv/{result.version}")
+    finally:
+        mlflow.set_tracking_uri(None)
+    rules = model.unwrap_python_model().segments
+    assert rules.churn_threshold == 0.6
+    scores = model.predict(customer_features(log, as_of="1998-06-30", time_unit="W"))
+    risky = scores["segment"] == "high value at risk"
+    assert risky.any()
+    assert (scores.loc[risky, "action"] == "Call them today.").all()
+    others = scores.loc[~risky]
+    assert (others["action"] == others["segment"].map(lambda s: DEFAULT_ACTIONS[s][1])).all()
+
+
+def test_unknown_segment_settings_are_refused_before_training():
+    import pytest
+
+    from clv.errors import InvalidParameterError
+    from clv.training.train import train
+
+    with pytest.raises(InvalidParameterError, match="Unknown key"):
+        train(
+            load_cdnow(),
+            calibration_end="1997-09-30",
+            holdout_end="1998-06-30",
+            segments={"churn": 0.5},
+            tracking_uri="sqlite:////nonexistent/never.db",
+        )
