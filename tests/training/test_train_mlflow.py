@@ -212,6 +212,7 @@ def test_signature_has_features_outputs_and_params(store):
         "clv",
         "margin",
         "segment",
+        "action",
     ]
     defaults = {spec.name: spec.default for spec in signature.params}
     assert defaults == {"horizon": 39.0, "discount_rate": 0.0, "margin": 1.0}
