@@ -44,7 +44,11 @@ from clv.features._contract import (
 )
 from clv.training.interruption import failing_unfinished
 from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
-from clv.training.preflight import check_enough_customers, check_training_settings
+from clv.training.preflight import (
+    TRAINING_SETTINGS,
+    check_enough_customers,
+    check_training_settings,
+)
 from clv.training.progress import Progress, step
 from clv.training.progress import notify as _notify
 from clv.training.transaction_files import read_transactions
@@ -68,19 +72,7 @@ _SUMMARY_COLUMNS = {
 #: Settings a --config file may hold (the keyword arguments of :func:`train`, and
 #: ``date_format``, the format of the log's timestamps, used when reading the file).
 CONFIG_KEYS = (
-    "calibration_end",
-    "holdout_end",
-    "time_unit",
-    "tracking_uri",
-    "experiment",
-    "model_name",
-    "kinds",
-    "horizon",
-    "discount_rate",
-    "margin",
-    "customer_id",
-    "timestamp",
-    "amount",
+    *TRAINING_SETTINGS,  # checked up front by clv.training.preflight
     "date_format",
     "invoice",
     "missing_customer_id",
