@@ -377,7 +377,7 @@ def _clv_version() -> str:
 
 
 def _refit(kind: str, fitted: Any, transactions: pd.DataFrame, as_of: str, time_unit: str) -> Any:
-    from clv.models.candidates import make_candidate
+    from clv.candidates import make_candidate
 
     get_params = getattr(fitted, "get_params", None)
     params = dict(get_params(deep=False)) if callable(get_params) else {}
