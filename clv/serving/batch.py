@@ -26,7 +26,7 @@ runs on this host whose process no longer exists (``attrs["swept"]`` counts them
 
 Reading
 -------
-Files are read by :mod:`clv.training.transaction_files`: regular files only,
+Files are read by :mod:`clv.features.io`: regular files only,
 clear errors for unreadable ones, and text dates parsed with one format for the
 whole file (``date_format``, or ISO 8601, or one unambiguous inferred format);
 rows that format does not read are counted over the whole file and refused.
@@ -69,10 +69,7 @@ import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
-from clv.serving.intervals import INTERVAL, check_interval, check_model_interval, output_columns
-from clv.serving.workspace import work_folder
-from clv.training.preflight import check_columns, check_discount_rate, check_positive
-from clv.training.transaction_files import (
+from clv.features.io import (
     READ_ERRORS,
     apply_date_format,
     check_date_range,
@@ -83,6 +80,9 @@ from clv.training.transaction_files import (
     read_transactions,
     unparsed_dates_error,
 )
+from clv.serving.intervals import INTERVAL, check_interval, check_model_interval, output_columns
+from clv.serving.workspace import work_folder
+from clv.training.preflight import check_columns, check_discount_rate, check_positive
 
 __all__ = ["OUTPUT_COLUMNS", "score_file", "score_transactions"]
 
@@ -153,7 +153,7 @@ def check_paths(transactions_path: str | Path, output: str | Path) -> tuple[Path
         If the output is the transaction file (through any path, symlink or hard
         link), or its extension is unknown.
     FileNotFoundError, IsADirectoryError, clv.errors.InvalidDataError
-        See :func:`clv.training.transaction_files.check_transaction_file`.
+        See :func:`clv.features.io.check_transaction_file`.
     """
     source = _check_input(transactions_path)
     target = _check_output(output)
@@ -557,7 +557,7 @@ def score_file(
         totals.
     date_format : str, optional
         Format of text timestamps (``"%d/%m/%Y"``, ``"ISO8601"``...); inferred when
-        unambiguous (:mod:`clv.training.transaction_files`).
+        unambiguous (:mod:`clv.features.io`).
     interval : float, optional
         A level in (0, 1), e.g. 0.9: also write ``purchases_lower``,
         ``purchases_upper``, ``clv_lower``, ``clv_upper`` and ``interval`` after

@@ -155,7 +155,7 @@ def interval_arrays(
 
     Parameters
     ----------
-    candidate : clv.models.candidates.Candidate
+    candidate : clv.candidates.Candidate
         The served candidate.
     features : pandas.DataFrame
         The features it scored.

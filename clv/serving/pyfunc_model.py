@@ -475,7 +475,7 @@ class CLVModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         """Load the candidate, the segment rules and the metadata from the artifacts."""
-        from clv.models.candidates import load_candidate
+        from clv.candidates import load_candidate
         from clv.models.segments import SegmentRules
 
         artifacts = context.artifacts

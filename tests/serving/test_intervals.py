@@ -94,8 +94,8 @@ def test_check_interval_refuses(value):
 
 
 def test_a_kind_without_a_predictive_distribution_refuses_intervals(cdnow):
+    from clv.candidates import make_candidate
     from clv.features.behaviour import customer_features
-    from clv.models.candidates import make_candidate
 
     baseline = make_candidate("baseline").fit_transactions(cdnow, as_of="1997-09-30", time_unit="W")
     features = customer_features(cdnow, as_of="1997-09-30", time_unit="W").head(5)
