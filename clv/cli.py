@@ -189,8 +189,9 @@ def train_command(
     ] = None,
 ) -> None:
     """Train every model, track the runs in MLflow, register the best and gate it."""
+    from clv.features.io import read_transactions
     from clv.training.preflight import TRAINING_SETTINGS, check_training_settings
-    from clv.training.train import load_config, read_transactions
+    from clv.training.train import load_config
     from clv.training.train import train as run_training
 
     settings = load_config(config) if config is not None else {}

@@ -42,6 +42,7 @@ from clv.features._contract import (
     check_time_unit,
     to_day_number,
 )
+from clv.features.io import read_transactions
 from clv.training.interruption import failing_unfinished
 from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
 from clv.training.preflight import (
@@ -51,7 +52,6 @@ from clv.training.preflight import (
 )
 from clv.training.progress import Progress, step
 from clv.training.progress import notify as _notify
-from clv.training.transaction_files import read_transactions
 
 __all__ = ["TrainingResult", "read_transactions", "train"]
 
@@ -377,7 +377,7 @@ def _clv_version() -> str:
 
 
 def _refit(kind: str, fitted: Any, transactions: pd.DataFrame, as_of: str, time_unit: str) -> Any:
-    from clv.models.candidates import make_candidate
+    from clv.candidates import make_candidate
 
     get_params = getattr(fitted, "get_params", None)
     params = dict(get_params(deep=False)) if callable(get_params) else {}
