@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 import warnings
 from datetime import datetime, timezone
@@ -72,8 +73,6 @@ _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 
 def _model_metadata(resolved: Any) -> dict[str, Any]:
     """Download the pinned model once on the driver and read its clv metadata."""
-    import tempfile
-
     from clv.serving._models import clv_metadata, download_model, load_pyfunc
 
     with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
@@ -102,10 +101,9 @@ def _score(
 
     from clv.features._engines import is_spark_frame
     from clv.features.behaviour import customer_features
-    from clv.serving._models import model_feature_columns, resolve_model
+    from clv.serving._models import download_model, model_feature_columns, resolve_model
     from clv.serving.pyfunc_model import PREDICTION_COLUMNS
     from clv.training.margin import check_margin, scoring_margin
-    from clv.training.tracking import tracking_store
 
     if not is_spark_frame(transactions):
         raise InvalidDataError(
@@ -153,10 +151,11 @@ def _score(
     if margin_output:
         params["margin"] = margin
     spark = transactions.sparkSession
-    with tracking_store(resolved.tracking_uri):
+    with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
+        # From the named store, digest checked; spark_udf copies it before it is removed.
         udf = mlflow.pyfunc.spark_udf(
             spark,
-            model_uri=resolved.pinned_uri,
+            model_uri=str(download_model(resolved, Path(folder) / "model")),
             env_manager="local",
             result_type=result_type,
             params=params,

@@ -477,6 +477,7 @@ def train(
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
     from clv.training.selection import PRIMARY_METRIC
+    from clv.training.store_client import fluent_tracking
 
     settings = check_training_settings(
         calibration_end=calibration_end,
@@ -537,7 +538,7 @@ def train(
 
     experiment_id = tracking.ensure_experiment(experiment, uri)
     child_runs: dict[str, str] = {}
-    with tracking.tracking_store(uri), failing_unfinished(experiment_id, uri) as run_ids:
+    with fluent_tracking(uri), failing_unfinished(experiment_id, uri) as run_ids:
         started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
             run_ids.append(parent.info.run_id)
@@ -721,6 +722,7 @@ def train(
                     calibration_end=calibration_end,
                     holdout_end=holdout_end,
                     actuals=comparison.actuals,
+                    tracking_uri=uri,
                 ),
             )
             gate_metrics = {"gate.challenger_score": decision.challenger_score}
@@ -765,6 +767,7 @@ def _reevaluate_champion(
     calibration_end: object,
     holdout_end: object,
     actuals: pd.DataFrame,
+    tracking_uri: str,
 ) -> Mapping[str, float] | None:
     """Return the champion's metrics on this holdout, or ``None`` if it saw the holdout.
 
@@ -773,12 +776,11 @@ def _reevaluate_champion(
     and is judged on this holdout -- fair only when it was trained on data that
     ends no later than ``calibration_end``.
     """
-    import mlflow
-
     from clv.features.behaviour import customer_features
     from clv.training.evaluation import evaluate_predictions
+    from clv.training.store_client import load_registered_model
 
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}/{champion.version}")
+    model = load_registered_model(model_name, str(champion.version), tracking_uri)
     metadata = model.unwrap_python_model().metadata
     trained_until = to_day_number(metadata["trained_until"], "trained_until")
     if trained_until > to_day_number(calibration_end, "calibration_end"):
