@@ -211,6 +211,70 @@ class _BTYDCandidate(Candidate):
             clv=float(margin) * per_purchase * discounted,
         )
 
+    def prediction_intervals(self, features, *, horizon, level, discount_rate=0.0):
+        """Central prediction intervals of the purchases and the CLV (margin 1) over ``horizon``.
+
+        ``purchases_lower``, ``purchases_upper``: the transaction model's
+        :meth:`~clv.models._predictive.PredictiveMixin.purchases_interval`;
+        ``clv_lower``, ``clv_upper``: its count distribution with Gamma-Gamma's
+        posterior spend (:func:`clv.models._value_intervals.value_interval`, fixed
+        spend per purchase without a usable spend model), discounted as :meth:`predict`
+        discounts. Both contain :meth:`predict`'s point values.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            As for :meth:`predict`.
+        horizon : float
+            Future window, in the model's time unit.
+        level : float
+            Probability each interval is meant to hold, in (0, 1).
+        discount_rate : float, default 0.0
+            Annual effective discount rate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The four bounds, indexed like ``features``.
+        """
+        from clv.models._value_intervals import value_interval
+
+        self._check_is_fitted()
+        horizon = self._check_predict_args(horizon, discount_rate, 1.0)
+        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        model, spend = self.transaction_model_, self.spend_model_
+        purchases = model.purchases_interval(table, horizon, level)
+        data, _ = model._prediction_table(table)
+        per_purchase = _spend_per_purchase(spend, table)
+        point = per_purchase * _btyd_clv_arrays(
+            model, data, np.ones(len(per_purchase)), horizon, self.time_unit_, discount_rate, 1.0
+        )
+        try:  # Gamma-Gamma's spend distribution where it predicts, as _spend_per_purchase
+            spend_data = spend._prediction_table(table)[0] if spend is not None else None
+        except CLVError:
+            spend_data = None
+        lower, upper = value_interval(
+            model,
+            model.params_.to_numpy(),
+            data,
+            spend if spend_data is not None else per_purchase,
+            spend_data,
+            per_purchase,
+            horizon=horizon,
+            level=level,
+            point=point,
+            margin=1.0,
+        )
+        return pd.DataFrame(
+            {
+                "purchases_lower": purchases["purchases_lower"].to_numpy(),
+                "purchases_upper": purchases["purchases_upper"].to_numpy(),
+                "clv_lower": lower,
+                "clv_upper": upper,
+            },
+            index=features.index,
+        )
+
     def decision_inputs(self, features):
         """Return the models and customer table behind the predictions on ``features``.
 
