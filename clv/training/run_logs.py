@@ -19,31 +19,25 @@ from clv.training.progress import Progress, step
 __all__ = ["log_comparison", "log_decisions", "log_segments", "run_params"]
 
 
+def _drawing(name: str, *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """Return a drawing by ``clv.plots.<name>``; matplotlib is imported only to draw it."""
+
+    def draw() -> Any:
+        from clv import plots
+
+        return getattr(plots, name)(*args, **kwargs)
+
+    return draw
+
+
 def _candidate_plots(predictions: pd.DataFrame, actuals: pd.DataFrame) -> dict[str, Callable]:
     """Holdout plots of one candidate (:mod:`clv.plots`), drawn only when logged."""
-
-    def aligned(column: str) -> pd.Series:
-        return predictions[column].reindex(actuals.index)
-
-    def decile() -> Any:
-        from clv import plots
-
-        return plots.decile_chart(actuals["holdout_spend"], aligned("expected_spend"))
-
-    def gain() -> Any:
-        from clv import plots
-
-        return plots.gain_curve(actuals["holdout_spend"], aligned("expected_spend"))
-
-    def reliability() -> Any:
-        from clv import plots
-
-        return plots.churn_reliability_curve(actuals["churned"], aligned("churn_probability"))
-
+    spend = predictions["expected_spend"].reindex(actuals.index)
+    churn = predictions["churn_probability"].reindex(actuals.index)
     return {
-        "spend_deciles.png": decile,
-        "spend_gain_curve.png": gain,
-        "churn_reliability.png": reliability,
+        "spend_deciles.png": _drawing("decile_chart", actuals["holdout_spend"], spend),
+        "spend_gain_curve.png": _drawing("gain_curve", actuals["holdout_spend"], spend),
+        "churn_reliability.png": _drawing("churn_reliability_curve", actuals["churned"], churn),
     }
 
 
@@ -51,17 +45,16 @@ def _comparison_plots(
     predictions: Mapping[str, pd.DataFrame], actuals: pd.DataFrame
 ) -> dict[str, Callable]:
     """Draw every candidate together, for the parent run."""
-
-    def gain() -> Any:
-        from clv import plots
-
-        spend = {
-            str(kind): frame["expected_spend"].reindex(actuals.index)
-            for kind, frame in predictions.items()
-        }
-        return plots.gain_curve(actuals["holdout_spend"], spend, title="Gain curve, all models")
-
-    return {"gain_curve_all_models.png": gain}
+    spend = {
+        str(kind): frame["expected_spend"].reindex(actuals.index)
+        for kind, frame in predictions.items()
+    }
+    title = "Gain curve, all models"
+    return {
+        "gain_curve_all_models.png": _drawing(
+            "gain_curve", actuals["holdout_spend"], spend, title=title
+        )
+    }
 
 
 def _log_count_calibration(comparison: Any, kind: str, progress: Progress | None) -> None:
@@ -81,12 +74,8 @@ def _log_count_calibration(comparison: Any, kind: str, progress: Progress | None
     )
     mlflow.log_metrics({f"coverage.{k}": v for k, v in measures.items()})
     mlflow.log_text(histogram.to_csv(), "holdout_count_histogram.csv")
-
-    def draw() -> Any:
-        from clv.plots import holdout_count_histogram
-
-        return holdout_count_histogram(histogram, measures, title=f"{kind}: holdout purchases")
-
+    title = f"{kind}: holdout purchases"
+    draw = _drawing("holdout_count_histogram", histogram, measures, title=title)
     tracking.log_figure(draw, "holdout_count_histogram.png", warn=progress)
 
 
@@ -99,12 +88,7 @@ def _log_cohorts(transactions: pd.DataFrame, observation_end: object, progress) 
 
     table = cohort_table(transactions, period="M", observation_end=observation_end)
     mlflow.log_text(table.to_csv(), "cohorts.csv")
-
-    def draw() -> Any:
-        from clv.plots import cohort_heatmap
-
-        return cohort_heatmap(table, "active_rate")
-
+    draw = _drawing("cohort_heatmap", table, "active_rate")
     tracking.log_figure(draw, "cohort_active_rate.png", warn=progress)
 
 
@@ -128,12 +112,6 @@ def log_decisions(candidate, features, predictions, rules, actions, settings) ->
     )
     for name, frame in tables.items():
         mlflow.log_text(frame.to_csv(), f"decisions/{name}.csv")
-
-
-def _clv_by_segment(segmented: pd.DataFrame) -> Any:
-    from clv import plots
-
-    return plots.clv_by_segment(segmented)
 
 
 def log_comparison(
@@ -239,7 +217,8 @@ def log_segments(segmented: pd.DataFrame, progress: Progress | None) -> None:
     from clv.training import tracking
 
     mlflow.log_text(segment_summary(segmented).to_csv(), "segment_summary.csv")
-    tracking.log_figure(lambda: _clv_by_segment(segmented), "clv_by_segment.png", warn=progress)
+    draw = _drawing("clv_by_segment", segmented)
+    tracking.log_figure(draw, "clv_by_segment.png", warn=progress)
 
 
 def run_params(
