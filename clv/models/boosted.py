@@ -10,7 +10,7 @@ small JSON metadata file; never pickled. Training is deterministic (``random_sta
 ``n_jobs`` threads, ``tree_method="hist"``).
 
 Choice of the spend objective (measured on CDNOW, weeks, with the ``boosted``
-candidate of :mod:`clv.models.candidates`: training examples from 4 rolling cutoffs
+candidate of :mod:`clv.candidates`: training examples from 4 rolling cutoffs
 1997-02-25 .. 1997-05-20 with a 19-week label window, features as of 1997-09-30,
 predictions scaled to the 39-week holdout to 1998-06-30, 2,357 customers; RMSE of
 per-customer holdout spend, lower is better; BG/NBD x Gamma-Gamma scores 72.30)::
@@ -26,7 +26,7 @@ cutoffs' range, where the single log-link Tweedie booster collapsed (a third of 
 actual total) and squared error overshot. The hybrid candidate uses the hurdle too
 (its holdout RMSE on CDNOW: hurdle 72.14, Tweedie from BG/NBD x Gamma-Gamma's expected
 spend as offset 76.30, Poisson from that offset 73.28; figures in
-:mod:`clv.models.candidates`).
+:mod:`clv.candidates`).
 
 Threads: ``n_jobs=1`` by default. OpenMP threads wait on each other at every
 step of a tree, so when other jobs hold the cores two threads are far slower than
