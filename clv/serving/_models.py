@@ -72,7 +72,7 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
         (``models:/m-...``) or a local model folder.
     tracking_uri : str, optional
         MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default
-        (:func:`clv.training.tracking.resolve_tracking_uri`).
+        (:func:`clv.training.stores.resolve_tracking_uri`).
 
     Returns
     -------

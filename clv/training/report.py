@@ -203,10 +203,10 @@ def _recompute_segments(run: Any, tracking_uri: str) -> tuple[pd.DataFrame | Non
             "The run recorded no segment summary and its data source "
             f"({source or 'unknown'}) is not a file here; retrain to record it."
         )
+    from clv.features.io import read_transactions
     from clv.models.segments import segment_summary
     from clv.serving.batch import score_transactions
     from clv.training.store_client import load_registered_model
-    from clv.training.train import read_transactions
 
     scored = score_transactions(
         read_transactions(source),

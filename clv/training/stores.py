@@ -207,7 +207,7 @@ def check_store(tracking_uri: str, *, create: bool = False) -> str:
     Parameters
     ----------
     tracking_uri : str
-        A resolved tracking URI (:func:`clv.training.tracking.resolve_tracking_uri`).
+        A resolved tracking URI (:func:`clv.training.stores.resolve_tracking_uri`).
     create : bool, default False
         Whether a SQLite store may be created (``clv train``); otherwise a store
         that does not exist is an error and nothing is created.
