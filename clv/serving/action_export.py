@@ -42,7 +42,7 @@ def _read_scores(path: Path) -> pd.DataFrame:
 def _last_purchases(
     transactions_path: Path, *, as_of: object, customer_id: str, timestamp: str, **reading: Any
 ) -> pd.Series:
-    from clv.training.transaction_files import read_transactions
+    from clv.features.io import read_transactions
 
     log = read_transactions(
         transactions_path, customer_id=customer_id, timestamp=timestamp, **reading

@@ -26,7 +26,7 @@ runs on this host whose process no longer exists (``attrs["swept"]`` counts them
 
 Reading
 -------
-Files are read by :mod:`clv.training.transaction_files`: regular files only,
+Files are read by :mod:`clv.features.io`: regular files only,
 clear errors for unreadable ones, and text dates parsed with one format for the
 whole file (``date_format``, or ISO 8601, or one unambiguous inferred format);
 rows that format does not read are counted over the whole file and refused.
@@ -70,9 +70,7 @@ import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
-from clv.serving.workspace import work_folder
-from clv.training.preflight import check_columns, check_discount_rate, check_positive
-from clv.training.transaction_files import (
+from clv.features.io import (
     READ_ERRORS,
     apply_date_format,
     check_date_range,
@@ -83,6 +81,9 @@ from clv.training.transaction_files import (
     read_transactions,
     unparsed_dates_error,
 )
+from clv.serving.intervals import INTERVAL, check_interval, check_model_interval, output_columns
+from clv.serving.workspace import work_folder
+from clv.training.preflight import check_columns, check_discount_rate, check_positive
 
 __all__ = ["OUTPUT_COLUMNS", "score_file", "score_transactions"]
 
@@ -153,7 +154,7 @@ def check_paths(transactions_path: str | Path, output: str | Path) -> tuple[Path
         If the output is the transaction file (through any path, symlink or hard
         link), or its extension is unknown.
     FileNotFoundError, IsADirectoryError, clv.errors.InvalidDataError
-        See :func:`clv.training.transaction_files.check_transaction_file`.
+        See :func:`clv.features.io.check_transaction_file`.
     """
     source = _check_input(transactions_path)
     target = _check_output(output)
@@ -204,6 +205,7 @@ def score_transactions(
     negative_amounts: str = "raise",
     duplicates: str = "keep",
     warn: bool = True,
+    interval: float | None = None,
 ) -> pd.DataFrame:
     """Score every customer of an in-memory transaction log with a loaded clv pyfunc.
 
@@ -228,6 +230,9 @@ def score_transactions(
         (:func:`clv.features.clean_transactions`).
     warn : bool, default True
         Emit a :class:`~clv.errors.DataPolicyWarning` for what the policies did.
+    interval : float, optional
+        A level in (0, 1): add the prediction interval columns
+        (:mod:`clv.serving.intervals`).
 
     Returns
     -------
@@ -279,6 +284,8 @@ def score_transactions(
         params["discount_rate"] = float(discount_rate)
     if "margin" in metadata:
         params["margin"] = margin
+    if interval is not None:
+        params[INTERVAL] = check_model_interval(model, interval)
     from mlflow.exceptions import MlflowException
 
     from clv.serving.table_scoring import predict_table
@@ -536,6 +543,7 @@ def score_file(
     negative_amounts: str = "raise",
     duplicates: str = "keep",
     date_format: str | None = None,
+    interval: float | None = None,
 ) -> pd.DataFrame:
     """Score every customer of a transaction file and write the scores atomically.
 
@@ -572,7 +580,11 @@ def score_file(
         totals.
     date_format : str, optional
         Format of text timestamps (``"%d/%m/%Y"``, ``"ISO8601"``...); inferred when
-        unambiguous (:mod:`clv.training.transaction_files`).
+        unambiguous (:mod:`clv.features.io`).
+    interval : float, optional
+        A level in (0, 1), e.g. 0.9: also write ``purchases_lower``,
+        ``purchases_upper``, ``clv_lower``, ``clv_upper`` and ``interval`` after
+        ``clv`` (:mod:`clv.serving.intervals`; the BTYD kinds only).
 
     Returns
     -------
@@ -606,6 +618,7 @@ def score_file(
     horizon, chunk = _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
     if margin is not None:
         check_margin(margin)
+    level = check_interval(interval)
     from clv.features._policies import check_policies
 
     check_policies(negative_amounts, missing_customer_id)
@@ -636,6 +649,7 @@ def score_file(
             "amount": amount,
             **policies,
             "warn": False,
+            "interval": level,
         }
         if _suffix(source) in _PARQUET:
             import pyarrow as pa
@@ -660,6 +674,8 @@ def score_file(
             if "model" not in options:
                 resolved, model = loading.result()
                 margin = scoring_margin(clv_metadata(model), margin)
+                if level is not None:
+                    check_model_interval(model, level)
                 options.update(model=model, margin=margin)
             return options
 
@@ -673,7 +689,7 @@ def score_file(
 
             reports.append(scores.attrs["data_report"])
             frame = scores.assign(model_version=resolved.label, scored_at=scored_at)
-            writer.append(frame.loc[:, list(OUTPUT_COLUMNS)])
+            writer.append(frame.loc[:, output_columns(OUTPUT_COLUMNS, level is not None)])
             summaries.append(segment_summary(frame))
 
         try:

@@ -161,6 +161,15 @@ def score(
             show_default=False,
         ),
     ] = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval",
+            help="Also write prediction intervals at this level, e.g. 0.9: purchases_lower, "
+            "purchases_upper, clv_lower, clv_upper (BTYD models).",
+            show_default=False,
+        ),
+    ] = None,
     customer_id: Annotated[
         str, typer.Option("--customer-id", help="Customer id column.")
     ] = "customer_id",
@@ -243,6 +252,10 @@ def score(
         )
     if date_format is not None:
         options["date_format"] = date_format
+    if interval is not None:
+        from clv.serving.intervals import check_interval
+
+        options["interval"] = check_interval(interval)
     if engine == "local":
         from clv.serving.batch import score_file
     elif engine == "spark":
@@ -256,6 +269,8 @@ def score(
         raise InvalidParameterError(f"--engine must be 'local' or 'spark'. Got {engine!r}.")
     if date_format is not None and "date_format" not in inspect.signature(score_file).parameters:
         raise InvalidParameterError(f"--date-format is not supported with --engine {engine}.")
+    if interval is not None and "interval" not in inspect.signature(score_file).parameters:
+        raise InvalidParameterError(f"--interval is not supported with --engine {engine}.")
     bars = _Bars()
     started = time.perf_counter()
     try:
@@ -279,6 +294,11 @@ def score(
         from clv.training.margin import describe_margin
 
         typer.echo(describe_margin(attrs["margin"]))
+    if interval is not None:
+        typer.echo(
+            f"intervals: {interval:.0%} prediction intervals of purchases and clv "
+            "(purchases_lower, purchases_upper, clv_lower, clv_upper)"
+        )
     table = summary.copy()
     table["share"] = table["count"] / max(int(table["count"].sum()), 1)
     typer.echo(

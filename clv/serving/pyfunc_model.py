@@ -54,7 +54,10 @@ Params: ``horizon`` -- **in the model's time unit** (``metadata.json``
 training time. ``clv`` is ``margin`` x the discounted expected spend: revenue when
 ``margin`` is 1, profit otherwise; the ``margin`` column says which. Segments are
 always assigned from the predictions at the stored defaults, so a customer's
-segment does not change with the query's horizon, rate or margin.
+segment does not change with the query's horizon, rate or margin. The optional param
+``interval`` (a level such as 0.9) adds prediction intervals after ``clv``
+(``purchases_lower``, ``purchases_upper``, ``clv_lower``, ``clv_upper``, ``interval``;
+declared as optional outputs, see :mod:`clv.serving.intervals`).
 """
 
 from __future__ import annotations
@@ -69,8 +72,16 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from clv.candidates import PREDICTION_COLUMNS
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, describe_examples
 from clv.models.actions import action_array
+from clv.serving.intervals import (
+    INTERVAL,
+    check_interval,
+    interval_arrays,
+    output_columns,
+    signature_parts,
+)
 from clv.training.margin import DEFAULT_MARGIN, apply_margin, check_margin
 
 __all__ = [
@@ -83,13 +94,6 @@ __all__ = [
 ]
 
 CUSTOMER_ID = "customer_id"
-PREDICTION_COLUMNS = (
-    "expected_purchases",
-    "probability_alive",
-    "churn_probability",
-    "expected_spend",
-    "clv",
-)
 #: The share of spend counted as profit in ``clv`` (an output column, one value per row).
 MARGIN = "margin"
 OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, MARGIN, "segment", "action")
@@ -465,7 +469,7 @@ class CLVModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         """Load the candidate, the segment rules and the metadata from the artifacts."""
-        from clv.models.candidates import load_candidate
+        from clv.candidates import load_candidate
         from clv.models.segments import SegmentRules
 
         artifacts = context.artifacts
@@ -502,8 +506,10 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame
             Customer feature table.
         params : dict, optional
-            ``horizon`` (in the model's time unit), ``discount_rate`` (annual) and
-            ``margin`` (share of spend that is profit, in [0, 1]).
+            ``horizon`` (in the model's time unit), ``discount_rate`` (annual),
+            ``margin`` (share of spend that is profit, in [0, 1]) and, optionally,
+            ``interval`` (a level in (0, 1): the interval columns of
+            :mod:`clv.serving.intervals`).
 
         Returns
         -------
@@ -533,13 +539,16 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame or dict of numpy.ndarray
             Customer feature table, or its columns as equally long 1-D arrays.
         params : mapping, optional
-            ``horizon`` (in the model's time unit), ``discount_rate`` (annual) and
-            ``margin`` (share of spend that is profit, in [0, 1]).
+            ``horizon`` (in the model's time unit), ``discount_rate`` (annual),
+            ``margin`` (share of spend that is profit, in [0, 1]) and, optionally,
+            ``interval`` (a level in (0, 1): the interval columns of
+            :mod:`clv.serving.intervals`).
 
         Returns
         -------
         dict of numpy.ndarray
-            :data:`OUTPUT_COLUMNS`, in that order.
+            :data:`OUTPUT_COLUMNS`, in that order (with ``interval``, the interval
+            columns after ``clv``).
         """
         metadata = self.metadata
         params = dict(params or {})
@@ -597,7 +606,20 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         output[MARGIN] = np.full(len(ids), margin)
         output["segment"] = segments.astype(str)
         output["action"] = action_array(output["segment"], self.actions)
-        return output
+        level = check_interval(params.get(INTERVAL))
+        if level is None:
+            return output
+        extra = interval_arrays(
+            self.candidate,
+            features,
+            level=level,
+            horizon=horizon,
+            discount_rate=rate,
+            margin=margin,
+            point=output,
+        )
+        output.update(extra)
+        return {name: output[name] for name in output_columns(OUTPUT_COLUMNS, True)}
 
 
 def build_signature(
@@ -659,11 +681,15 @@ def build_signature(
     outputs.append(ColSpec(DataType.double, MARGIN))
     outputs.append(ColSpec(DataType.string, "segment"))
     outputs.append(ColSpec(DataType.string, "action"))
+    interval_param, interval_outputs = signature_parts()  # optional (clv.serving.intervals)
+    at = [spec.name for spec in outputs].index("clv") + 1
+    outputs[at:at] = interval_outputs
     params = ParamSchema(
         [
             ParamSpec("horizon", DataType.double, float(horizon)),
             ParamSpec("discount_rate", DataType.double, float(discount_rate)),
             ParamSpec("margin", DataType.double, float(margin)),
+            interval_param,
         ]
     )
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)

@@ -62,6 +62,7 @@ from clv.serving.batch import (
     _positive,
     _suffix,
 )
+from clv.serving.intervals import INTERVAL, check_interval, check_model_interval, output_columns
 from clv.serving.spark_session import spark_error, spark_session
 
 __all__ = ["score_file", "score_spark"]
@@ -70,14 +71,19 @@ _SCORES = "__clv_scores"
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 
 
-def _model_metadata(resolved: Any) -> dict[str, Any]:
-    """Download the pinned model once on the driver and read its clv metadata."""
+def _model_metadata(resolved: Any, interval: float | None = None) -> dict[str, Any]:
+    """Download the pinned model once on the driver and read its clv metadata.
+
+    With ``interval``, check the model can give intervals at that level.
+    """
     import tempfile
 
     from clv.serving._models import clv_metadata, download_model, load_pyfunc
 
     with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
         model = load_pyfunc(download_model(resolved, Path(folder) / "model"))
+        if interval is not None:
+            check_model_interval(model, interval)
         metadata = dict(clv_metadata(model))
         metadata["segment_rules"] = model.unwrap_python_model().segments.to_dict()
         return metadata
@@ -95,6 +101,7 @@ def _score(
     timestamp: str,
     amount: str,
     margin: float | None = None,
+    interval: float | None = None,
 ) -> tuple[Any, Any, pd.Timestamp, dict[str, Any]]:
     import mlflow.pyfunc
     from pyspark.sql import functions as F
@@ -117,8 +124,9 @@ def _score(
     if margin is not None:
         check_margin(margin)
     to_day_number(as_of, "as_of")
+    level = check_interval(interval)
     resolved = resolve_model(model_uri, tracking_uri)
-    metadata = _model_metadata(resolved)
+    metadata = _model_metadata(resolved, level)
     margin = scoring_margin(metadata, margin)
     # Models logged before margins answer without a margin column (revenue).
     margin_output = ["margin"] if "margin" in metadata else []
@@ -142,9 +150,10 @@ def _score(
         else:  # every clv signature takes a double for a number (any, for the counts)
             inputs.append(column.cast("double").alias(name))
     id_type = features.schema[CUSTOMER_ID].dataType
+    numbers = output_columns([*PREDICTION_COLUMNS, *margin_output], level is not None)
     result_type = T.StructType(
         [T.StructField(CUSTOMER_ID, id_type)]
-        + [T.StructField(name, T.DoubleType()) for name in [*PREDICTION_COLUMNS, *margin_output]]
+        + [T.StructField(name, T.DoubleType()) for name in numbers]
         + [T.StructField("segment", T.StringType()), T.StructField("action", T.StringType())]
     )
     params: dict[str, float] = {"horizon": float(horizon)}
@@ -152,6 +161,8 @@ def _score(
         params["discount_rate"] = float(discount_rate)
     if margin_output:
         params["margin"] = margin
+    if level is not None:
+        params[INTERVAL] = level
     spark = transactions.sparkSession
     with tracking_store(resolved.tracking_uri):
         udf = mlflow.pyfunc.spark_udf(
@@ -171,7 +182,7 @@ def _score(
         .withColumn("margin", F.col("margin") if margin_output else F.lit(margin))
         .withColumn("model_version", F.lit(resolved.label))
         .withColumn("scored_at", F.lit(scored_at.to_pydatetime()).cast("timestamp"))
-        .select(*OUTPUT_COLUMNS)
+        .select(*output_columns(OUTPUT_COLUMNS, level is not None))
     )
     return scores, resolved, scored_at, metadata["segment_rules"]
 
@@ -188,6 +199,7 @@ def score_spark(
     timestamp: str = TIMESTAMP,
     amount: str = AMOUNT,
     margin: float | None = None,
+    interval: float | None = None,
 ) -> Any:
     """Score every customer of a Spark transaction log with a registered clv model.
 
@@ -210,6 +222,9 @@ def score_spark(
         The log's column names.
     margin : float, optional
         Share of spend that is profit, in [0, 1]; the model's default if omitted.
+    interval : float, optional
+        A level in (0, 1): add the prediction interval columns after ``clv``
+        (:mod:`clv.serving.intervals`; the BTYD kinds only).
 
     Returns
     -------
@@ -247,6 +262,7 @@ def score_spark(
         timestamp=timestamp,
         amount=amount,
         margin=margin,
+        interval=interval,
     )
     return scores
 
@@ -323,6 +339,7 @@ def score_file(
     amount: str = AMOUNT,
     chunk_customers: int = DEFAULT_CHUNK_CUSTOMERS,
     progress: Progress | None = None,
+    interval: float | None = None,
 ) -> pd.DataFrame:
     """Score every customer of a transaction file on Spark and write the scores atomically.
 
@@ -333,7 +350,7 @@ def score_file(
     ----------
     transactions_path : str or pathlib.Path
         ``.csv`` (header, types inferred) or ``.parquet`` transaction log.
-    model_uri, as_of, horizon, discount_rate, margin, tracking_uri
+    model_uri, as_of, horizon, discount_rate, margin, tracking_uri, interval
         As in :func:`score_spark`.
     output : str or pathlib.Path
         ``.parquet`` / ``.pq`` or ``.csv`` file (format by extension), sorted by
@@ -367,6 +384,7 @@ def score_file(
     target = _check_output(output)
     columns = [customer_id, timestamp, amount]
     _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
+    check_interval(interval)
 
     with warnings.catch_warnings():
         # pyspark 4 warns on every pandas conversion that it does not fully support
@@ -384,6 +402,7 @@ def score_file(
                 tracking_uri=tracking_uri,
                 columns=columns,
                 progress=progress,
+                interval=interval,
             )
         except Exception as error:
             translated = spark_error(error)
@@ -404,6 +423,7 @@ def _score_file(
     tracking_uri: str | None,
     columns: list[str],
     progress: Progress | None,
+    interval: float | None = None,
 ) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
@@ -421,6 +441,7 @@ def _score_file(
         timestamp=timestamp,
         amount=amount,
         margin=margin,
+        interval=interval,
     )
     temporary = target.resolve().parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     scores = scores.persist()

@@ -101,7 +101,7 @@ def _canonical(
 
 
 def _kinds(kinds: Iterable[str] | None) -> list[str]:
-    from clv.models.candidates import KINDS
+    from clv.candidates import KINDS
 
     if kinds is None:
         chosen = list(KINDS)
@@ -158,7 +158,7 @@ def compare_models(
     time_unit : {"D", "W"}, default "W"
         Unit of every duration.
     kinds : iterable of str, optional
-        Candidate kinds to compare, in order (``clv.models.candidates.KINDS``).
+        Candidate kinds to compare, in order (``clv.candidates.KINDS``).
         Default: all of them (without ``boosted`` and ``hybrid``, with a
         :class:`clv.errors.CLVWarning`, when XGBoost is not installed).
     params : mapping of str to mapping, optional
@@ -206,8 +206,8 @@ def compare_models(
     >>> result.best
     'bg_nbd'
     """
+    from clv.candidates import make_candidate
     from clv.features.behaviour import customer_features
-    from clv.models.candidates import make_candidate
 
     chosen = _kinds(kinds)
     params = dict(params or {})

@@ -20,7 +20,7 @@ metrics. Malformed input (different lengths, missing or infinite values, negativ
 spend) raises :class:`clv.errors.InvalidDataError`.
 
 :func:`evaluate_predictions` applies all of them to a candidate's prediction table
-(``clv.models.candidates.PREDICTION_COLUMNS``) and the holdout actuals built by
+(``clv.candidates.PREDICTION_COLUMNS``) and the holdout actuals built by
 :func:`holdout_actuals`.
 """
 

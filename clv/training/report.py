@@ -211,10 +211,10 @@ def _recompute_segments(run: Any, tracking_uri: str) -> tuple[pd.DataFrame | Non
         )
     import mlflow
 
+    from clv.features.io import read_transactions
     from clv.models.segments import segment_summary
     from clv.serving.batch import score_transactions
     from clv.training.tracking import tracking_store
-    from clv.training.train import read_transactions
 
     with tracking_store(tracking_uri):
         model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")

@@ -100,7 +100,7 @@ def test_errors():
 
 def test_xgboost_is_imported_lazily():
     code = (
-        "import sys, clv.models, clv.models.boosted, clv.models.candidates; "
+        "import sys, clv.models, clv.models.boosted, clv.candidates; "
         "print('xgboost' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

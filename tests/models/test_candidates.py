@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from clv.candidates import KINDS, PREDICTION_COLUMNS, load_candidate, make_candidate
 from clv.datasets import load_cdnow
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, PrecisionWarning
 from clv.features.behaviour import customer_features
-from clv.models.candidates import KINDS, PREDICTION_COLUMNS, load_candidate, make_candidate
 from tests.models._simulate import AS_OF, HOLDOUT_END, holdout_spend, simulate
 
 pytest.importorskip("xgboost")
@@ -129,3 +129,11 @@ def test_btyd_predictions_per_distinct_history_equal_per_row(kind, horizon):
         whole.drop(columns="clv"), rows.drop(columns="clv"), check_exact=True
     )
     np.testing.assert_allclose(whole["clv"], rows["clv"], rtol=1e-14, atol=0)
+
+
+def test_the_documented_old_module_name_still_works():
+    import clv.candidates
+    import clv.models.candidates as old
+
+    assert old.make_candidate is clv.candidates.make_candidate
+    assert old.__all__ == clv.candidates.__all__

@@ -179,7 +179,7 @@ def test_boosted_models_assign_back(simulated):
     "kind", ["baseline", "bg_nbd", "mbg_nbd", "pareto_nbd", "boosted", "hybrid"]
 )
 def test_every_candidate_assigns_back(simulated, kind):
-    from clv.models.candidates import KINDS, PREDICTION_COLUMNS, make_candidate
+    from clv.candidates import KINDS, PREDICTION_COLUMNS, make_candidate
     from tests.models._simulate import AS_OF
 
     assert kind in KINDS

@@ -10,7 +10,7 @@ from clv.training.compare import ComparisonResult, compare_models, comparison_ta
 from clv.training.evaluation import METRIC_NAMES, evaluate_predictions
 from clv.training.selection import select_best
 
-pytest.importorskip("clv.models.candidates")
+pytest.importorskip("clv.candidates")
 
 CAL, HOLD = "1997-09-30", "1998-06-30"
 

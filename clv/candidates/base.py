@@ -1,0 +1,227 @@
+"""The candidate interface: what every kind that ``clv train`` compares provides.
+
+A candidate learns from a transaction log up to ``as_of``
+(:meth:`Candidate.fit_transactions`), predicts :data:`PREDICTION_COLUMNS` from a
+customer feature table (:meth:`Candidate.predict`), reports JSON-compatible
+:meth:`Candidate.diagnostics` and saves itself as ``candidate.json`` plus its models'
+JSON / XGBoost files (:meth:`Candidate.save`; read back by
+:func:`clv.candidates.load_candidate`). The helpers here check and view the feature
+table the same way for every kind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from clv.errors import InvalidDataError, InvalidParameterError, NotFittedError
+from clv.features._contract import check_time_unit
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "KINDS", "PREDICTION_COLUMNS", "Candidate"]
+
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "expected_purchases",
+    "probability_alive",
+    "churn_probability",
+    "expected_spend",
+    "clv",
+)
+KINDS: tuple[str, ...] = ("baseline", "bg_nbd", "mbg_nbd", "pareto_nbd", "boosted", "hybrid")
+FORMAT_NAME = "clv-candidate"
+FORMAT_VERSION = 1
+_RFM = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+
+
+def _check_number(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: float = 0.0,
+    open_low: bool = False,
+    integer: bool = False,
+) -> float:
+    kind = int if integer else (int, float)
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok:
+        ok = math.isfinite(float(value)) and (value > low if open_low else value >= low)
+    if not ok:
+        bracket = "(" if open_low else "["
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be {'an int' if integer else 'a float'} "
+            f"in the range {bracket}{low:g}, inf). Got {value!r} instead."
+        )
+    return float(value)
+
+
+def _customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
+    if not isinstance(features, pd.DataFrame):
+        raise InvalidDataError(
+            f"Candidates predict from a pandas DataFrame (clv.features.customer_features); "
+            f"got {type(features).__name__}."
+        )
+    present = set(features.columns)  # `in features.columns` builds a hash table per frame
+    missing = [name for name in _RFM if name not in present]
+    if missing:
+        raise InvalidDataError(
+            f"The feature table lacks column(s) {', '.join(map(repr, missing))}; build it with "
+            "clv.features.customer_features."
+        )
+    declared = features.attrs.get("time_unit")
+    if declared is not None and declared != time_unit:
+        raise InvalidDataError(
+            f"The feature table is in time unit {declared!r} but the model was fitted in "
+            f"{time_unit!r}; rebuild it with time_unit={time_unit!r}."
+        )
+    return features
+
+
+def _rfm_view(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
+    # Not `features[_RFM].reset_index(drop=True)`: selecting a list of columns costs
+    # ~0.5 ms, too much for one-row requests on the endpoint.
+    index = features.index
+    if (
+        list(features.columns) == _RFM
+        and isinstance(index, pd.RangeIndex)
+        and index.start == 0
+        and index.step == 1
+    ):
+        table = features.copy(deep=False)
+    else:
+        table = pd.DataFrame({name: features[name].array for name in _RFM}, columns=_RFM)
+    table.attrs["time_unit"] = time_unit
+    return table
+
+
+def _output(index: pd.Index, **columns: np.ndarray) -> pd.DataFrame:
+    """Build the prediction table: row for row with the features, with their index."""
+    return pd.DataFrame(
+        {name: np.asarray(columns[name], dtype="float64") for name in PREDICTION_COLUMNS},
+        index=index,
+    )
+
+
+class Candidate(BaseEstimator):
+    """Base of the candidate models (one subclass per kind).
+
+    Subclasses implement :meth:`fit_transactions`, :meth:`predict`, ``_state`` /
+    ``_restore`` (JSON plus model files) and :meth:`diagnostics`.
+    """
+
+    name: ClassVar[str] = ""
+
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "time_unit_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call fit_transactions first."
+            )
+
+    @staticmethod
+    def _check_time_unit(time_unit: str) -> str:
+        check_time_unit(time_unit)
+        return time_unit
+
+    @staticmethod
+    def _check_predict_args(horizon: object, discount_rate: object, margin: object) -> float:
+        horizon = _check_number("predict", "horizon", horizon, open_low=True)
+        _check_number("predict", "discount_rate", discount_rate)
+        _check_number("predict", "margin", margin)
+        return horizon
+
+    def fit_transactions(
+        self, transactions: pd.DataFrame, *, as_of: object, time_unit: str = "D", **options: Any
+    ) -> Candidate:
+        """Learn from the canonical transaction log up to ``as_of`` (inclusive) only.
+
+        Parameters
+        ----------
+        transactions : pandas.DataFrame
+            ``customer_id``, ``timestamp``, ``amount``.
+        as_of : date-like
+            Last day the model may see.
+        time_unit : {"D", "W"}, default "D"
+            Unit of every duration and horizon.
+        **options
+            Kind-specific (``attributes`` for the boosted kinds).
+
+        Returns
+        -------
+        self
+            The fitted candidate.
+        """
+        raise NotImplementedError
+
+    def predict(
+        self,
+        features: pd.DataFrame,
+        *,
+        horizon: float,
+        discount_rate: float = 0.0,
+        margin: float = 1.0,
+    ) -> pd.DataFrame:
+        """Predictions for every customer of ``features``.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            :func:`clv.features.customer_features` as of the scoring day, in the
+            model's time unit.
+        horizon : float
+            Future window, in the model's time unit.
+        discount_rate : float, default 0.0
+            Annual effective discount rate (365.25 days a year).
+        margin : float, default 1.0
+            Share of spend that is profit.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :data:`PREDICTION_COLUMNS`, one row per row of ``features`` and indexed
+            like it (so ``features["clv"] = predict(features)["clv"]`` is right);
+            ``customer_id`` stays in ``features``.
+        """
+        raise NotImplementedError
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Parameters, fit statistics and convergence facts, JSON-compatible (for MLflow).
+
+        Returns
+        -------
+        dict
+        """
+        raise NotImplementedError
+
+    def _state(self, folder: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _restore(self, folder: Path, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``candidate.json`` and the models' JSON / XGBoost files; never pickle.
+
+        Parameters
+        ----------
+        directory : str or pathlib.Path
+            Folder to write into (created if needed).
+        """
+        self._check_is_fitted()
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "kind": self.name,
+            "hyperparameters": self.get_params(),
+            "time_unit": self.time_unit_,
+            **self._state(folder),
+        }
+        (folder / "candidate.json").write_text(
+            json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
