@@ -124,10 +124,10 @@ class Candidate(BaseEstimator):
 
     @staticmethod
     def _check_time_unit(time_unit: str) -> str:
-        if time_unit not in TIME_UNITS:
+        if time_unit != "M" and time_unit not in TIME_UNITS:
             raise InvalidParameterError(
-                f"The 'time_unit' parameter must be one of {sorted(TIME_UNITS)}. "
-                f"Got {time_unit!r} instead."
+                f"The 'time_unit' parameter must be one of {sorted([*TIME_UNITS, 'M'])} "
+                f"('M': calendar months). Got {time_unit!r} instead."
             )
         return time_unit
 

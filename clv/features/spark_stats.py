@@ -31,8 +31,9 @@ from typing import Any
 import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.features._contract import CUSTOMER_ID, check_time_unit
+from clv.features._contract import CUSTOMER_ID
 from clv.features._engines import is_spark_frame
+from clv.features.rfm import check_summary_time_unit
 
 __all__ = ["collapsed_customer_table", "sample_customers"]
 
@@ -56,7 +57,7 @@ def collapsed_customer_table(
         The sufficient statistics to keep; add ``"monetary_value"`` or use
         ``("frequency", "monetary_value")`` (customers with ``frequency > 0``) for
         Gamma-Gamma.
-    time_unit : {"D", "W"}, optional
+    time_unit : {"D", "W", "M"}, optional
         The table's time unit, stored in ``attrs["time_unit"]`` for the models
         (a Spark DataFrame cannot carry it).
 
@@ -91,7 +92,7 @@ def collapsed_customer_table(
             f"{list(table.columns)}."
         )
     if time_unit is not None:
-        check_time_unit(time_unit)
+        check_summary_time_unit(time_unit)
     collapsed = (
         table.groupBy(*names)
         .agg(F.count(F.lit(1)).alias("count"), F.min(CUSTOMER_ID).alias(_FIRST))

@@ -30,10 +30,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, NotFittedError
+from clv.models._base import units_per_year
 
 __all__ = ["SimpleCLVModel", "uniform_discount_factor"]
 
-_DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "Y": 365.25}
+#: The time units (clv.models._base.units_per_year; "M": calendar months, 12 a year).
+_UNITS = ("D", "W", "M", "Y")
 FORMAT_NAME = "clv-model"
 FORMAT_VERSION = 1
 
@@ -53,7 +55,7 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
     ----------
     horizon : float
         Length of the window, in ``time_unit``.
-    time_unit : {"D", "W", "Y"} or None
+    time_unit : {"D", "W", "M", "Y"} or None
         Unit of ``horizon``; needed when ``discount_rate > 0``.
     discount_rate : float
         Annual effective rate (0.10 = 10 % a year).
@@ -74,11 +76,11 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
         )
     if discount_rate == 0:
         return 1.0
-    if time_unit not in _DAYS_PER_UNIT:
+    if time_unit not in _UNITS:
         raise InvalidParameterError(
-            f"A discount_rate needs a time unit 'D', 'W' or 'Y'; got {time_unit!r}."
+            f"A discount_rate needs a time unit 'D', 'W', 'M' or 'Y'; got {time_unit!r}."
         )
-    year = 365.25 / _DAYS_PER_UNIT[time_unit]
+    year = units_per_year(time_unit)
     steps = float(horizon)
     if steps >= 1 and abs(steps - round(steps)) < 1e-9:
         per_unit = (1.0 + discount_rate) ** (1.0 / year) - 1.0
@@ -106,7 +108,7 @@ class SimpleCLVModel(BaseEstimator):
 
     Parameters
     ----------
-    time_unit : {"D", "W", "Y"} or None, default None
+    time_unit : {"D", "W", "M", "Y"} or None, default None
         Unit of ``T`` and of horizons; ``None`` reads the table's ``attrs``.
 
     Attributes
@@ -185,9 +187,9 @@ class SimpleCLVModel(BaseEstimator):
                 f"The customer table is in time unit {declared!r} but SimpleCLVModel was "
                 f"given time_unit={self.time_unit!r}."
             )
-        if self.time_unit is not None and self.time_unit not in _DAYS_PER_UNIT:
+        if self.time_unit is not None and self.time_unit not in _UNITS:
             raise InvalidParameterError(
-                "The 'time_unit' parameter of SimpleCLVModel must be 'D', 'W', 'Y' or None. "
+                "The 'time_unit' parameter of SimpleCLVModel must be 'D', 'W', 'M', 'Y' or None. "
                 f"Got {self.time_unit!r} instead."
             )
         weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)

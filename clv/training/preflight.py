@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
+from clv.features._calendar import duration
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
     TIMESTAMP,
-    check_time_unit,
     to_day_number,
 )
+from clv.features.rfm import check_summary_time_unit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -199,7 +200,7 @@ def check_training_settings(
     from clv.training.stores import check_store
     from clv.training.tracking import resolve_tracking_uri
 
-    unit_days = check_time_unit(time_unit)
+    check_summary_time_unit(time_unit)
     check_model_name(model_name)
     check_model_name(experiment, "experiment name")
     check_columns([customer_id, timestamp, amount])
@@ -207,7 +208,7 @@ def check_training_settings(
     end = to_day_number(holdout_end, "holdout_end")
     calibration_text = _date_text(start)
     holdout_text = _date_text(end)
-    holdout_length = (end - start) / unit_days
+    holdout_length = float(duration(start, end, time_unit))
     if holdout_length <= 0:
         raise InvalidParameterError(
             f"The 'holdout_end' date ({holdout_text}) must be after 'calibration_end' "

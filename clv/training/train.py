@@ -35,11 +35,11 @@ from typing import Any
 import pandas as pd
 
 from clv.errors import InvalidParameterError
+from clv.features._calendar import duration
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
     TIMESTAMP,
-    check_time_unit,
     to_day_number,
 )
 from clv.features.io import read_transactions
@@ -57,7 +57,7 @@ __all__ = ["TrainingResult", "read_transactions", "train"]
 
 
 #: What ``horizon`` is counted in, by time unit (stated in the model's metadata).
-_UNIT_NAMES = {"D": "days", "W": "weeks"}
+_UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
 
 _SUMMARY_COLUMNS = {
     "holdout_rmse_spend": "rmse_spend",
@@ -421,7 +421,7 @@ def train(
         Last day (inclusive) of the holdout period they are judged on; the chosen
         candidate is then refitted on everything up to this day (see the module
         docstring for why).
-    time_unit : {"D", "W"}, default "W"
+    time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration, of ``horizon``, and of the model.
     tracking_uri : str, optional
         MLflow tracking URI; the embedded ``sqlite:///mlflow.db`` by default.
@@ -784,10 +784,13 @@ def _reevaluate_champion(
     if trained_until > to_day_number(calibration_end, "calibration_end"):
         return None
     unit = metadata["time_unit"]
-    length = (
-        to_day_number(holdout_end, "holdout_end")
-        - to_day_number(calibration_end, "calibration_end")
-    ) / check_time_unit(unit)
+    length = float(
+        duration(
+            to_day_number(calibration_end, "calibration_end"),
+            to_day_number(holdout_end, "holdout_end"),
+            unit,
+        )
+    )
     features = customer_features(transactions, as_of=calibration_end, time_unit=unit)
     missing = [name for name in metadata["feature_columns"] if name not in features.columns]
     if missing:
