@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from clv._cli_output import quiet_command, set_verbose
+from clv._interrupts import interrupts_as_keyboard_interrupt
 from clv.errors import CLVError
 from clv.serving import commands as serving_commands
 from clv.serving.commands import DUPLICATES_HELP, MISSING_CUSTOMER_HELP, NEGATIVE_AMOUNTS_HELP
@@ -35,7 +36,6 @@ app = typer.Typer(
 
 _STATE = {"debug": False}
 #: Signals that stop a command cleanly (cleanup runs, exit code 128 + signal).
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _print_version(value: bool) -> None:
@@ -313,30 +313,21 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     for name, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    received: list[int] = []
-
-    def interrupt(signum: int, frame: object) -> None:
-        received.append(signum)
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {number: signal.signal(number, interrupt) for number in _STOP_SIGNALS}
-    try:
-        app(args=args, prog_name="clv")
-    except (SystemExit, KeyboardInterrupt) as stop:
-        if received or isinstance(stop, KeyboardInterrupt):
-            number = received[0] if received else signal.SIGINT
-            typer.echo(f"clv: interrupted by {signal.Signals(number).name}", err=True)
-            raise SystemExit(128 + number) from None
-        raise
-    except (CLVError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        if "--debug" in args:
+    with interrupts_as_keyboard_interrupt() as received:
+        try:
+            app(args=args, prog_name="clv")
+        except (SystemExit, KeyboardInterrupt) as stop:
+            if received or isinstance(stop, KeyboardInterrupt):
+                number = received[0] if received else signal.SIGINT
+                typer.echo(f"clv: interrupted by {signal.Signals(number).name}", err=True)
+                raise SystemExit(128 + number) from None
             raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        typer.echo(f"error: {message}", err=True)
-        raise SystemExit(2) from None
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        except (CLVError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            if "--debug" in args:
+                raise
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            typer.echo(f"error: {message}", err=True)
+            raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

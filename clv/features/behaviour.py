@@ -15,6 +15,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_number, check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.features._behaviour_definitions import (
     BEHAVIOUR_COLUMNS,
@@ -37,7 +38,6 @@ from clv.features._contract import (
     to_day_number,
 )
 from clv.features._engines import is_spark_frame, run_by_customer
-from clv.features.rfm import check_summary_time_unit
 
 __all__ = ["FEATURE_COLUMNS", "customer_features", "training_examples"]
 
@@ -193,7 +193,7 @@ def customer_features(
     >>> int(table["purchases_91d"].sum())
     711
     """
-    check_summary_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     if is_spark_frame(transactions):
         options = {
             "customer_id": customer_id,
@@ -239,7 +239,7 @@ def _features_frame(
     day = prepared.day_of(as_of, "as_of")
     # a bucket whose customers all start after as_of gives no row (no error: the
     # global check that someone is observed belongs to the caller)
-    check_summary_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     return _features_at(prepared, day, time_unit, merge_same_day, None)
 
 
@@ -343,16 +343,8 @@ def training_examples(
         If the log breaks the transaction contract or a cutoff precedes every
         transaction.
     """
-    check_summary_time_unit(time_unit)
-    if (
-        isinstance(horizon, bool)
-        or not isinstance(horizon, int | float)
-        or not (np.isfinite(horizon) and horizon > 0)
-    ):
-        raise InvalidParameterError(
-            f"The 'horizon' parameter of training_examples must be a float in the range "
-            f"(0, inf). Got {horizon!r} instead."
-        )
+    check_time_unit(time_unit, "DWM")
+    check_number("horizon", horizon, owner="training_examples", low_open=True)
     if isinstance(cutoffs, str) or len(cutoffs) == 0:
         raise InvalidParameterError(
             f"The 'cutoffs' parameter must be a non-empty sequence of dates. Got {cutoffs!r}."

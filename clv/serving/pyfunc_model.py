@@ -72,6 +72,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from clv.candidates import PREDICTION_COLUMNS
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, describe_examples
 from clv.models.actions import action_array
 from clv.serving.intervals import (
@@ -93,13 +94,6 @@ __all__ = [
 ]
 
 CUSTOMER_ID = "customer_id"
-PREDICTION_COLUMNS = (
-    "expected_purchases",
-    "probability_alive",
-    "churn_probability",
-    "expected_spend",
-    "clv",
-)
 #: The share of spend counted as profit in ``clv`` (an output column, one value per row).
 MARGIN = "margin"
 OUTPUT_COLUMNS = (CUSTOMER_ID, *PREDICTION_COLUMNS, MARGIN, "segment", "action")

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from clv._validation import check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.features._calendar import duration
 from clv.features._contract import (
@@ -26,7 +27,6 @@ from clv.features._contract import (
     TIMESTAMP,
     to_day_number,
 )
-from clv.features.rfm import check_summary_time_unit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -200,7 +200,7 @@ def check_training_settings(
     from clv.training.stores import check_store
     from clv.training.tracking import resolve_tracking_uri
 
-    check_summary_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     check_model_name(model_name)
     check_model_name(experiment, "experiment name")
     check_columns([customer_id, timestamp, amount])
