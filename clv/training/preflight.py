@@ -197,8 +197,7 @@ def check_training_settings(
     """
     from clv.training.compare import _kinds
     from clv.training.margin import check_margin
-    from clv.training.stores import check_store
-    from clv.training.tracking import resolve_tracking_uri
+    from clv.training.stores import check_store, resolve_tracking_uri
 
     check_time_unit(time_unit, "DWM")
     check_model_name(model_name)
