@@ -16,7 +16,7 @@
 5. fit :class:`clv.models.segments.SegmentRules` on the refitted model's
    predictions for every customer as of the holdout end (default horizon and
    discount rate);
-6. log the model as one MLflow pyfunc (:mod:`clv.serving.pyfunc_model`), register
+6. log the model as one MLflow pyfunc (:mod:`clv.mlflow_model.pyfunc_model`), register
    a new version with alias ``challenger`` and run the champion gate
    (:mod:`clv.training.registry`).
 """
@@ -43,8 +43,8 @@ from clv.features._contract import (
     to_day_number,
 )
 from clv.features.io import read_transactions
+from clv.mlflow_model.margin import apply_margin, check_margin, describe_margin, value_basis
 from clv.training.interruption import failing_unfinished
-from clv.training.margin import apply_margin, check_margin, describe_margin, value_basis
 from clv.training.preflight import (
     TRAINING_SETTINGS,
     check_enough_customers,
@@ -439,7 +439,7 @@ def train(
     margin : float, default 1.0
         Default share of spend that is profit, in [0, 1], of the served model and
         of the segment thresholds: 1 makes its ``clv`` revenue, less makes it profit
-        (:mod:`clv.training.margin`).
+        (:mod:`clv.mlflow_model.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
     invoice, missing_customer_id, negative_amounts, duplicates
@@ -473,7 +473,7 @@ def train(
     segment_rules, segment_actions = segment_settings(segments)  # checked before any work
     import mlflow
 
-    from clv.serving.pyfunc_model import build_signature
+    from clv.mlflow_model.signature import build_signature
     from clv.training import registry, tracking
     from clv.training.compare import compare_models, comparison_table
     from clv.training.selection import PRIMARY_METRIC
@@ -792,7 +792,7 @@ def _reevaluate_champion(
     missing = [name for name in metadata["feature_columns"] if name not in features.columns]
     if missing:
         return None
-    from clv.serving.pyfunc_model import to_model_input
+    from clv.mlflow_model.validation import to_model_input
 
     scored = model.predict(
         to_model_input(features[metadata["feature_columns"]]), params={"horizon": length}

@@ -177,7 +177,7 @@ def test_model_folder_holds_no_pickle(store):
     folder = _model_dir(trained, "1")
     files = [path for path in folder.rglob("*") if path.is_file()]
     assert (folder / "artifacts" / "candidate" / "candidate.json").exists()
-    assert (folder / "code" / "clv" / "serving" / "pyfunc_model.py").exists()
+    assert (folder / "code" / "clv" / "mlflow_model" / "pyfunc_model.py").exists()
     for path in files:
         assert path.suffix not in (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pyc"), path
         head = path.read_bytes()[:2]
@@ -317,7 +317,7 @@ def test_model_checks_its_input(store, cdnow):
 )
 def test_validate_features_names_the_problem(cdnow, change, message):
     from clv.features.behaviour import FEATURE_COLUMNS, customer_features
-    from clv.serving.pyfunc_model import validate_features
+    from clv.mlflow_model.validation import validate_features
 
     features = customer_features(cdnow, as_of="1998-06-30", time_unit="W").head(4)
     columns = list(features.columns)
