@@ -210,12 +210,19 @@ def test_signature_has_features_outputs_and_params(store):
         "churn_probability",
         "expected_spend",
         "clv",
+        "purchases_lower",
+        "purchases_upper",
+        "clv_lower",
+        "clv_upper",
+        "interval",
         "margin",
         "segment",
         "action",
     ]
+    optional = [spec.name for spec in signature.outputs.inputs if not spec.required]
+    assert optional == ["purchases_lower", "purchases_upper", "clv_lower", "clv_upper", "interval"]
     defaults = {spec.name: spec.default for spec in signature.params}
-    assert defaults == {"horizon": 39.0, "discount_rate": 0.0, "margin": 1.0}
+    assert defaults == {"horizon": 39.0, "discount_rate": 0.0, "margin": 1.0, "interval": None}
     assert info.saved_input_example_info is not None
 
 
