@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from clv.errors import InvalidDataError, InvalidParameterError, NotFittedError
-from clv.features._contract import TIME_UNITS
+from clv.features._contract import check_time_unit
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "KINDS", "PREDICTION_COLUMNS", "Candidate"]
 
@@ -124,11 +124,7 @@ class Candidate(BaseEstimator):
 
     @staticmethod
     def _check_time_unit(time_unit: str) -> str:
-        if time_unit not in TIME_UNITS:
-            raise InvalidParameterError(
-                f"The 'time_unit' parameter must be one of {sorted(TIME_UNITS)}. "
-                f"Got {time_unit!r} instead."
-            )
+        check_time_unit(time_unit)
         return time_unit
 
     @staticmethod

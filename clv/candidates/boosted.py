@@ -20,7 +20,7 @@ import pandas as pd
 
 from clv.candidates.base import Candidate, _customer_table, _output
 from clv.candidates.planning import plan_cutoffs
-from clv.features._contract import TIME_UNITS
+from clv.features._contract import check_time_unit
 from clv.features.behaviour import training_examples
 from clv.models.baseline import uniform_discount_factor
 
@@ -107,7 +107,7 @@ class BoostedCandidate(Candidate):
     ):
         from clv.models.boosted import BoostedChurnModel, BoostedSpendModel
 
-        unit_days = TIME_UNITS[self._check_time_unit(time_unit)]
+        unit_days = check_time_unit(time_unit)
         horizon, cutoffs, end = plan_cutoffs(
             transactions,
             as_of,
