@@ -15,6 +15,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_number
+from clv._validation import days_per_unit as check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.features._behaviour_definitions import (
     BEHAVIOUR_COLUMNS,
@@ -31,7 +33,6 @@ from clv.features._contract import (
     NegativeAmountsPolicy,
     PreparedTransactions,
     check_observed_by,
-    check_time_unit,
     inclusive_end,
     prepare_transactions,
     to_day_number,
@@ -339,15 +340,7 @@ def training_examples(
         transaction.
     """
     unit_days = check_time_unit(time_unit)
-    if (
-        isinstance(horizon, bool)
-        or not isinstance(horizon, int | float)
-        or not (np.isfinite(horizon) and horizon > 0)
-    ):
-        raise InvalidParameterError(
-            f"The 'horizon' parameter of training_examples must be a float in the range "
-            f"(0, inf). Got {horizon!r} instead."
-        )
+    check_number("horizon", horizon, owner="training_examples", low_open=True)
     if isinstance(cutoffs, str) or len(cutoffs) == 0:
         raise InvalidParameterError(
             f"The 'cutoffs' parameter must be a non-empty sequence of dates. Got {cutoffs!r}."

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -43,14 +42,19 @@ import pandas as pd
 from scipy.optimize import OptimizeResult
 from sklearn.base import BaseEstimator
 
+from clv._validation import (
+    CustomerTable,
+    check_is_fitted,
+    check_number,
+    check_sample_weight,
+    units_per_year,
+)
 from clv.errors import (
     ConvergenceError,
     InvalidDataError,
     InvalidParameterError,
     ModelLoadError,
-    NotFittedError,
     PrecisionWarning,
-    describe_examples,
 )
 from clv.models._optimum import certify_optimum, curvature_inverse, hessian_at
 
@@ -65,7 +69,6 @@ __all__ = [
 
 FORMAT_NAME = "clv-model"
 FORMAT_VERSION = 1
-TIME_UNITS = ("D", "W", "M", "Y")
 _BOUND = 25.0  # log-parameters are kept in [-_BOUND, _BOUND]
 _GRADIENT_ACCEPTED = 1e-4  # max |d objective / d log theta| (per customer) still accepted
 _SHORTFALL_ACCEPTED = 1e-5  # log-likelihood (total) a post-fit step may still gain
@@ -357,37 +360,6 @@ def log_sigmoid_weight(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarra
     return total, share
 
 
-def units_per_year(time_unit: str) -> float:
-    """Length of one year in ``time_unit`` ('D': 365.25, 'W': 365.25 / 7, 'M': 12, 'Y': 1).
-
-    'M' is the calendar month of :mod:`clv.features._calendar`: twelve to a year.
-    """
-    if time_unit == "D":
-        return 365.25
-    if time_unit == "W":
-        return 365.25 / 7.0
-    if time_unit == "M":
-        return 12.0
-    if time_unit == "Y":
-        return 1.0
-    raise InvalidParameterError(
-        f"The 'time_unit' parameter must be one of {list(TIME_UNITS)} ('D' days, "
-        f"'W' weeks of 7 days, 'M' calendar months, 'Y' years of 365.25 days). Got "
-        f"{time_unit!r} instead."
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# validation of the customer table
-# ---------------------------------------------------------------------------------------
-
-
-def _customer_labels(frame: pd.DataFrame) -> np.ndarray:
-    if "customer_id" in frame.columns:
-        return frame["customer_id"].to_numpy()
-    return frame.index.to_numpy()
-
-
 def output_index(frame: pd.DataFrame) -> pd.Index:
     """Index of prediction outputs: always the input frame's own index.
 
@@ -397,94 +369,6 @@ def output_index(frame: pd.DataFrame) -> pd.Index:
     ``customer_id`` stays a column of the customer table.
     """
     return frame.index
-
-
-class CustomerTable:
-    """Validated numeric columns of a customer table, plus labels for messages."""
-
-    def __init__(self, frame: pd.DataFrame, columns: Sequence[str], integer: Sequence[str]):
-        if not isinstance(frame, pd.DataFrame):
-            raise InvalidDataError(
-                "The customer table must be a pandas DataFrame with columns "
-                f"{', '.join(columns)}; got {type(frame).__name__}."
-            )
-        missing = [name for name in columns if name not in frame.columns]
-        if missing:
-            raise InvalidDataError(
-                "The customer table is missing column(s) "
-                + ", ".join(repr(name) for name in missing)
-                + f" (required: {', '.join(columns)})."
-            )
-        if len(frame) == 0:
-            raise InvalidDataError("The customer table has no rows.")
-        self.frame = frame
-        self.labels = _customer_labels(frame)
-        self.arrays: dict[str, np.ndarray] = {}
-        for name in columns:
-            series = frame[name]
-            if not (
-                pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-            ):
-                raise InvalidDataError(
-                    f"Column {name!r} must be numeric; got dtype {series.dtype}."
-                )
-            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-            self.require(np.isfinite(values), f"a missing or infinite {name!r}")
-            self.require(values >= 0, f"negative {name!r}")
-            if name in integer:
-                self.require(values == np.round(values), f"a non-integer {name!r}")
-                values = values.astype(np.int64)
-            self.arrays[name] = values
-
-    def require(self, ok: np.ndarray, what: str) -> None:
-        """Raise :class:`InvalidDataError` naming the customers where ``ok`` is False."""
-        if ok.all():
-            return
-        bad = np.flatnonzero(~ok)
-        noun = "customer has" if len(bad) == 1 else "customers have"
-        raise InvalidDataError(
-            f"{len(bad)} {noun} {what} ({describe_examples(self.labels[bad[:3]])})."
-        )
-
-    def check_frequency_recency_T(self) -> None:
-        """Check the continuous-time relations ``recency <= T`` and ``x = 0 => t_x = 0``."""
-        x, t_x, T = self.arrays["frequency"], self.arrays["recency"], self.arrays["T"]
-        self.require(t_x <= T * (1 + 1e-12), "recency > T")
-        self.require((x > 0) | (t_x == 0), "frequency 0 but recency != 0")
-
-
-def check_sample_weight(sample_weight: object, n_rows: int) -> np.ndarray:
-    """Validate ``sample_weight`` (None, or finite non-negative weights, one per row)."""
-    if sample_weight is None:
-        return np.ones(n_rows)
-    weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-    if weights.shape[0] != n_rows:
-        raise InvalidDataError(
-            f"sample_weight has {weights.shape[0]} values but the customer table has {n_rows} rows."
-        )
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise InvalidDataError("sample_weight must be finite and non-negative.")
-    if weights.sum() <= 0:
-        raise InvalidDataError("sample_weight sums to 0: there is no customer to fit.")
-    return weights
-
-
-def _check_number(
-    owner: str, name: str, value: object, low: float, *, integer: bool = False, low_open=False
-) -> None:
-    kind = "an int" if integer else "a float"
-    ok = isinstance(value, numbers.Integral if integer else numbers.Real) and not isinstance(
-        value, bool
-    )
-    if ok:
-        number = float(value)  # type: ignore[arg-type]
-        ok = math.isfinite(number) and (number > low if low_open else number >= low)
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be {kind} in the range "
-            f"{bracket}{low:g}, inf). Got {value!r} instead."
-        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -571,9 +455,9 @@ class ProbabilisticModel(BaseEstimator):
 
     def _check_hyperparameters(self) -> None:
         owner = type(self).__name__
-        _check_number(owner, "penalty", self.penalty, 0.0)
-        _check_number(owner, "n_restarts", self.n_restarts, 0, integer=True)
-        _check_number(owner, "max_iter", self.max_iter, 1, integer=True)
+        check_number("penalty", self.penalty, owner=owner)
+        check_number("n_restarts", self.n_restarts, owner=owner, integer=True)
+        check_number("max_iter", self.max_iter, owner=owner, low=1, integer=True)
         if not isinstance(self.compute_standard_errors, bool | np.bool_):
             raise InvalidParameterError(
                 f"The 'compute_standard_errors' parameter of {owner} must be a bool. "
@@ -597,11 +481,7 @@ class ProbabilisticModel(BaseEstimator):
         return self.time_unit if self.time_unit is not None else declared
 
     def _check_is_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet: call fit(X) or "
-                f"{type(self).__name__}.from_params(...) first."
-            )
+        check_is_fitted(self, "params_", f"fit(X) or {type(self).__name__}.from_params(...)")
 
     def _prediction_table(self, X: pd.DataFrame) -> tuple[dict[str, np.ndarray], pd.Index]:
         """Validate ``X`` for prediction; return its arrays and the output index."""
@@ -1134,12 +1014,6 @@ class ProbabilisticModel(BaseEstimator):
         return cls.from_json(text)
 
 
-def check_horizon(owner: str, horizon: object, *, integer: bool = False) -> float:
-    """Validate a prediction horizon (non-negative; integer for discrete-time models)."""
-    _check_number(owner, "horizon", horizon, 0.0, integer=integer)
-    return float(horizon)  # type: ignore[arg-type]
-
-
 class TransactionModel(ProbabilisticModel):
     """Base of the transaction-count models: the shared prediction API.
 
@@ -1182,7 +1056,9 @@ class TransactionModel(ProbabilisticModel):
         pandas.Series
             ``E[Y(horizon) | history]``, indexed like ``X``.
         """
-        horizon = check_horizon(type(self).__name__, horizon, integer=self.discrete_time)
+        horizon = check_number(
+            "horizon", horizon, owner=type(self).__name__, integer=self.discrete_time
+        )
         data, index = self._prediction_table(X)
         curve = self._expected_purchases_curve(self.params_.to_numpy(), data, np.array([horizon]))
         return pd.Series(curve[:, 0], index=index, name="expected_purchases")
@@ -1203,7 +1079,10 @@ class TransactionModel(ProbabilisticModel):
             One column per horizon, indexed like ``X``.
         """
         values = np.array(
-            [check_horizon(type(self).__name__, h, integer=self.discrete_time) for h in horizons]
+            [
+                check_number("horizon", h, owner=type(self).__name__, integer=self.discrete_time)
+                for h in horizons
+            ]
         )
         data, index = self._prediction_table(X)
         curve = self._expected_purchases_curve(self.params_.to_numpy(), data, values)
@@ -1241,7 +1120,9 @@ class TransactionModel(ProbabilisticModel):
         pandas.Series
             ``P(Y(horizon) = 0 | history)`` in [0, 1], indexed like ``X``.
         """
-        horizon = check_horizon(type(self).__name__, horizon, integer=self.discrete_time)
+        horizon = check_number(
+            "horizon", horizon, owner=type(self).__name__, integer=self.discrete_time
+        )
         data, index = self._prediction_table(X)
         values = self._probability_no_purchase(self.params_.to_numpy(), data, horizon)
         return pd.Series(np.clip(values, 0.0, 1.0), index=index, name="probability_no_purchase")
@@ -1263,7 +1144,7 @@ class TransactionModel(ProbabilisticModel):
         scalar = np.ndim(horizon) == 0
         values = np.atleast_1d(np.asarray(horizon, dtype=np.float64))
         for value in values:
-            check_horizon(type(self).__name__, float(value), integer=False)
+            check_number("horizon", float(value), owner=type(self).__name__, integer=False)
         result = self._expected_purchases_new_customer(self.params_.to_numpy(), values)
         return float(result[0]) if scalar else result
 

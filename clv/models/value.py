@@ -38,8 +38,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_choice, check_number, units_per_year
 from clv.errors import InvalidParameterError
-from clv.models._base import TransactionModel, units_per_year
+from clv.models._base import TransactionModel
 
 __all__ = ["customer_lifetime_value", "lifetime_value_arrays"]
 
@@ -195,26 +196,10 @@ def customer_lifetime_value(
         bounds asked for.
     """
     owner = "customer_lifetime_value"
-    for name, value in (("margin", margin), ("discount_rate", discount_rate)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not (math.isfinite(value) and value >= 0)
-        ):
-            raise InvalidParameterError(
-                f"The {name!r} parameter of {owner} must be a float in the range [0, inf). "
-                f"Got {value!r} instead."
-            )
-    if isinstance(horizon, bool) or not isinstance(horizon, int | float) or not horizon > 0:
-        raise InvalidParameterError(
-            f"The 'horizon' parameter of {owner} must be a float in the range (0, inf]. "
-            f"Got {horizon!r} instead."
-        )
-    if discounting not in ("continuous", "discrete"):
-        raise InvalidParameterError(
-            f"The 'discounting' parameter of {owner} must be 'continuous' or 'discrete'. "
-            f"Got {discounting!r} instead."
-        )
+    check_number("margin", margin, owner=owner)
+    check_number("discount_rate", discount_rate, owner=owner)
+    check_number("horizon", horizon, owner=owner, low_open=True, high_open=False)
+    check_choice("discounting", discounting, ("continuous", "discrete"), owner=owner)
     unit = _resolve_time_unit(transaction_model, X, time_unit)
     if discount_rate > 0 and unit is None:
         raise InvalidParameterError(
@@ -353,8 +338,7 @@ def lifetime_value_arrays(
         if math.isinf(horizon):
             raise InvalidParameterError("Discrete discounting needs a finite horizon.")
         length = 1.0 if period is None else float(period)
-        if not length > 0:
-            raise InvalidParameterError(f"The 'period' must be positive. Got {period!r} instead.")
+        check_number("period", length, owner="customer_lifetime_value", low_open=True)
         per_period_rate = (1.0 + discount_rate) ** (length / year) - 1.0
         transactions = _by_chunks(
             data,

@@ -85,6 +85,7 @@ def register_and_gate(
             calibration_end=calibration_end,
             holdout_end=holdout_end,
             actuals=actuals,
+            tracking_uri=tracking_uri,
         ),
     )
     gate_metrics = {"gate.challenger_score": decision.challenger_score}
@@ -112,6 +113,7 @@ def _reevaluate_champion(
     calibration_end: object,
     holdout_end: object,
     actuals: pd.DataFrame,
+    tracking_uri: str,
 ) -> Mapping[str, float] | None:
     """Return the champion's metrics on this holdout, or ``None`` if it saw the holdout.
 
@@ -120,12 +122,11 @@ def _reevaluate_champion(
     and is judged on this holdout -- fair only when it was trained on data that
     ends no later than ``calibration_end``.
     """
-    import mlflow
-
     from clv.features.behaviour import customer_features
     from clv.training.evaluation import evaluate_predictions
+    from clv.training.store_client import load_registered_model
 
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}/{champion.version}")
+    model = load_registered_model(model_name, str(champion.version), tracking_uri)
     metadata = model.unwrap_python_model().metadata
     trained_until = to_day_number(metadata["trained_until"], "trained_until")
     if trained_until > to_day_number(calibration_end, "calibration_end"):

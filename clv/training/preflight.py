@@ -196,8 +196,7 @@ def check_training_settings(
     """
     from clv.mlflow_model.margin import check_margin
     from clv.training.compare import _kinds
-    from clv.training.stores import check_store
-    from clv.training.tracking import resolve_tracking_uri
+    from clv.training.stores import check_store, resolve_tracking_uri
 
     unit_days = check_time_unit(time_unit)
     check_model_name(model_name)

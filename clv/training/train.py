@@ -188,10 +188,11 @@ def train(
     from clv.training.logged_model import log_model
     from clv.training.run_logs import log_comparison, run_params
     from clv.training.selection import PRIMARY_METRIC
+    from clv.training.store_client import fluent_tracking
 
     checked, uri = inputs.checked, inputs.checked.tracking_uri
     experiment_id = tracking.ensure_experiment(experiment, uri)
-    with tracking.tracking_store(uri), failing_unfinished(experiment_id, uri) as run_ids:
+    with fluent_tracking(uri), failing_unfinished(experiment_id, uri) as run_ids:
         started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
             run_ids.append(parent.info.run_id)
