@@ -40,7 +40,8 @@ from clv.models._persistence import JsonPersistence, header, register
 
 __all__ = ["SimpleCLVModel", "uniform_discount_factor"]
 
-_UNITS = "DWY"
+#: The time units ("M": calendar months, twelve a year).
+_UNITS = "DWMY"
 
 
 def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate: float) -> float:
@@ -58,7 +59,7 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
     ----------
     horizon : float
         Length of the window, in ``time_unit``.
-    time_unit : {"D", "W", "Y"} or None
+    time_unit : {"D", "W", "M", "Y"} or None
         Unit of ``horizon``; needed when ``discount_rate > 0``.
     discount_rate : float
         Annual effective rate (0.10 = 10 % a year).
@@ -72,7 +73,7 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
         return 1.0
     if time_unit not in list(_UNITS):
         raise InvalidParameterError(
-            f"A discount_rate needs a time unit 'D', 'W' or 'Y'; got {time_unit!r}."
+            f"A discount_rate needs a time unit 'D', 'W', 'M' or 'Y'; got {time_unit!r}."
         )
     year = units_per_year(time_unit)
     steps = float(horizon)
@@ -90,7 +91,7 @@ class SimpleCLVModel(JsonPersistence, BaseEstimator):
 
     Parameters
     ----------
-    time_unit : {"D", "W", "Y"} or None, default None
+    time_unit : {"D", "W", "M", "Y"} or None, default None
         Unit of ``T`` and of horizons; ``None`` reads the table's ``attrs``.
 
     Attributes

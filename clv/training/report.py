@@ -89,12 +89,6 @@ class ReportData:
     decisions: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
 
-def _client(tracking_uri: str) -> Any:
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "message", None) or error).strip()
     return text.splitlines()[0][:200] if text else type(error).__name__
@@ -209,22 +203,18 @@ def _recompute_segments(run: Any, tracking_uri: str) -> tuple[pd.DataFrame | Non
             "The run recorded no segment summary and its data source "
             f"({source or 'unknown'}) is not a file here; retrain to record it."
         )
-    import mlflow
-
     from clv.features.io import read_transactions
     from clv.models.segments import segment_summary
     from clv.serving.batch import score_transactions
-    from clv.training.tracking import tracking_store
+    from clv.training.store_client import load_registered_model
 
-    with tracking_store(tracking_uri):
-        model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        scored = score_transactions(
-            read_transactions(source),
-            model=model,
-            as_of=params["holdout_end"],
-            horizon=float(params["horizon"]),
-            discount_rate=float(params.get("discount_rate", 0.0)),
-        )
+    scored = score_transactions(
+        read_transactions(source),
+        model=load_registered_model(name, version, tracking_uri),
+        as_of=params["holdout_end"],
+        horizon=float(params["horizon"]),
+        discount_rate=float(params.get("discount_rate", 0.0)),
+    )
     note = (
         f"Recomputed: {name} version {version} scoring every customer of {source} "
         f"as of {params['holdout_end']}."
@@ -311,11 +301,11 @@ def collect_report(
 
     from mlflow.exceptions import MlflowException
 
-    from clv.training.stores import check_store
-    from clv.training.tracking import resolve_tracking_uri
+    from clv.training.store_client import mlflow_client
+    from clv.training.stores import check_store, resolve_tracking_uri
 
     uri = check_store(resolve_tracking_uri(tracking_uri), create=False)
-    client = _client(uri)
+    client = mlflow_client(uri)
     run = _find_run(client, run_id, experiment)
     tags = dict(run.data.tags)
     aliases: dict[str, str] = {}

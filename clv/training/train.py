@@ -106,7 +106,7 @@ def train(
         Last day (inclusive) of the holdout period they are judged on; the chosen
         candidate is then refitted on everything up to this day (see the module
         docstring for why).
-    time_unit : {"D", "W"}, default "W"
+    time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration, of ``horizon``, and of the model.
     tracking_uri : str, optional
         MLflow tracking URI; the embedded ``sqlite:///mlflow.db`` by default.
@@ -188,10 +188,11 @@ def train(
     from clv.training.logged_model import log_model
     from clv.training.run_logs import log_comparison, run_params
     from clv.training.selection import PRIMARY_METRIC
+    from clv.training.store_client import fluent_tracking
 
     checked, uri = inputs.checked, inputs.checked.tracking_uri
     experiment_id = tracking.ensure_experiment(experiment, uri)
-    with tracking.tracking_store(uri), failing_unfinished(experiment_id, uri) as run_ids:
+    with fluent_tracking(uri), failing_unfinished(experiment_id, uri) as run_ids:
         started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
             run_ids.append(parent.info.run_id)
