@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from clv.errors import InvalidDataError, ModelLoadError
+from clv.errors import first_line as _first_line
 
 _MODELS_SCHEME = "models:/"
 
@@ -48,12 +49,6 @@ class ResolvedModel:
     def label(self) -> str:
         """What to record as ``model_version``: the version number, else the URI."""
         return self.version if self.version is not None else self.uri
-
-
-def _first_line(error: BaseException, limit: int = 200) -> str:
-    text = str(getattr(error, "message", None) or error).strip().splitlines()
-    line = text[0] if text else type(error).__name__
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _is_local_path(model_uri: str) -> bool:

@@ -106,7 +106,7 @@ def train(
         Last day (inclusive) of the holdout period they are judged on; the chosen
         candidate is then refitted on everything up to this day (see the module
         docstring for why).
-    time_unit : {"D", "W"}, default "W"
+    time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration, of ``horizon``, and of the model.
     tracking_uri : str, optional
         MLflow tracking URI; the embedded ``sqlite:///mlflow.db`` by default.
