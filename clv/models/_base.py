@@ -52,7 +52,7 @@ from clv.errors import (
     PrecisionWarning,
     describe_examples,
 )
-from clv.models._optimum import certify_optimum, curvature_inverse, hessian_at
+from clv.models._optimum import _NEAR_EDGE, certify_optimum, curvature_inverse, hessian_at
 
 __all__ = [
     "ProbabilisticModel",
@@ -794,6 +794,16 @@ class ProbabilisticModel(BaseEstimator):
                 f"{self.parameter_names[moved]!r} (now {math.exp(checked.x[moved]):.4g}); "
                 "the data may not identify it. A small penalty (e.g. penalty=0.001) keeps "
                 "the parameters finite.",
+                PrecisionWarning,
+                stacklevel=4,
+            )
+        elif np.any(np.abs(checked.x) > _BOUND - _NEAR_EDGE):
+            edge = int(np.argmax(np.abs(checked.x)))
+            warnings.warn(
+                f"{name}: {self.parameter_names[edge]!r} ran to the edge of the search box "
+                "(exp(+-25)): the likelihood has no maximum inside it and the data do not "
+                "identify that parameter; the predictions are those of the limit. A small "
+                "penalty (e.g. penalty=0.001) keeps the parameters finite.",
                 PrecisionWarning,
                 stacklevel=4,
             )
