@@ -19,10 +19,10 @@ from functools import partial
 
 import pandas as pd
 
+from clv._validation import check_number
 from clv.errors import (
     CLVError,
     InvalidDataError,
-    InvalidParameterError,
 )
 
 _INTEGER_COLUMNS = {"frequency", "holdout_frequency"}
@@ -102,8 +102,7 @@ def run_by_customer(
         raise InvalidDataError("The transaction log is empty: there is nothing to summarise.")
     spark = frame.sparkSession
     buckets = n_buckets or int(spark.conf.get("spark.sql.shuffle.partitions"))
-    if buckets < 1:
-        raise InvalidParameterError(f"The 'n_buckets' parameter must be >= 1. Got {buckets}.")
+    check_number("n_buckets", buckets, low=1, integer=True)
     customer_id = options["customer_id"]
     schema = _spark_output_schema(frame, customer_id, columns, integer_columns)
     keep = [c for c in frame.columns if c != _BUCKET]

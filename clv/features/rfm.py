@@ -7,12 +7,12 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from clv._validation import DAY_UNITS, check_time_unit
 from clv.errors import InvalidParameterError
 from clv.features._calendar import duration
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
-    TIME_UNITS,
     TIMESTAMP,
     DuplicatesPolicy,
     NegativeAmountsPolicy,
@@ -26,15 +26,6 @@ from clv.features._definitions import calibration_holdout_table, purchases_of, r
 from clv.features._engines import is_spark_frame, run_by_customer
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
-
-
-def check_summary_time_unit(time_unit: str) -> None:
-    """Accept the fixed units of :func:`check_time_unit` and calendar months ``"M"``."""
-    if time_unit != "M" and time_unit not in TIME_UNITS:
-        raise InvalidParameterError(
-            f"The 'time_unit' parameter must be one of {sorted([*TIME_UNITS, 'M'])} "
-            f"('D' days, 'W' weeks of 7 days, 'M' calendar months). Got {time_unit!r} instead."
-        )
 
 
 def _finish(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
@@ -101,7 +92,7 @@ def rfm_summary(
     >>> int(table["frequency"].sum())
     2457
     """
-    check_summary_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     options = {
         "customer_id": customer_id,
         "timestamp": timestamp,
@@ -152,7 +143,7 @@ def _rfm_frame(
     table = rfm_table(
         purchases_of(prepared.events, start=-np.inf, end=inclusive_end(end, merge), merge=merge),
         end=end,
-        unit_days=TIME_UNITS.get(time_unit, np.nan),
+        unit_days=DAY_UNITS.get(time_unit, np.nan),
         time_unit=time_unit,
     )
     columns = _CUSTOMER_COLUMNS + (["monetary_value"] if prepared.has_amount else [])
@@ -201,7 +192,7 @@ def calibration_holdout_split(
     ``calibration_and_holdout_data`` averages holdout spend per transaction *row*
     instead; the totals agree.
     """
-    check_summary_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     options = {
         "customer_id": customer_id,
         "timestamp": timestamp,
@@ -253,7 +244,7 @@ def _split_frame(
         if isinstance(transactions, PreparedTransactions)
         else _prepare(transactions, options)
     )
-    unit_days = TIME_UNITS.get(time_unit, np.nan)
+    unit_days = DAY_UNITS.get(time_unit, np.nan)
     calibration_day = prepared.day_of(calibration_end, "calibration_end")
     holdout_day = prepared.day_of(holdout_end, "holdout_end")
     merge = options["merge_same_day"]

@@ -37,13 +37,20 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 
-__all__ = ["CertifiedOptimum", "certify_optimum", "hessian_at", "is_suspect", "ridge_search"]
+__all__ = [
+    "NEAR_EDGE",
+    "CertifiedOptimum",
+    "certify_optimum",
+    "hessian_at",
+    "is_suspect",
+    "ridge_search",
+]
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 #: Steps (in log-parameters) tried down a flat or negatively curved direction.
 _FLAT_STEPS = (1.0, 4.0, 16.0)
 #: A log-parameter this close to the edge of the box is also tried at the edge.
-_NEAR_EDGE = 1.0
+NEAR_EDGE = 1.0
 #: A log-parameter beyond this makes a point suspect (the derivative-free search runs).
 _SUSPECT = 12.0
 #: Evaluations per parameter of that search, and its first steps (log-parameters).
@@ -99,7 +106,7 @@ def _trial_points(
             for length in _FLAT_STEPS
         )
     # a parameter near the edge of the box may still be running towards it: try the edge
-    for index in np.flatnonzero(np.abs(x) > bound - _NEAR_EDGE):
+    for index in np.flatnonzero(np.abs(x) > bound - NEAR_EDGE):
         edge = x.copy()
         edge[index] = np.sign(x[index]) * bound
         points.append(edge)
@@ -189,7 +196,7 @@ def certify_optimum(
     best = result
     for attempt in range(_ROUNDS):
         gain, point, hessian = _probe(objective, best.x, float(best.fun), bound)
-        near_edge = np.any(np.abs(best.x) > bound - _NEAR_EDGE)  # the caller says so
+        near_edge = np.any(np.abs(best.x) > bound - NEAR_EDGE)  # the caller says so
         if not gain > tolerance and not near_edge and is_suspect(best.x, hessian):
             gain, point = ridge_search(objective, best.x, float(best.fun), bound, tolerance)
         if not gain > tolerance:

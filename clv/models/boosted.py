@@ -40,8 +40,6 @@ them, 25.9 s and 516.4 s. The predictions do not depend on the thread count. Rai
 from __future__ import annotations
 
 import json
-import math
-import numbers
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,7 +47,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, NotFittedError
+from clv._validation import check_choice, check_is_fitted, check_number
+from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError
 
 __all__ = ["BoostedChurnModel", "BoostedSpendModel"]
 
@@ -66,35 +65,6 @@ def _xgboost():
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError("The boosted models need XGBoost: pip install 'clv[boost]'.") from error
     return xgboost
-
-
-def _check_positive(
-    owner: str,
-    name: str,
-    value: object,
-    *,
-    integer: bool = False,
-    low: float = 0.0,
-    high: float = math.inf,
-    open_low: bool = True,
-) -> None:
-    kind = "an int" if integer else "a float"
-    ok = isinstance(value, numbers.Integral if integer else numbers.Real) and not isinstance(
-        value, bool
-    )
-    if ok:
-        number = float(value)  # type: ignore[arg-type]
-        ok = (
-            math.isfinite(number)
-            and (number > low if open_low else number >= low)
-            and (number <= high)
-        )
-    if not ok:
-        bracket = "(" if open_low else "["
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be {kind} in the range "
-            f"{bracket}{low:g}, {high:g}]. Got {value!r} instead."
-        )
 
 
 class _BoostedModel(BaseEstimator):
@@ -129,21 +99,20 @@ class _BoostedModel(BaseEstimator):
 
     def _check_hyperparameters(self) -> None:
         owner = type(self).__name__
-        _check_positive(owner, "n_estimators", self.n_estimators, integer=True)
-        _check_positive(owner, "learning_rate", self.learning_rate, high=1.0)
-        _check_positive(owner, "max_depth", self.max_depth, integer=True)
-        _check_positive(owner, "min_child_weight", self.min_child_weight, open_low=False)
-        _check_positive(owner, "subsample", self.subsample, high=1.0)
-        _check_positive(owner, "colsample_bytree", self.colsample_bytree, high=1.0)
-        _check_positive(owner, "reg_lambda", self.reg_lambda, open_low=False)
-        _check_positive(owner, "random_state", self.random_state, integer=True, open_low=False)
-        _check_positive(owner, "n_jobs", self.n_jobs, integer=True)
+        check_number("n_estimators", self.n_estimators, owner=owner, low_open=True, integer=True)
+        check_number("learning_rate", self.learning_rate, owner=owner, low_open=True, high=1.0)
+        check_number("max_depth", self.max_depth, owner=owner, low_open=True, integer=True)
+        check_number("min_child_weight", self.min_child_weight, owner=owner)
+        check_number("subsample", self.subsample, owner=owner, low_open=True, high=1.0)
+        check_number(
+            "colsample_bytree", self.colsample_bytree, owner=owner, low_open=True, high=1.0
+        )
+        check_number("reg_lambda", self.reg_lambda, owner=owner)
+        check_number("random_state", self.random_state, owner=owner, integer=True)
+        check_number("n_jobs", self.n_jobs, owner=owner, low_open=True, integer=True)
 
     def _check_is_fitted(self) -> None:
-        if not hasattr(self, "feature_names_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet: call fit(X, y) or load() first."
-            )
+        check_is_fitted(self, "feature_names_", "fit(X, y) or load()")
 
     def _learn_features(self, X: pd.DataFrame) -> None:
         if not isinstance(X, pd.DataFrame):
@@ -458,16 +427,14 @@ class BoostedSpendModel(_BoostedModel):
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
-        if self.objective not in _SPEND_OBJECTIVES:
-            raise InvalidParameterError(
-                f"The 'objective' parameter of BoostedSpendModel must be one of "
-                f"{list(_SPEND_OBJECTIVES)}. Got {self.objective!r} instead."
-            )
-        _check_positive(
-            "BoostedSpendModel",
+        owner = "BoostedSpendModel"
+        check_choice("objective", self.objective, _SPEND_OBJECTIVES, owner=owner)
+        check_number(
             "tweedie_variance_power",
             self.tweedie_variance_power,
+            owner=owner,
             low=1.0,
+            low_open=True,
             high=2.0,
         )
         if self.offset is not None and self.objective not in ("reg:tweedie", "count:poisson"):
@@ -623,13 +590,10 @@ class BoostedChurnModel(_BoostedModel):
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
-        if self.calibration not in _CALIBRATIONS:
-            raise InvalidParameterError(
-                "The 'calibration' parameter of BoostedChurnModel must be 'isotonic', "
-                f"'sigmoid' or None. Got {self.calibration!r} instead."
-            )
-        _check_positive(
-            "BoostedChurnModel", "calibration_fraction", self.calibration_fraction, high=0.9
+        owner = "BoostedChurnModel"
+        check_choice("calibration", self.calibration, _CALIBRATIONS, owner=owner)
+        check_number(
+            "calibration_fraction", self.calibration_fraction, owner=owner, low_open=True, high=0.9
         )
 
     def _held_out(self, X: pd.DataFrame) -> np.ndarray:

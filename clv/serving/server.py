@@ -13,7 +13,7 @@ itself.
 Why not plain ``mlflow models serve``
 -------------------------------------
 Measured with MLflow 3.17.2 and the clv model (whose pyfunc validates its own input,
-see :mod:`clv.serving.pyfunc_model`):
+see :mod:`clv.mlflow_model.pyfunc_model`):
 
 =====================================  ==============================================
 request                                ``mlflow models serve``
@@ -92,8 +92,6 @@ import json
 import logging
 import os
 import re
-import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from io import BytesIO
@@ -276,7 +274,7 @@ class _Explainer:
     def _validate(self, table: Any) -> str | None:
         if self.metadata is None or table is None:
             return None
-        from clv.serving.pyfunc_model import validate_features
+        from clv.mlflow_model.validation import validate_features
 
         metadata = self.metadata
         try:
@@ -734,27 +732,21 @@ def _check_arguments(
 
 
 def server_command(
-    model_path: str | Path,
+    model_uri: str,
     *,
     host: str = "127.0.0.1",
     port: int = 5000,
     workers: int = 1,
-    server: str = "clv",
     allow_remote: bool = False,
 ) -> list[str]:
-    """Build the command line that runs the scoring server.
+    """Build the command line of plain ``mlflow models serve`` (``clv serve --server mlflow``).
 
     Parameters
     ----------
-    model_path : str or pathlib.Path
-        Local model folder (``server="clv"``) or any model URI (``"mlflow"``).
+    model_uri : str
+        Any MLflow model URI (``clv serve`` passes the pinned ``models:/NAME/VERSION``).
     host, port, workers
-        Where to listen and how many uvicorn worker processes to run.
-    server : {"clv", "mlflow"}, default "clv"
-        ``"clv"``: uvicorn on :func:`create_app` with clv's read deadline
-        (:mod:`clv.serving._uvicorn`; the model folder is passed in the
-        ``CLV_SERVE_MODEL_PATH`` environment variable). ``"mlflow"``: plain
-        ``mlflow models serve --env-manager local``.
+        Where to listen and how many uvicorn worker processes MLflow runs.
     allow_remote : bool, default False
         Allow a ``host`` that is not loopback (see :func:`serve`).
 
@@ -762,46 +754,26 @@ def server_command(
     -------
     list of str
     """
-    _check_arguments(host, port, workers, server, allow_remote)
-    if server == "mlflow":
-        return [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            str(model_path),
-            "--env-manager",
-            "local",
-            "-h",
-            host,
-            "-p",
-            str(port),
-            "-w",
-            str(workers),
-        ]
+    _check_arguments(host, port, workers, "mlflow", allow_remote)
     return [
         sys.executable,
-        "-m",
-        "clv.serving._uvicorn",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
+        *("-m", "mlflow", "models", "serve", "-m", str(model_uri)),
+        *("--env-manager", "local", "-h", host, "-p", str(port), "-w", str(workers)),
     ]
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to SIGTERM the server if ``clv serve`` dies (as ``mlflow models serve``)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+def _run_mlflow(resolved: Any, host: str, port: int, workers: int, allow_remote: bool) -> None:
+    """Replace this process by plain ``mlflow models serve`` on the pinned model (no return)."""
+    command = server_command(
+        resolved.pinned_uri, host=host, port=port, workers=workers, allow_remote=allow_remote
+    )
+    environment = dict(os.environ, MLFLOW_TRACKING_URI=resolved.tracking_uri)
+    # `mlflow models serve` runs the `uvicorn` script found on PATH.
+    bin_dir = str(Path(sys.executable).parent)
+    environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, environment)
 
 
 def serve(
@@ -818,10 +790,10 @@ def serve(
     """Serve a model over HTTP until the server stops (blocks).
 
     The model URI is resolved and pinned to one registry version
-    (``models:/clv@champion`` -> ``models:/clv/3``) and its folder downloaded once;
-    then uvicorn runs in a subprocess, on loopback by default. Stop it with
-    Ctrl-C or SIGTERM (forwarded to the server); if this process dies, Linux
-    stops the server too.
+    (``models:/clv@champion`` -> ``models:/clv/3``), its folder downloaded once and
+    its code checked against its digest; then uvicorn serves it from this process
+    (``workers`` > 1: uvicorn's own supervisor runs that many worker processes), on
+    loopback by default, until Ctrl-C or SIGTERM.
 
     Parameters
     ----------
@@ -837,10 +809,10 @@ def serve(
         uvicorn worker processes (each loads the model).
     tracking_uri : str, optional
         MLflow store holding the registry (``MLFLOW_TRACKING_URI`` or
-        ``sqlite:///mlflow.db`` by default); passed to the server as
-        ``MLFLOW_TRACKING_URI``.
+        ``sqlite:///mlflow.db`` by default).
     server : {"clv", "mlflow"}, default "clv"
-        See :func:`server_command` and the module docstring.
+        ``"mlflow"`` replaces this process by plain ``mlflow models serve
+        --env-manager local`` on the pinned model (:func:`server_command`).
     allow_remote : bool, default False
         Listen on a non-loopback ``host`` (``progress`` then gets a warning).
     progress : callable, optional
@@ -854,14 +826,12 @@ def serve(
     Raises
     ------
     clv.errors.ModelLoadError
-        If the model cannot be found or downloaded.
+        If the model cannot be found, downloaded or verified.
     clv.errors.InvalidParameterError
-        For a bad host, port, worker count or server.
-    clv.errors.CLVError
-        If the server exits on its own with an error (for example, the port is
-        in use; its log says why).
+        For a bad host, port, worker count or server, or a port that is in use.
     """
     from clv.serving._models import download_model, resolve_model, verify_model_folder
+    from clv.serving._uvicorn import run
     from clv.serving._workdir import owned_temporary_folder
 
     _check_arguments(host, port, workers, server, allow_remote)
@@ -871,62 +841,21 @@ def serve(
             "the model (clv serve has no authentication)"
         )
     resolved = resolve_model(model_uri, tracking_uri)
+    pinned = resolved.pinned_uri
+    where = (
+        f"serving {pinned}"
+        + (f" ({resolved.uri})" if pinned != resolved.uri else "")
+        + f" on http://{host}:{port} with {workers} worker(s); Ctrl-C stops it"
+    )
+    if server == "mlflow":
+        if progress is not None:
+            progress(where + " (plain mlflow models serve)")
+        _run_mlflow(resolved, host, port, workers, allow_remote)
     # A folder left by a `clv serve` that was killed (kill -9) is removed here.
     with owned_temporary_folder("clv-serve-") as folder:
         path = download_model(resolved, folder)
-        if server == "clv":
-            verify_model_folder(path)
-        command = server_command(
-            path,
-            host=host,
-            port=port,
-            workers=workers,
-            server=server,
-            allow_remote=allow_remote,
-        )
-        environment = dict(os.environ)
-        environment["MLFLOW_TRACKING_URI"] = resolved.tracking_uri
-        environment[MODEL_PATH_ENV] = str(path)
-        # `mlflow models serve` runs the `uvicorn` script found on PATH.
-        bin_dir = str(Path(sys.executable).parent)
-        environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
-        pinned = resolved.pinned_uri
+        verify_model_folder(path)
         if progress is not None:
-            progress(
-                f"serving {pinned}"
-                + (f" ({resolved.uri})" if pinned != resolved.uri else "")
-                + f" on http://{host}:{port} with {workers} worker(s); Ctrl-C stops it"
-            )
-        preexec = _die_with_parent if sys.platform.startswith("linux") else None
-        child = subprocess.Popen(command, env=environment, preexec_fn=preexec)  # noqa: PLW1509
-        stopped = False
-
-        def _forward(signum: int, frame: Any) -> None:
-            nonlocal stopped
-            stopped = True
-            child.send_signal(signal.SIGTERM)
-
-        previous = None
-        if hasattr(signal, "SIGTERM"):
-            try:
-                previous = signal.signal(signal.SIGTERM, _forward)
-            except ValueError:  # not the main thread
-                previous = None
-        try:
-            code = child.wait()
-        except KeyboardInterrupt:
-            stopped = True
-            code = 0
-        finally:
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-    if code != 0 and not stopped:
-        raise CLVError(f"The model server exited with code {code}; its log above says why.")
+            progress(where)
+        run(str(path), host=host, port=port, workers=workers)
     return 0

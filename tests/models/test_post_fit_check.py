@@ -21,7 +21,7 @@ from clv.models import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
 )
-from clv.models._base import minimize_bfgs_box
+from clv.models._optimizer import minimize_bfgs_box
 from clv.models._optimum import _probe, certify_optimum, hessian_at, is_suspect
 from tests.models._fuzz import discrete_table, negative_log_likelihood, random_log, second_opinion
 from tests.models.test_fuzz import TOLERANCE
