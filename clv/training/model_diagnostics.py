@@ -12,6 +12,7 @@ actual counts (``holdout_count_histogram.csv``), in ``attrs["count_histogram"]``
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -66,12 +67,15 @@ def _independence(metrics: dict[str, float]) -> str:
 
 def _count_histogram(client: Any, runs: dict[str, Any]) -> pd.DataFrame | None:
     """Read the customers by holdout purchases: actual, then each model's prediction."""
+    from clv.training.run_reader import download_artifact
+
     columns: dict[str, pd.Series] = {}
     with tempfile.TemporaryDirectory(prefix="clv-report-") as folder:
         for kind, run_id in runs.items():
-            try:
-                local = client.download_artifacts(run_id, "holdout_count_histogram.csv", folder)
-            except Exception:  # noqa: BLE001 - a run logged before the histogram
+            local = download_artifact(
+                client, run_id, "holdout_count_histogram.csv", Path(folder) / run_id
+            )
+            if local is None:  # a run logged before the histogram
                 continue
             table = pd.read_csv(local, dtype={"purchases": str}).set_index("purchases")
             columns.setdefault("actual", table["actual"].astype("int64"))
@@ -100,15 +104,11 @@ def collect_model_diagnostics(client: Any, run: Any) -> pd.DataFrame | None:
         the columns above; ``attrs["count_histogram"]``: the customers by holdout
         purchases, actual and predicted by each model (``None`` without the files).
     """
-    children = client.search_runs(
-        [run.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'",
-        order_by=["attributes.start_time ASC"],
-        max_results=100,
-    )
+    from clv.training.run_reader import child_runs
+
     rows = {}
     runs = {}
-    for child in children:
+    for child in child_runs(client, run):
         metrics = dict(child.data.metrics)
         if not any(key.startswith("fit.summary.") for key in metrics):
             continue
