@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from clv.candidates.base import _check_number
+from clv._validation import check_number
 from clv.errors import InvalidDataError
 from clv.features._contract import prepare_transactions
 
@@ -70,7 +70,7 @@ def plan_cutoffs(
     clv.errors.InvalidDataError
         If the history before ``as_of`` leaves no cutoff.
     """
-    _check_number(owner, "n_cutoffs", n_cutoffs, low=1, integer=True)
+    check_number("n_cutoffs", n_cutoffs, owner=owner, low=1, integer=True)
     prepared = prepare_transactions(transactions, require_amount=True)
     first = float(np.floor(prepared.events["t"].min()))
     end = prepared.day_of(as_of, "as_of")
@@ -78,11 +78,11 @@ def plan_cutoffs(
     if training_horizon is None:
         horizon = float(min(math.floor(364.0 / unit_days), math.floor(history_units / 2)))
     else:
-        horizon = _check_number(owner, "training_horizon", training_horizon, open_low=True)
+        horizon = check_number("training_horizon", training_horizon, owner=owner, low_open=True)
     step_days = (
         28.0
         if cutoff_step is None
-        else unit_days * _check_number(owner, "cutoff_step", cutoff_step, open_low=True)
+        else unit_days * check_number("cutoff_step", cutoff_step, owner=owner, low_open=True)
     )
     last = end - horizon * unit_days
     days = [last - k * step_days for k in range(int(n_cutoffs))]
