@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from clv._validation import check_is_fitted, check_number
+from clv._validation import check_is_fitted, check_number, check_time_unit
 from clv.errors import InvalidDataError
-from clv.features._contract import check_time_unit
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "KINDS", "PREDICTION_COLUMNS", "Candidate"]
 
@@ -99,7 +98,7 @@ class Candidate(BaseEstimator):
 
     @staticmethod
     def _check_time_unit(time_unit: str) -> str:
-        check_time_unit(time_unit)
+        check_time_unit(time_unit, "DWM")
         return time_unit
 
     @staticmethod
@@ -120,7 +119,7 @@ class Candidate(BaseEstimator):
             ``customer_id``, ``timestamp``, ``amount``.
         as_of : date-like
             Last day the model may see.
-        time_unit : {"D", "W"}, default "D"
+        time_unit : {"D", "W", "M"}, default "D"
             Unit of every duration and horizon.
         **options
             Kind-specific (``attributes`` for the boosted kinds).

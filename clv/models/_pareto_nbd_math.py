@@ -380,7 +380,7 @@ def fit_statistics(
 
 
 def _dot(a: FloatArray, b: FloatArray) -> float:
-    return float(np.einsum("i,i->", a, b))  # not BLAS: see clv.models._base.dot
+    return float(np.einsum("i,i->", a, b))  # not BLAS: see clv.models._arrays.dot
 
 
 def total_log_likelihood(params: ArrayLike, stats: dict) -> tuple[float, FloatArray]:

@@ -15,12 +15,7 @@ import pandas as pd
 from scipy.special import expit, hyp2f1, log_expit
 
 from clv.models import _count_distributions as counts
-from clv.models._base import (
-    TransactionModel,
-    dot,
-    gather_by_integer,
-    pairs_inverse,
-)
+from clv.models._arrays import dot, gather_by_integer, pairs_inverse
 from clv.models._predictive import PredictiveDistributionMixin
 from clv.models._stable import (
     beta_rule,
@@ -29,6 +24,7 @@ from clv.models._stable import (
     log_pochhammer,
     probability_from_log_odds,
 )
+from clv.models._transaction_model import TransactionModel
 
 __all__ = ["BetaGeoModel"]
 

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import hyp2f1
 
 from clv.models import _count_distributions as counts
-from clv.models._base import TransactionModel, gather_by_integer, log_sigmoid_weight, pairs_inverse
+from clv.models._arrays import gather_by_integer, log_sigmoid_weight, pairs_inverse
 from clv.models._predictive import PredictiveDistributionMixin
 from clv.models._stable import (
     digamma_difference,
@@ -22,6 +22,7 @@ from clv.models._stable import (
     log_pochhammer,
     probability_from_log_odds,
 )
+from clv.models._transaction_model import TransactionModel
 from clv.models.beta_geo import (
     BetaGeoModel,
     _closed_form_unreliable,

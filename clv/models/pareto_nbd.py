@@ -16,8 +16,8 @@ import numpy as np
 
 from clv.models import _count_distributions as counts
 from clv.models import _pareto_nbd_math as math
-from clv.models._base import TransactionModel
 from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._transaction_model import TransactionModel
 
 __all__ = ["ParetoNBDModel"]
 

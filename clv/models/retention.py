@@ -41,9 +41,9 @@ import pandas as pd
 
 from clv._validation import check_number
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._base import TransactionModel
 from clv.models._count_distributions import beta_rule
 from clv.models._pareto_nbd_math import _one_minus_pow_over
+from clv.models._transaction_model import TransactionModel
 from clv.models.beta_geo import BetaGeoModel, expected_purchases_given_alive
 from clv.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
 from clv.models.modified_beta_geo import ModifiedBetaGeoModel

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from clv.errors import InvalidDataError, ModelLoadError
+from clv.errors import first_line as _first_line
 
 _MODELS_SCHEME = "models:/"
 
@@ -48,12 +49,6 @@ class ResolvedModel:
     def label(self) -> str:
         """What to record as ``model_version``: the version number, else the URI."""
         return self.version if self.version is not None else self.uri
-
-
-def _first_line(error: BaseException, limit: int = 200) -> str:
-    text = str(getattr(error, "message", None) or error).strip().splitlines()
-    line = text[0] if text else type(error).__name__
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _is_local_path(model_uri: str) -> bool:
@@ -155,7 +150,7 @@ def download_model(resolved: ResolvedModel, directory: str | Path | None = None)
     clv.errors.ModelLoadError
         If the artifacts cannot be downloaded or are not an MLflow model, or (for a
         registry version) the code digest in its ``MLmodel`` differs from the one its
-        training run recorded in the tracking store (:mod:`clv.training.code_digest`).
+        training run recorded in the tracking store (:mod:`clv.mlflow_model.code_digest`).
     """
     from mlflow.exceptions import MlflowException
 
@@ -181,7 +176,7 @@ def _check_registered_digest(resolved: ResolvedModel, path: Path) -> None:
     """Compare the ``MLmodel`` digest with the one on the version's run (tracking store)."""
     from mlflow.exceptions import MlflowException
 
-    from clv.training.code_digest import DIGEST_KEY, DIGEST_TAG
+    from clv.mlflow_model.code_digest import DIGEST_KEY, DIGEST_TAG
     from clv.training.store_client import mlflow_client
 
     client = mlflow_client(resolved.tracking_uri)
@@ -219,14 +214,14 @@ def verify_model_folder(path: str | Path) -> None:
 
     Removes compiled bytecode (not covered by the digest), then compares the digest
     of the bundled code with the one recorded in ``MLmodel`` at logging
-    (:mod:`clv.training.code_digest`).
+    (:mod:`clv.mlflow_model.code_digest`).
 
     Raises
     ------
     clv.errors.ModelLoadError
         If ``MLmodel`` is unreadable, records no digest, or the code differs.
     """
-    from clv.training.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
+    from clv.mlflow_model.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
 
     folder = Path(path)
     metadata = _mlmodel_metadata(folder)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from clv.features._contract import CUSTOMER_ID, check_time_unit, to_day_number
+from clv.features._calendar import duration
+from clv.features._contract import CUSTOMER_ID, to_day_number
 from clv.training.progress import Progress
 from clv.training.progress import notify as _notify
 
@@ -132,15 +133,18 @@ def _reevaluate_champion(
     if trained_until > to_day_number(calibration_end, "calibration_end"):
         return None
     unit = metadata["time_unit"]
-    length = (
-        to_day_number(holdout_end, "holdout_end")
-        - to_day_number(calibration_end, "calibration_end")
-    ) / check_time_unit(unit)
+    length = float(
+        duration(
+            to_day_number(calibration_end, "calibration_end"),
+            to_day_number(holdout_end, "holdout_end"),
+            unit,
+        )
+    )
     features = customer_features(transactions, as_of=calibration_end, time_unit=unit)
     missing = [name for name in metadata["feature_columns"] if name not in features.columns]
     if missing:
         return None
-    from clv.serving.pyfunc_model import to_model_input
+    from clv.mlflow_model.validation import to_model_input
 
     scored = model.predict(
         to_model_input(features[metadata["feature_columns"]]), params={"horizon": length}

@@ -58,14 +58,10 @@ def collect_model_diagnostics(client: Any, run: Any) -> pd.DataFrame | None:
     pandas.DataFrame or None
         Index: the candidate kind; ``Parameters (SE)`` and the columns above.
     """
-    children = client.search_runs(
-        [run.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'",
-        order_by=["attributes.start_time ASC"],
-        max_results=100,
-    )
+    from clv.training.run_reader import child_runs
+
     rows = {}
-    for child in children:
+    for child in child_runs(client, run):
         metrics = dict(child.data.metrics)
         if not any(key.startswith("fit.summary.") for key in metrics):
             continue

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv.training.margin import describe_margin
+from clv.mlflow_model.margin import describe_margin
 
 __all__ = ["TrainingResult", "zero_spend_line"]
 

@@ -16,7 +16,7 @@
 5. fit :class:`clv.models.segments.SegmentRules` on the refitted model's
    predictions for every customer as of the holdout end (default horizon and
    discount rate);
-6. log the model as one MLflow pyfunc (:mod:`clv.serving.pyfunc_model`), register
+6. log the model as one MLflow pyfunc (:mod:`clv.mlflow_model.pyfunc_model`), register
    a new version with alias ``challenger`` and run the champion gate
    (:mod:`clv.training.registry`).
 
@@ -38,9 +38,9 @@ import pandas as pd
 
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
 from clv.features.io import read_transactions
+from clv.mlflow_model.margin import apply_margin, check_margin
 from clv.training.config import CONFIG_KEYS, load_config
 from clv.training.interruption import failing_unfinished
-from clv.training.margin import apply_margin, check_margin
 from clv.training.preflight import TrainingSettings, check_enough_customers, check_training_settings
 from clv.training.progress import Progress, step
 from clv.training.progress import notify as _notify
@@ -106,7 +106,7 @@ def train(
         Last day (inclusive) of the holdout period they are judged on; the chosen
         candidate is then refitted on everything up to this day (see the module
         docstring for why).
-    time_unit : {"D", "W"}, default "W"
+    time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration, of ``horizon``, and of the model.
     tracking_uri : str, optional
         MLflow tracking URI; the embedded ``sqlite:///mlflow.db`` by default.
@@ -124,7 +124,7 @@ def train(
     margin : float, default 1.0
         Default share of spend that is profit, in [0, 1], of the served model and
         of the segment thresholds: 1 makes its ``clv`` revenue, less makes it profit
-        (:mod:`clv.training.margin`).
+        (:mod:`clv.mlflow_model.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
     invoice, missing_customer_id, negative_amounts, duplicates

@@ -14,7 +14,7 @@ from clv.models import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
 )
-from clv.models._base import minimize_bfgs_box
+from clv.models._optimizer import minimize_bfgs_box
 from clv.models._optimum import certify_optimum
 
 CDNOW_PARAMS = {
