@@ -22,7 +22,7 @@ import pandas as pd
 
 from clv.errors import ConvergenceError, PrecisionWarning
 from clv.models._optimizer import inverse_hessian_at, minimize_bfgs_box
-from clv.models._optimum import certify_optimum
+from clv.models._optimum import NEAR_EDGE, certify_optimum
 
 __all__ = ["covariance", "maximise", "standard_errors"]
 
@@ -162,6 +162,16 @@ def _certified(model: Any, objective, result, n_customers: float):
             f"{model.parameter_names[moved]!r} (now {math.exp(checked.x[moved]):.4g}); "
             "the data may not identify it. A small penalty (e.g. penalty=0.001) keeps "
             "the parameters finite.",
+            PrecisionWarning,
+            stacklevel=4,
+        )
+    elif np.any(np.abs(checked.x) > _BOUND - NEAR_EDGE):
+        edge = int(np.argmax(np.abs(checked.x)))
+        warnings.warn(
+            f"{name}: {model.parameter_names[edge]!r} ran to the edge of the search box "
+            "(exp(+-25)): the likelihood has no maximum inside it and the data do not "
+            "identify that parameter; the predictions are those of the limit. A small "
+            "penalty (e.g. penalty=0.001) keeps the parameters finite.",
             PrecisionWarning,
             stacklevel=4,
         )

@@ -44,7 +44,7 @@ from clv.training.interruption import failing_unfinished
 from clv.training.preflight import TrainingSettings, check_enough_customers, check_training_settings
 from clv.training.progress import Progress, step
 from clv.training.progress import notify as _notify
-from clv.training.result import TrainingResult
+from clv.training.result import TrainingResult, zero_spend_line
 
 __all__ = ["CONFIG_KEYS", "TrainingResult", "load_config", "read_transactions", "train"]
 
@@ -226,7 +226,7 @@ def train(
                 candidate = _refit(
                     best, comparison.fitted[best], inputs.canonical, holdout_end, time_unit
                 )
-            zero_spend = _zero_spend_line(candidate)
+            zero_spend = zero_spend_line(candidate)
             if zero_spend is not None:
                 data_lines.append(zero_spend)
                 _notify(progress, zero_spend)
@@ -377,17 +377,6 @@ def _segment_customers(
             (horizon, inputs.margin, discount_rate),
         )
     return features, rules
-
-
-def _zero_spend_line(candidate: Any) -> str | None:
-    """Describe the Gamma-Gamma exclusions of a fitted candidate in one line (None if none)."""
-    excluded = getattr(getattr(candidate, "spend_model_", None), "n_zero_spend_excluded_", 0)
-    if not excluded:
-        return None
-    return (
-        f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
-        "spend left out of the fit (predicted with the population mean)"
-    )
 
 
 def _refit(kind: str, fitted: Any, transactions: pd.DataFrame, as_of: str, time_unit: str) -> Any:
