@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from clv.candidates.base import _check_number
+from clv._validation import check_number
 from clv.errors import InvalidDataError
 from clv.features._calendar import duration, unit_day, unit_time
 from clv.features._contract import prepare_transactions
@@ -76,7 +76,7 @@ def plan_cutoffs(
     clv.errors.InvalidDataError
         If the history before ``as_of`` leaves no cutoff.
     """
-    _check_number(owner, "n_cutoffs", n_cutoffs, low=1, integer=True)
+    check_number("n_cutoffs", n_cutoffs, owner=owner, low=1, integer=True)
     prepared = prepare_transactions(transactions, require_amount=True)
     first = float(np.floor(prepared.events["t"].min()))
     end = prepared.day_of(as_of, "as_of")
@@ -84,12 +84,12 @@ def plan_cutoffs(
     if training_horizon is None:
         horizon = float(min(_YEAR[time_unit], math.floor(history_units / 2)))
     else:
-        horizon = _check_number(owner, "training_horizon", training_horizon, open_low=True)
+        horizon = check_number("training_horizon", training_horizon, owner=owner, low_open=True)
     last = unit_time(end, time_unit) - horizon  # as_of - horizon, on the unit's clock
     if cutoff_step is None:  # four weeks
         days = [float(unit_day(last, time_unit)) - 28.0 * k for k in range(int(n_cutoffs))]
     else:
-        step = _check_number(owner, "cutoff_step", cutoff_step, open_low=True)
+        step = check_number("cutoff_step", cutoff_step, owner=owner, low_open=True)
         times = last - step * np.arange(int(n_cutoffs))
         days = [float(day) for day in unit_day(times, time_unit)]
     days = [np.floor(day + 1e-9) for day in days if day >= first]

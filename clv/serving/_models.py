@@ -150,7 +150,7 @@ def download_model(resolved: ResolvedModel, directory: str | Path | None = None)
     clv.errors.ModelLoadError
         If the artifacts cannot be downloaded or are not an MLflow model, or (for a
         registry version) the code digest in its ``MLmodel`` differs from the one its
-        training run recorded in the tracking store (:mod:`clv.training.code_digest`).
+        training run recorded in the tracking store (:mod:`clv.mlflow_model.code_digest`).
     """
     from mlflow.exceptions import MlflowException
 
@@ -176,7 +176,7 @@ def _check_registered_digest(resolved: ResolvedModel, path: Path) -> None:
     """Compare the ``MLmodel`` digest with the one on the version's run (tracking store)."""
     from mlflow.exceptions import MlflowException
 
-    from clv.training.code_digest import DIGEST_KEY, DIGEST_TAG
+    from clv.mlflow_model.code_digest import DIGEST_KEY, DIGEST_TAG
     from clv.training.store_client import mlflow_client
 
     client = mlflow_client(resolved.tracking_uri)
@@ -214,14 +214,14 @@ def verify_model_folder(path: str | Path) -> None:
 
     Removes compiled bytecode (not covered by the digest), then compares the digest
     of the bundled code with the one recorded in ``MLmodel`` at logging
-    (:mod:`clv.training.code_digest`).
+    (:mod:`clv.mlflow_model.code_digest`).
 
     Raises
     ------
     clv.errors.ModelLoadError
         If ``MLmodel`` is unreadable, records no digest, or the code differs.
     """
-    from clv.training.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
+    from clv.mlflow_model.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
 
     folder = Path(path)
     metadata = _mlmodel_metadata(folder)

@@ -13,7 +13,7 @@ itself.
 Why not plain ``mlflow models serve``
 -------------------------------------
 Measured with MLflow 3.17.2 and the clv model (whose pyfunc validates its own input,
-see :mod:`clv.serving.pyfunc_model`):
+see :mod:`clv.mlflow_model.pyfunc_model`):
 
 =====================================  ==============================================
 request                                ``mlflow models serve``
@@ -274,7 +274,7 @@ class _Explainer:
     def _validate(self, table: Any) -> str | None:
         if self.metadata is None or table is None:
             return None
-        from clv.serving.pyfunc_model import validate_features
+        from clv.mlflow_model.validation import validate_features
 
         metadata = self.metadata
         try:

@@ -50,6 +50,12 @@ import pandas as pd
 
 from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
+from clv.mlflow_model.intervals import (
+    INTERVAL,
+    check_interval,
+    check_model_interval,
+    output_columns,
+)
 from clv.serving.batch import (
     _PARQUET,
     DEFAULT_CHUNK_CUSTOMERS,
@@ -63,7 +69,6 @@ from clv.serving.batch import (
     _positive,
     _suffix,
 )
-from clv.serving.intervals import INTERVAL, check_interval, check_model_interval, output_columns
 from clv.serving.spark_session import spark_error, spark_session
 
 __all__ = ["score_file", "score_spark"]
@@ -108,9 +113,9 @@ def _score(
 
     from clv.features._engines import is_spark_frame
     from clv.features.behaviour import customer_features
+    from clv.mlflow_model.margin import check_margin, scoring_margin
+    from clv.mlflow_model.signature import PREDICTION_COLUMNS
     from clv.serving._models import download_model, model_feature_columns, resolve_model
-    from clv.serving.pyfunc_model import PREDICTION_COLUMNS
-    from clv.training.margin import check_margin, scoring_margin
 
     if not is_spark_frame(transactions):
         raise InvalidDataError(
@@ -223,7 +228,7 @@ def score_spark(
         Share of spend that is profit, in [0, 1]; the model's default if omitted.
     interval : float, optional
         A level in (0, 1): add the prediction interval columns after ``clv``
-        (:mod:`clv.serving.intervals`; the BTYD kinds only).
+        (:mod:`clv.mlflow_model.intervals`; the BTYD kinds only).
 
     Returns
     -------

@@ -144,7 +144,7 @@ def _reevaluate_champion(
     missing = [name for name in metadata["feature_columns"] if name not in features.columns]
     if missing:
         return None
-    from clv.serving.pyfunc_model import to_model_input
+    from clv.mlflow_model.validation import to_model_input
 
     scored = model.predict(
         to_model_input(features[metadata["feature_columns"]]), params={"horizon": length}

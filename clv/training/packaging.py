@@ -1,9 +1,9 @@
 """Packaging the clv model for MLflow: its files, its code, its pinned requirements.
 
 :func:`log_pyfunc_model` logs a models-from-code pyfunc (the code file
-:mod:`clv.serving.pyfunc_model`) with the fitted candidate, the segment rules and the
+:mod:`clv.mlflow_model.pyfunc_model`) with the fitted candidate, the segment rules and the
 metadata as artifacts, a copy of clv's Python sources as ``code_paths`` and the
-SHA-256 of that code (:mod:`clv.training.code_digest`) in ``MLmodel``. Nothing is
+SHA-256 of that code (:mod:`clv.mlflow_model.code_digest`) in ``MLmodel``. Nothing is
 pickled. MLflow is imported inside the functions, so ``import clv`` stays light.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from clv.errors import InvalidParameterError
-from clv.training.code_digest import DIGEST_KEY, DIGEST_TAG, code_digest
+from clv.mlflow_model.code_digest import DIGEST_KEY, DIGEST_TAG, code_digest
 
 __all__ = ["jsonable", "log_pyfunc_model", "model_requirements", "package_versions"]
 
@@ -147,11 +147,11 @@ def log_pyfunc_model(
 
     The model folder holds the candidate directory, ``segments.json`` and
     ``metadata.json`` as artifacts, the code file
-    :mod:`clv.serving.pyfunc_model`, a copy of clv's Python sources as
+    :mod:`clv.mlflow_model.pyfunc_model`, a copy of clv's Python sources as
     ``code_paths`` (so that the model loads in a fresh environment without clv
     installed), and pinned pip requirements written explicitly. Nothing is pickled.
     ``MLmodel``'s metadata records the SHA-256 of that code
-    (:mod:`clv.training.code_digest`), which ``clv serve`` and ``clv score`` check
+    (:mod:`clv.mlflow_model.code_digest`), which ``clv serve`` and ``clv score`` check
     before loading the model.
 
     Parameters
@@ -161,11 +161,11 @@ def log_pyfunc_model(
     segments : mapping
         ``SegmentRules.to_dict()``.
     metadata : mapping
-        Model metadata (see :mod:`clv.serving.pyfunc_model`).
+        Model metadata (see :mod:`clv.mlflow_model.pyfunc_model`).
     input_example : pandas.DataFrame
         A few rows of customer features.
     signature : mlflow.models.ModelSignature
-        From :func:`clv.serving.pyfunc_model.build_signature`.
+        From :func:`clv.mlflow_model.signature.build_signature`.
     name : str, default "model"
         Name of the logged model within the run.
 
@@ -177,9 +177,9 @@ def log_pyfunc_model(
 
     import mlflow
 
-    spec = importlib.util.find_spec("clv.serving.pyfunc_model")
+    spec = importlib.util.find_spec("clv.mlflow_model.pyfunc_model")
     if spec is None or spec.origin is None:  # pragma: no cover - clv is always importable
-        raise InvalidParameterError("clv.serving.pyfunc_model cannot be found.")
+        raise InvalidParameterError("clv.mlflow_model.pyfunc_model cannot be found.")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         segments_path = root / "segments.json"

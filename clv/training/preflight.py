@@ -195,8 +195,8 @@ def check_training_settings(
     clv.errors.InvalidParameterError
         For the first invalid setting, or an MLflow store that cannot be used.
     """
+    from clv.mlflow_model.margin import check_margin
     from clv.training.compare import _kinds
-    from clv.training.margin import check_margin
     from clv.training.stores import check_store, resolve_tracking_uri
 
     check_time_unit(time_unit, "DWM")

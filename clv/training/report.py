@@ -143,7 +143,7 @@ def _segments(
             f"horizon of {horizon}."
         )
         if "margin" in run.data.params:
-            from clv.training.margin import describe_margin
+            from clv.mlflow_model.margin import describe_margin
 
             note += f" Here {describe_margin(float(run.data.params['margin']))}."
         return table, note

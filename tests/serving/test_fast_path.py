@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv.mlflow_model.validation import validate_features
 from clv.models.segments import SegmentRules
-from clv.serving.pyfunc_model import validate_features
 
 
 @pytest.fixture(scope="module")

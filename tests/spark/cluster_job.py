@@ -40,8 +40,8 @@ def main(master, source, output, model_uri, tracking_uri, as_of, horizon) -> Non
 
     from clv.features import customer_features
     from clv.features.spark_stats import collapsed_customer_table
+    from clv.mlflow_model.signature import PREDICTION_COLUMNS
     from clv.models import BetaGeoModel
-    from clv.serving.pyfunc_model import PREDICTION_COLUMNS
     from clv.serving.spark import score_spark
     from clv.training.store_client import fluent_tracking
 
