@@ -60,6 +60,7 @@ __all__ = [
     "RequestError",
     "SparkError",
     "describe_examples",
+    "first_line",
 ]
 
 
@@ -162,3 +163,24 @@ def describe_examples(ids: Iterable[object] | Sequence[object], limit: int = 3) 
             break
         shown.append(str(value))
     return "e.g. " + ", ".join(shown) if shown else ""
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """Return the first line of an error's message, cut to ``limit`` characters.
+
+    Parameters
+    ----------
+    error : BaseException
+        Any exception (its ``message`` attribute is preferred, as MLflow's errors
+        keep it there).
+    limit : int, default 200
+        The longest line returned.
+
+    Returns
+    -------
+    str
+        The line, or the exception's class name when the message is empty.
+    """
+    text = str(getattr(error, "message", None) or error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."

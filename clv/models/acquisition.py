@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from clv._validation import units_per_year
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._base import TransactionModel, units_per_year
+from clv.models._transaction_model import TransactionModel
 from clv.models.value import lifetime_value_arrays
 
 __all__ = [

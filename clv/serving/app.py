@@ -27,7 +27,7 @@ answer run in a pool of ``threads`` threads (:class:`Scorer`), awaited for at mo
 ``request_timeout`` seconds. A request still queued then is dropped; one being
 scored finishes in the background (a thread cannot be stopped; the request limits
 bound its work). Every request takes the same path: its columns become numpy arrays
-that go straight to :meth:`clv.serving.pyfunc_model.CLVModel.predict_columns` (no
+that go straight to :meth:`clv.mlflow_model.pyfunc_model.CLVModel.predict_columns` (no
 DataFrame, no MLflow parsing or schema enforcement), and the answer is written from
 the arrays.
 """
@@ -176,18 +176,17 @@ def build_app(model: Any, limits: Limits | None = None) -> Starlette:
     -------
     starlette.applications.Starlette
     """
-    import mlflow
+    from mlflow.version import VERSION
 
     limits = limits if limits is not None else Limits.from_environment()
     scorer = Scorer(model, limits)
     pool = ThreadPoolExecutor(limits.threads, thread_name_prefix="clv-score")
-    version = mlflow.__version__
 
     async def ping(request: Request) -> Response:
         return Response("\n", media_type="application/json")
 
     async def mlflow_version(request: Request) -> Response:
-        return Response(version, media_type="application/json")
+        return Response(VERSION, media_type="application/json")
 
     async def invocations(request: Request) -> Response:
         kind = content_kind(request.headers.get("content-type"))

@@ -19,7 +19,7 @@ numeric JSON column (MLflow scores ``true`` as 1, the model would read ``"3"`` a
 messages name the column and the rows, never the values. Everything else about the
 values (nulls, text in numeric CSV columns, negative or fractional counts, ``recency >
 T``, params out of range) is the model's own validation
-(:meth:`clv.serving.pyfunc_model.CLVModel.predict_columns`), which answers with
+(:meth:`clv.mlflow_model.pyfunc_model.CLVModel.predict_columns`), which answers with
 clv's message. Ids therefore come back exactly as sent: they are the arrays built
 here. Columns the model does not read are ignored, as MLflow does.
 """

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv.mlflow_model.validation import validate_features
 from clv.models.segments import SegmentRules
 from clv.serving.app import records_json
-from clv.serving.pyfunc_model import validate_features
 
 TEXT = ("customer_id", "segment", "action")
 

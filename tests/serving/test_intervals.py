@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from clv.errors import InvalidParameterError
-from clv.serving.intervals import INTERVAL_COLUMNS, check_interval, interval_arrays
+from clv.mlflow_model.intervals import INTERVAL_COLUMNS, check_interval, interval_arrays
 from tests.serving.conftest import run_clv_score
 from tests.serving.test_endpoint import _request, _start_server, _stop
 
