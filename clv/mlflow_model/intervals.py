@@ -28,12 +28,12 @@ five columns as optional outputs.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from clv.errors import InvalidParameterError
+from clv.mlflow_model.params import check_param
 
 __all__ = [
     "INTERVAL",
@@ -73,19 +73,8 @@ def check_interval(value: Any) -> float | None:
     """
     if value is None:
         return None
-    number = math.nan
-    if not isinstance(value, bool):
-        try:
-            number = float(value)
-        except (TypeError, ValueError, OverflowError):
-            number = math.nan
-    if not 0.0 < number < 1.0:
-        shown = repr(value) if len(repr(value)) <= 40 else f"a {type(value).__name__}"
-        raise InvalidParameterError(
-            f"The 'interval' parameter must be a level in the range (0, 1), e.g. 0.9 for "
-            f"90 % intervals. Got {shown} instead."
-        )
-    return number
+    note = ", e.g. 0.9 for 90 % intervals"
+    return check_param(INTERVAL, value, low_open=True, high=1.0, high_open=True, note=note)
 
 
 def output_columns(columns: tuple[str, ...] | list[str], interval: bool) -> list[str]:

@@ -11,12 +11,12 @@ exceeds what they pay, which is a mistake (a percentage such as ``30`` typed for
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from clv._validation import check_number
 from clv.errors import InvalidParameterError
 
 __all__ = [
@@ -49,16 +49,8 @@ def check_margin(margin: object) -> float:
     clv.errors.InvalidParameterError
         If ``margin`` is not a finite number in ``[0, 1]`` (booleans included).
     """
-    try:
-        number = float(margin)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = math.nan
-    if isinstance(margin, bool) or isinstance(margin, str) or not 0.0 <= number <= 1.0:
-        raise InvalidParameterError(
-            "The 'margin' parameter (the share of spend that is profit) must be a float in "
-            f"the range [0, 1]. Got {margin!r} instead."
-        )
-    return number
+    note = " (the share of spend that is profit)"
+    return check_number("margin", margin, high=1.0, note=note)
 
 
 def value_basis(margin: float) -> str:

@@ -45,7 +45,6 @@ declared as optional outputs, see :mod:`clv.mlflow_model.intervals`).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,44 +53,20 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from clv.errors import InvalidParameterError, ModelLoadError
+from clv.errors import ModelLoadError
 from clv.mlflow_model.intervals import INTERVAL, check_interval, interval_arrays, output_columns
 from clv.mlflow_model.margin import DEFAULT_MARGIN, apply_margin, check_margin
+from clv.mlflow_model.params import check_horizon, check_param
 from clv.mlflow_model.signature import MARGIN, OUTPUT_COLUMNS, PREDICTION_COLUMNS
 from clv.mlflow_model.validation import validated_columns
 from clv.models.actions import action_array
 
-__all__ = ["MAX_HORIZON_YEARS", "CLVModel", "read_metadata"]
+__all__ = ["CLVModel", "read_metadata"]
 
 CUSTOMER_ID = "customer_id"
 CANDIDATE_ARTIFACT = "candidate"
 SEGMENTS_ARTIFACT = "segments"
 METADATA_ARTIFACT = "metadata"
-
-#: The longest prediction horizon a request may ask for, in years (converted to the
-#: model's time unit: 3652.5 days, 521.8 weeks). Scoring costs time in proportion to
-#: the horizon's number of periods: 10,000 rows at 10 years of days take ~8 s.
-MAX_HORIZON_YEARS = 10.0
-
-
-def _check_param(
-    name: str, value: Any, *, positive: bool, maximum: float = math.inf, note: str = ""
-) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        number = math.nan
-    valid = math.isfinite(number) and (number > 0 if positive else number >= 0)
-    if isinstance(value, bool) or not valid or number > maximum:
-        bounds = (
-            f"{'(0' if positive else '[0'}, {'inf)' if math.isinf(maximum) else f'{maximum:g}]'}"
-        )
-        shown = repr(value) if len(repr(value)) <= 40 else f"a {type(value).__name__}"
-        raise InvalidParameterError(
-            f"The '{name}' parameter must be a number in the range {bounds}{note}. "
-            f"Got {shown} instead."
-        )
-    return number
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -197,19 +172,8 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         default_horizon = float(metadata["horizon"])
         default_rate = float(metadata["discount_rate"])
         default_margin = check_margin(metadata.get("margin", DEFAULT_MARGIN))
-        from clv.models._base import units_per_year
-
-        unit = metadata["time_unit"]
-        horizon = _check_param(
-            "horizon",
-            params.get("horizon", default_horizon),
-            positive=True,
-            maximum=MAX_HORIZON_YEARS * units_per_year(unit),
-            note=f" (at most {MAX_HORIZON_YEARS:g} years, in the model's time unit '{unit}')",
-        )
-        rate = _check_param(
-            "discount_rate", params.get("discount_rate", default_rate), positive=False
-        )
+        horizon = check_horizon(params.get("horizon", default_horizon), metadata["time_unit"])
+        rate = check_param("discount_rate", params.get("discount_rate", default_rate))
         margin = check_margin(params.get(MARGIN, default_margin))
         columns = metadata["feature_columns"]
         data = validated_columns(

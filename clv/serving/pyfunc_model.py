@@ -6,9 +6,10 @@ The served model now lives in :mod:`clv.mlflow_model`: the pyfunc
 (:mod:`~clv.mlflow_model.validation`).
 """
 
-from clv.mlflow_model import pyfunc_model, signature, validation
+from clv.mlflow_model import params, pyfunc_model, signature, validation
+from clv.mlflow_model.params import *  # noqa: F403
 from clv.mlflow_model.pyfunc_model import *  # noqa: F403
 from clv.mlflow_model.signature import *  # noqa: F403
 from clv.mlflow_model.validation import *  # noqa: F403
 
-__all__ = [*pyfunc_model.__all__, *signature.__all__, *validation.__all__]
+__all__ = [*params.__all__, *pyfunc_model.__all__, *signature.__all__, *validation.__all__]
