@@ -7,6 +7,8 @@ The tree, so that callers can catch exactly what they mean::
     │                                      bad input data: missing columns, nulls,
     │                                      impossible values; names the column, the
     │                                      count and a few offending customers
+    │   └── RequestError(InvalidDataError) a request to ``clv serve`` that is refused;
+    │                                      ``status`` is its HTTP status (4xx)
     ├── InvalidParameterError(CLVError, ValueError)
     │                                      a constructor or call argument outside its range
     ├── NotFittedError(CLVError, AttributeError)
@@ -55,6 +57,7 @@ __all__ = [
     "ModelLoadError",
     "NotFittedError",
     "PrecisionWarning",
+    "RequestError",
     "SparkError",
     "describe_examples",
     "first_line",
@@ -67,6 +70,23 @@ class CLVError(Exception):
 
 class InvalidDataError(CLVError, ValueError):
     """Input data violates the contract (columns, types, values)."""
+
+
+class RequestError(InvalidDataError):
+    """A request to ``clv serve`` is refused; ``status`` is the HTTP status to answer (4xx).
+
+    Parameters
+    ----------
+    message : str
+        One sentence naming what is wrong (never the payload).
+    status : int, default 400
+        400 for a malformed request, 413 for one too large, 415 for a content type
+        the endpoint does not read.
+    """
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 class InvalidParameterError(CLVError, ValueError):
