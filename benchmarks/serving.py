@@ -1,7 +1,7 @@
 """Serving speed: endpoint latency and throughput, and batch scoring of a large log.
 
     .venv/bin/python benchmarks/serving.py [--customers 10000000] [--skip-batch] [--skip-endpoint]
-        [--threads 2,4] [--seconds 10]
+        [--threads 2,4] [--seconds 10] [--kind bg_nbd] [--baseline DIR] [--repeat 1]
 
 Endpoint: trains BG/NBD on CDNOW into a temporary SQLite store (or uses
 --model-uri/--tracking-uri), starts a real `clv serve` on 127.0.0.1, and measures
@@ -16,6 +16,13 @@ machine changes the figures.
 Batch: simulates a transaction log of --customers customers (about 2.5
 transactions each, ordered by time, as parquet), then runs `clv score` on it in a
 subprocess and prints its wall time and peak resident memory (os.wait4).
+``--customers 800000`` makes a log of 2.0M rows. With ``--baseline DIR`` (the
+source tree of an earlier clv, e.g. ``git worktree add --detach /tmp/base
+<commit>``), the same `clv score` also runs with ``PYTHONPATH=DIR``, the two
+interleaved ``--repeat`` times on the same log and model; the best wall time of
+each and their ratio are printed (the machine is shared: read the ratio, measured
+in one run, rather than either time). ``--kind`` picks the candidate trained on
+CDNOW (``pareto_nbd`` exercises the slowest predictions).
 
 Targets (issue 6): single-row p99 < 50 ms; >= 200 requests/s with 2 workers.
 """
@@ -46,7 +53,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _train(folder: Path) -> tuple[str, str]:
+def _train(folder: Path, kind: str = "bg_nbd") -> tuple[str, str]:
     from clv.datasets import load_cdnow
     from clv.training.train import train
 
@@ -57,7 +64,7 @@ def _train(folder: Path) -> tuple[str, str]:
         holdout_end="1998-06-30",
         time_unit="W",
         tracking_uri=uri,
-        kinds=["bg_nbd"],
+        kinds=[kind],
     )
     return "models:/clv@champion", uri
 
@@ -239,7 +246,30 @@ def _simulate(path: Path, customers: int, seed: int = 0, block: int = 1_000_000)
     return rows
 
 
-def batch(model_uri: str, tracking_uri: str, folder: Path, customers: int, chunk: int) -> None:
+def _score(command: list[str], source: Path) -> tuple[float, float, int, str]:
+    """Run `clv score` with clv imported from ``source``: wall s, CPU s, peak RSS KB, stdout."""
+    environment = {**os.environ, "PYTHONPATH": str(source)}
+    started = time.perf_counter()
+    process = subprocess.Popen(  # `python -m` puts the working folder first on sys.path
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, cwd=source
+    )
+    stdout = process.stdout.read().decode() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"clv score ({source}) failed:\n{stdout}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, stdout
+
+
+def batch(
+    model_uri: str,
+    tracking_uri: str,
+    folder: Path,
+    customers: int,
+    chunk: int,
+    baseline: Path | None = None,
+    repeat: int = 1,
+) -> None:
     log = folder / "transactions.parquet"
     started = time.perf_counter()
     rows = _simulate(log, customers)
@@ -247,24 +277,42 @@ def batch(model_uri: str, tracking_uri: str, folder: Path, customers: int, chunk
         f"batch: simulated {customers:,} customers, {rows:,} transactions "
         f"({log.stat().st_size / 1e6:,.0f} MB parquet) in {time.perf_counter() - started:.1f} s"
     )
-    output = folder / "scores.parquet"
-    command = [sys.executable, "-m", "clv.cli", "score", str(log), "--model-uri", model_uri]
-    command += ["--as-of", "2021-12-31", "--horizon", "52", "--output", str(output)]
-    command += ["--tracking-uri", tracking_uri, "--chunk-customers", str(chunk)]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    stdout = process.stdout.read().decode() if process.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"clv score failed:\n{stdout}")
-    scored = pd.read_parquet(output, columns=["customer_id"])
-    print(
-        f"batch: clv score {customers:,} customers (--chunk-customers {chunk:,}): "
-        f"{elapsed:.1f} s wall, {customers / elapsed:,.0f} customers/s, "
-        f"peak RSS {usage.ru_maxrss / 1024:,.0f} MB; {len(scored):,} rows written"
-    )
+    sources = {"this tree": Path(__file__).resolve().parents[1]}
+    if baseline is not None:
+        sources["baseline"] = baseline.resolve()
+    outputs = {name: folder / f"scores-{index}.parquet" for index, name in enumerate(sources)}
+    times: dict[str, list[float]] = {name: [] for name in sources}
+    cpu: dict[str, list[float]] = {name: [] for name in sources}
+    for _ in range(repeat):
+        for name, source in sources.items():
+            command = [sys.executable, "-m", "clv.cli", "score", str(log), "--model-uri"]
+            command += [model_uri, "--as-of", "2021-12-31", "--horizon", "52", "--output"]
+            command += [str(outputs[name]), "--tracking-uri", tracking_uri]
+            command += ["--chunk-customers", str(chunk)]
+            load = _load()
+            elapsed, used, peak, stdout = _score(command, source)
+            times[name].append(elapsed)
+            cpu[name].append(used)
+            print(
+                f"batch: clv score ({name}: {source}) {customers:,} customers, {rows:,} rows "
+                f"(--chunk-customers {chunk:,}): {elapsed:.1f} s wall ({used:.1f} s CPU), "
+                f"{customers / elapsed:,.0f} customers/s, peak RSS {peak / 1024:,.0f} MB; "
+                f"load average before {load}"
+            )
+    scored = pd.read_parquet(outputs["this tree"])
+    print(f"batch: {len(scored):,} rows written")
     print("\n".join(stdout.strip().splitlines()[-8:]))
+    if baseline is not None:
+        before = pd.read_parquet(outputs["baseline"])
+        same = scored.drop(columns="scored_at").equals(before.drop(columns="scored_at"))
+        for label, values in (("wall", times), ("CPU", cpu)):
+            best = {name: min(runs) for name, runs in values.items()}
+            print(
+                f"batch: best {label} time of {repeat}: this tree {best['this tree']:.2f} s, "
+                f"baseline {best['baseline']:.2f} s: "
+                f"{best['baseline'] / best['this tree']:.2f}x faster"
+            )
+        print(f"batch: outputs identical (but scored_at): {same}; load average {_load()}")
 
 
 def main() -> None:
@@ -277,6 +325,9 @@ def main() -> None:
         default="2,4",
         help="client thread counts for the throughput runs (comma-separated; default 2,4)",
     )
+    parser.add_argument("--kind", default="bg_nbd", help="candidate kind to train")
+    parser.add_argument("--baseline", type=Path, help="source tree of an earlier clv")
+    parser.add_argument("--repeat", type=int, default=1, help="batch runs of each tree")
     parser.add_argument("--model-uri")
     parser.add_argument("--tracking-uri")
     parser.add_argument("--skip-endpoint", action="store_true")
@@ -291,12 +342,20 @@ def main() -> None:
         if args.model_uri:
             model_uri, tracking_uri = args.model_uri, args.tracking_uri or "sqlite:///mlflow.db"
         else:
-            model_uri, tracking_uri = _train(folder)
+            model_uri, tracking_uri = _train(folder, args.kind)
         if not args.skip_endpoint:
             threads = [int(value) for value in args.threads.split(",") if value.strip()]
             endpoint(model_uri, tracking_uri, folder, args.seconds, threads)
         if not args.skip_batch:
-            batch(model_uri, tracking_uri, folder, args.customers, args.chunk_customers)
+            batch(
+                model_uri,
+                tracking_uri,
+                folder,
+                args.customers,
+                args.chunk_customers,
+                args.baseline,
+                args.repeat,
+            )
 
 
 if __name__ == "__main__":

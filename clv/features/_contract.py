@@ -44,6 +44,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from clv._validation import DAY_UNITS, check_choice, days_per_unit
 from clv.errors import (
     InvalidDataError,
     InvalidParameterError,
@@ -61,8 +62,11 @@ CUSTOMER_ID = "customer_id"
 TIMESTAMP = "timestamp"
 AMOUNT = "amount"
 
-TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0}
-"""Supported time units and their length in days."""
+#: The units a log is summarised in, with their length in days (one definition:
+#: :data:`clv._validation.TIME_UNITS`); ``check_time_unit`` is the older name of
+#: :func:`clv._validation.days_per_unit`.
+TIME_UNITS = DAY_UNITS
+check_time_unit = days_per_unit
 
 _NANOS_PER_DAY = 86_400 * 10**9
 
@@ -108,16 +112,6 @@ class PreparedTransactions:
     def day_of(self, value: object, name: str) -> float:
         """Convert a boundary date to days since 1970-01-01 in the log's zone."""
         return to_day_number(value, name, self.tz)
-
-
-def check_time_unit(time_unit: str) -> float:
-    """Return the length of ``time_unit`` in days, or raise a clear error."""
-    if time_unit not in TIME_UNITS:
-        raise InvalidParameterError(
-            f"The 'time_unit' parameter must be one of {sorted(TIME_UNITS)} "
-            f"('D' days, 'W' weeks of 7 days). Got {time_unit!r} instead."
-        )
-    return TIME_UNITS[time_unit]
 
 
 def to_day_number(value: object, name: str, tz: object = None) -> float:
@@ -282,10 +276,7 @@ def prepare_transactions(
         If the log breaks the contract.
     """
     frame = _as_frame(transactions)
-    if duplicates not in ("keep", "drop", "raise"):
-        raise InvalidParameterError(
-            f"The 'duplicates' parameter must be 'keep', 'drop' or 'raise'. Got {duplicates!r} instead."
-        )
+    check_choice("duplicates", duplicates, ("keep", "drop", "raise"))
     check_policies(negative_amounts, missing_customer_id)
     has_amount = amount is not None and amount in frame.columns
     required = {CUSTOMER_ID: customer_id, TIMESTAMP: timestamp}

@@ -34,10 +34,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_choice
 from clv.errors import (
     DataPolicyWarning,
     InvalidDataError,
-    InvalidParameterError,
     describe_examples,
 )
 
@@ -136,16 +136,8 @@ class PolicyReport:
 
 def check_policies(negative_amounts: object, missing_customer_id: object) -> None:
     """Raise :class:`~clv.errors.InvalidParameterError` for an unknown policy."""
-    if negative_amounts not in NEGATIVE_AMOUNT_POLICIES:
-        raise InvalidParameterError(
-            "The 'negative_amounts' parameter must be 'raise', 'drop' or 'net'. "
-            f"Got {negative_amounts!r} instead."
-        )
-    if missing_customer_id not in MISSING_CUSTOMER_POLICIES:
-        raise InvalidParameterError(
-            "The 'missing_customer_id' parameter must be 'raise' or 'drop'. "
-            f"Got {missing_customer_id!r} instead."
-        )
+    check_choice("negative_amounts", negative_amounts, NEGATIVE_AMOUNT_POLICIES)
+    check_choice("missing_customer_id", missing_customer_id, MISSING_CUSTOMER_POLICIES)
 
 
 def announce(message: str, counts: dict[str, int], warn: bool) -> None:

@@ -15,6 +15,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_number, check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.features._behaviour_definitions import (
     BEHAVIOUR_COLUMNS,
@@ -23,6 +24,7 @@ from clv.features._behaviour_definitions import (
     behaviour_table,
     label_table,
 )
+from clv.features._calendar import unit_day, unit_time
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
@@ -31,12 +33,11 @@ from clv.features._contract import (
     NegativeAmountsPolicy,
     PreparedTransactions,
     check_observed_by,
-    check_time_unit,
     inclusive_end,
-    prepare_transactions,
     to_day_number,
 )
 from clv.features._engines import is_spark_frame, run_by_customer
+from clv.features._options import LogOptions
 
 __all__ = ["FEATURE_COLUMNS", "customer_features", "training_examples"]
 
@@ -45,27 +46,6 @@ FEATURE_COLUMNS: tuple[str, ...] = (CUSTOMER_ID, *RFM_COLUMNS, *BEHAVIOUR_COLUMN
 
 # Columns the definition returns as int64 (the others are float64); typed so on Spark.
 _INTEGER_FEATURES = frozenset({"frequency", *(f"purchases_{w}d" for w in WINDOWS_DAYS)})
-
-
-def _prepare(
-    transactions: pd.DataFrame,
-    customer_id: str,
-    timestamp: str,
-    amount: str,
-    merge_same_day: bool,
-    duplicates: DuplicatesPolicy,
-    negative_amounts: NegativeAmountsPolicy,
-) -> PreparedTransactions:
-    return prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        merge_same_day=merge_same_day,
-        duplicates=duplicates,
-        negative_amounts=negative_amounts,
-        require_amount=True,
-    )
 
 
 def _check_attributes(attributes: pd.DataFrame, customer_id: str) -> pd.DataFrame:
@@ -117,7 +97,7 @@ def _join_attributes(table: pd.DataFrame, attributes: pd.DataFrame | None) -> pd
 def _features_at(
     prepared: PreparedTransactions,
     day: float,
-    unit_days: float,
+    time_unit: str,
     merge_same_day: bool,
     attributes: pd.DataFrame | None,
 ) -> pd.DataFrame:
@@ -125,7 +105,7 @@ def _features_at(
         prepared.events,
         end=inclusive_end(day, merge_same_day),
         end_day=day,
-        unit_days=unit_days,
+        time_unit=time_unit,
         merge=merge_same_day,
     )
     return _join_attributes(table, attributes)
@@ -156,9 +136,10 @@ def customer_features(
         ``attributes`` must be a Spark DataFrame too (left-joined as is).
     as_of : date-like
         Last day observed (inclusive); later transactions are ignored.
-    time_unit : {"D", "W"}, default "D"
+    time_unit : {"D", "W", "M"}, default "D"
         Unit of every duration column (``recency``, ``T``, ``ipt_mean``, ``ipt_std``,
-        ``tenure``, ``time_since_last``); stored in ``attrs["time_unit"]``.
+        ``tenure``, ``time_since_last``): days, weeks or calendar months
+        (:mod:`clv.features._calendar`); stored in ``attrs["time_unit"]``.
     customer_id, timestamp, amount : str
         The caller's column names; the amount column is required.
     attributes : pandas.DataFrame, optional
@@ -191,24 +172,17 @@ def customer_features(
     >>> int(table["purchases_91d"].sum())
     711
     """
-    unit_days = check_time_unit(time_unit)
-    if is_spark_frame(transactions):
-        options = {
-            "customer_id": customer_id,
-            "timestamp": timestamp,
-            "amount": amount,
-            "merge_same_day": merge_same_day,
-            "duplicates": duplicates,
-            "negative_amounts": negative_amounts,
-        }
-        return _spark_features(transactions, as_of, time_unit, attributes, options)
-    prepared = _prepare(
-        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    check_time_unit(time_unit, "DWM")
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
     )
+    if is_spark_frame(transactions):
+        return _spark_features(transactions, as_of, time_unit, attributes, options)
+    prepared = options.prepare(transactions, require_amount=True)
     extra = None if attributes is None else _check_attributes(attributes, customer_id)
     day = prepared.day_of(as_of, "as_of")
     check_observed_by(prepared, day, "as_of")
-    table = _features_at(prepared, day, unit_days, merge_same_day, extra)
+    table = _features_at(prepared, day, time_unit, merge_same_day, extra)
     table.attrs["time_unit"] = time_unit
     return table
 
@@ -218,12 +192,7 @@ def _features_frame(
     *,
     as_of: object,
     time_unit: str,
-    customer_id: str,
-    timestamp: str,
-    amount: str,
-    merge_same_day: bool,
-    duplicates: DuplicatesPolicy,
-    negative_amounts: NegativeAmountsPolicy,
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its feature table: what each Spark bucket runs.
 
@@ -231,17 +200,16 @@ def _features_frame(
     :func:`clv.features._behaviour_definitions.behaviour_table`), minus the global
     check that someone is observed by ``as_of``: a bucket may hold only later customers.
     """
-    prepared = _prepare(
-        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
-    )
+    prepared = options.prepare(transactions, require_amount=True)
     day = prepared.day_of(as_of, "as_of")
     # a bucket whose customers all start after as_of gives no row (no error: the
     # global check that someone is observed belongs to the caller)
-    return _features_at(prepared, day, check_time_unit(time_unit), merge_same_day, None)
+    check_time_unit(time_unit, "DWM")
+    return _features_at(prepared, day, time_unit, options.merge_same_day, None)
 
 
 def _spark_features(
-    transactions: object, as_of: object, time_unit: str, attributes: object, options: dict
+    transactions: object, as_of: object, time_unit: str, attributes: object, options: LogOptions
 ) -> object:
     """customer_features on a Spark DataFrame: the definition run per customer bucket.
 
@@ -251,12 +219,11 @@ def _spark_features(
     then be a Spark DataFrame keyed by the customer id; it is left-joined as is.
     """
     to_day_number(as_of, "as_of")
-    if options["amount"] not in transactions.columns:
+    if options.amount not in transactions.columns:
         raise InvalidDataError(
-            f"Transactions lack column(s) '{options['amount']}'; found "
-            f"{list(transactions.columns)}."
+            f"Transactions lack column(s) '{options.amount}'; found {list(transactions.columns)}."
         )
-    compute = partial(_features_frame, as_of=as_of, time_unit=time_unit, **options)
+    compute = partial(_features_frame, as_of=as_of, time_unit=time_unit, options=options)
     integer = [name for name in FEATURE_COLUMNS if name in _INTEGER_FEATURES]
     table = run_by_customer(transactions, compute, list(FEATURE_COLUMNS), integer_columns=integer)
     if attributes is None:
@@ -266,7 +233,7 @@ def _spark_features(
             "With a Spark transaction log, 'attributes' must be a Spark DataFrame; got "
             f"{type(attributes).__name__}."
         )
-    customer_id = options["customer_id"]
+    customer_id = options.customer_id
     key = customer_id if customer_id in attributes.columns else CUSTOMER_ID
     if key not in attributes.columns:
         raise InvalidDataError(
@@ -312,8 +279,10 @@ def training_examples(
         Feature dates (rolling origins); each gives one row per customer seen by then.
     horizon : float
         Length of the label window, in ``time_unit``.
-    time_unit : {"D", "W"}, default "D"
-        Unit of ``horizon`` and of the duration features.
+    time_unit : {"D", "W", "M"}, default "D"
+        Unit of ``horizon`` and of the duration features; with calendar months
+        (:mod:`clv.features._calendar`) a label window ends ``horizon`` months after
+        its cutoff on the month clock (30 September + 1 month = 31 October).
     customer_id, timestamp, amount, attributes, merge_same_day, duplicates, negative_amounts
         As in :func:`customer_features`.
     observation_end : date-like, optional
@@ -338,31 +307,26 @@ def training_examples(
         If the log breaks the transaction contract or a cutoff precedes every
         transaction.
     """
-    unit_days = check_time_unit(time_unit)
-    if (
-        isinstance(horizon, bool)
-        or not isinstance(horizon, int | float)
-        or not (np.isfinite(horizon) and horizon > 0)
-    ):
-        raise InvalidParameterError(
-            f"The 'horizon' parameter of training_examples must be a float in the range "
-            f"(0, inf). Got {horizon!r} instead."
-        )
+    check_time_unit(time_unit, "DWM")
+    check_number("horizon", horizon, owner="training_examples", low_open=True)
     if isinstance(cutoffs, str) or len(cutoffs) == 0:
         raise InvalidParameterError(
             f"The 'cutoffs' parameter must be a non-empty sequence of dates. Got {cutoffs!r}."
         )
-    prepared = _prepare(
-        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
     )
+    prepared = options.prepare(transactions, require_amount=True)
     extra = None if attributes is None else _check_attributes(attributes, customer_id)
     if observation_end is None:
         last_day = float(np.floor(np.max(prepared.events["t"].to_numpy())))
     else:
         last_day = prepared.day_of(observation_end, "observation_end")
-    horizon_days = float(horizon) * unit_days
     days = sorted({prepared.day_of(value, "cutoffs") for value in cutoffs})
-    late = [day for day in days if day + horizon_days > last_day]
+    # the label window ends ``horizon`` units after the cutoff, on the unit's clock
+    ends = unit_day(unit_time(np.array(days), time_unit) + float(horizon), time_unit)
+    label_ends = dict(zip(days, (float(end) for end in ends), strict=True))
+    late = [day for day in days if label_ends[day] > last_day + 1e-9]
     if late:
         raise InvalidParameterError(
             f"{len(late)} cutoff(s) (e.g. {pd.Timestamp(int(late[0]), unit='D').date()}) plus "
@@ -372,14 +336,17 @@ def training_examples(
     blocks = []
     for day in days:
         check_observed_by(prepared, day, "cutoffs")
-        features = _features_at(prepared, day, unit_days, merge_same_day, extra)
+        features = _features_at(prepared, day, time_unit, merge_same_day, extra)
+        label_end = label_ends[day]
+        if abs(label_end - round(label_end)) < 1e-9:  # a whole day, up to rounding
+            label_end = float(round(label_end))
         labels = label_table(
             prepared.events,
             features[CUSTOMER_ID].to_numpy(),
             start=inclusive_end(day, merge_same_day),
-            end=inclusive_end(day + horizon_days, merge_same_day)
-            if float(horizon_days).is_integer()
-            else day + horizon_days,
+            end=inclusive_end(label_end, merge_same_day)
+            if float(label_end).is_integer()
+            else label_end,
             merge=merge_same_day,
         )
         cutoff = pd.Series(np.full(len(features), pd.Timestamp(int(day), unit="D")), name="cutoff")

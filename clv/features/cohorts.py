@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clv.errors import InvalidParameterError
+from clv._validation import check_choice
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
@@ -55,11 +55,7 @@ _MEASURES = (
 
 
 def _check_period(period: str) -> None:
-    if period not in PERIODS:
-        raise InvalidParameterError(
-            f"The 'period' parameter must be 'M' (calendar months) or 'W' (weeks starting "
-            f"on Monday). Got {period!r} instead."
-        )
+    check_choice("period", period, PERIODS)
 
 
 def period_index(days: np.ndarray, period: str) -> np.ndarray:

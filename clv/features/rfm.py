@@ -7,34 +7,25 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from clv._validation import DAY_UNITS, check_time_unit
 from clv.errors import InvalidParameterError
 from clv.features._calendar import duration
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
-    TIME_UNITS,
     TIMESTAMP,
     DuplicatesPolicy,
     NegativeAmountsPolicy,
     PreparedTransactions,
     check_observed_by,
     inclusive_end,
-    prepare_transactions,
     to_day_number,
 )
 from clv.features._definitions import calibration_holdout_table, purchases_of, rfm_table
 from clv.features._engines import is_spark_frame, run_by_customer
+from clv.features._options import LogOptions
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
-
-
-def check_summary_time_unit(time_unit: str) -> None:
-    """Accept the fixed units of :func:`check_time_unit` and calendar months ``"M"``."""
-    if time_unit != "M" and time_unit not in TIME_UNITS:
-        raise InvalidParameterError(
-            f"The 'time_unit' parameter must be one of {sorted([*TIME_UNITS, 'M'])} "
-            f"('D' days, 'W' weeks of 7 days, 'M' calendar months). Got {time_unit!r} instead."
-        )
 
 
 def _finish(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
@@ -101,27 +92,26 @@ def rfm_summary(
     >>> int(table["frequency"].sum())
     2457
     """
-    check_summary_time_unit(time_unit)
-    options = {
-        "customer_id": customer_id,
-        "timestamp": timestamp,
-        "amount": amount,
-        "merge_same_day": merge_same_day,
-        "duplicates": duplicates,
-        "negative_amounts": negative_amounts,
-    }
-    compute = partial(_rfm_frame, observation_end=observation_end, time_unit=time_unit, **options)
+    check_time_unit(time_unit, "DWM")
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    )
+    compute = partial(
+        _rfm_frame, observation_end=observation_end, time_unit=time_unit, options=options
+    )
     if is_spark_frame(transactions):
         return run_by_customer(transactions, compute, _output_columns(transactions, amount, False))
-    prepared = _prepare(transactions, options)
+    prepared = options.prepare(transactions)
     check_observed_by(
         prepared, prepared.day_of(observation_end, "observation_end"), "observation_end"
     )
     return _finish(compute(prepared), time_unit)
 
 
-def _prepare(transactions: object, options: dict) -> PreparedTransactions:
-    return prepare_transactions(transactions, **options)
+def _prepared(transactions: pd.DataFrame | PreparedTransactions, options: LogOptions):
+    if isinstance(transactions, PreparedTransactions):
+        return transactions
+    return options.prepare(transactions)
 
 
 def _output_columns(transactions: object, amount: str | None, holdout: bool) -> list[str]:
@@ -139,20 +129,16 @@ def _rfm_frame(
     *,
     observation_end: object,
     time_unit: str,
-    **options: object,
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its customer table: the one definition."""
-    prepared = (
-        transactions
-        if isinstance(transactions, PreparedTransactions)
-        else _prepare(transactions, options)
-    )
+    prepared = _prepared(transactions, options)
     end = prepared.day_of(observation_end, "observation_end")
-    merge = options["merge_same_day"]
+    merge = options.merge_same_day
     table = rfm_table(
         purchases_of(prepared.events, start=-np.inf, end=inclusive_end(end, merge), merge=merge),
         end=end,
-        unit_days=TIME_UNITS.get(time_unit, np.nan),
+        unit_days=DAY_UNITS.get(time_unit, np.nan),
         time_unit=time_unit,
     )
     columns = _CUSTOMER_COLUMNS + (["monetary_value"] if prepared.has_amount else [])
@@ -201,26 +187,21 @@ def calibration_holdout_split(
     ``calibration_and_holdout_data`` averages holdout spend per transaction *row*
     instead; the totals agree.
     """
-    check_summary_time_unit(time_unit)
-    options = {
-        "customer_id": customer_id,
-        "timestamp": timestamp,
-        "amount": amount,
-        "merge_same_day": merge_same_day,
-        "duplicates": duplicates,
-        "negative_amounts": negative_amounts,
-    }
+    check_time_unit(time_unit, "DWM")
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    )
     compute = partial(
         _split_frame,
         calibration_end=calibration_end,
         holdout_end=holdout_end,
         time_unit=time_unit,
-        **options,
+        options=options,
     )
     if is_spark_frame(transactions):
         _check_boundaries(None, calibration_end, holdout_end)
         return run_by_customer(transactions, compute, _output_columns(transactions, amount, True))
-    prepared = _prepare(transactions, options)
+    prepared = options.prepare(transactions)
     calibration_day = _check_boundaries(prepared, calibration_end, holdout_end)
     check_observed_by(prepared, calibration_day, "calibration_end")
     return _finish(compute(prepared), time_unit)
@@ -245,18 +226,14 @@ def _split_frame(
     calibration_end: object,
     holdout_end: object,
     time_unit: str,
-    **options: object,
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its calibration/holdout table."""
-    prepared = (
-        transactions
-        if isinstance(transactions, PreparedTransactions)
-        else _prepare(transactions, options)
-    )
-    unit_days = TIME_UNITS.get(time_unit, np.nan)
+    prepared = _prepared(transactions, options)
+    unit_days = DAY_UNITS.get(time_unit, np.nan)
     calibration_day = prepared.day_of(calibration_end, "calibration_end")
     holdout_day = prepared.day_of(holdout_end, "holdout_end")
-    merge = options["merge_same_day"]
+    merge = options.merge_same_day
     table = calibration_holdout_table(
         prepared.events,
         calibration_end=inclusive_end(calibration_day, merge),

@@ -30,8 +30,9 @@ from typing import Any
 
 import pandas as pd
 
+from clv._validation import check_number, check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.features._contract import CUSTOMER_ID, check_time_unit
+from clv.features._contract import CUSTOMER_ID
 from clv.features._engines import is_spark_frame
 
 __all__ = ["collapsed_customer_table", "sample_customers"]
@@ -56,7 +57,7 @@ def collapsed_customer_table(
         The sufficient statistics to keep; add ``"monetary_value"`` or use
         ``("frequency", "monetary_value")`` (customers with ``frequency > 0``) for
         Gamma-Gamma.
-    time_unit : {"D", "W"}, optional
+    time_unit : {"D", "W", "M"}, optional
         The table's time unit, stored in ``attrs["time_unit"]`` for the models
         (a Spark DataFrame cannot carry it).
 
@@ -91,7 +92,7 @@ def collapsed_customer_table(
             f"{list(table.columns)}."
         )
     if time_unit is not None:
-        check_time_unit(time_unit)
+        check_time_unit(time_unit, "DWM")
     collapsed = (
         table.groupBy(*names)
         .agg(F.count(F.lit(1)).alias("count"), F.min(CUSTOMER_ID).alias(_FIRST))
@@ -140,11 +141,7 @@ def sample_customers(
         raise InvalidDataError(
             f"sample_customers needs a pyspark DataFrame; got {type(transactions).__name__}."
         )
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
-        raise InvalidParameterError(
-            f"The 'fraction' parameter must be a float in the range (0, 1]. Got {fraction!r} "
-            "instead."
-        )
+    check_number("fraction", fraction, low_open=True, high=1.0)
     if customer_id not in transactions.columns:
         raise InvalidDataError(
             f"Transactions lack column(s) {customer_id!r}; found {list(transactions.columns)}."

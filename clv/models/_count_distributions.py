@@ -42,8 +42,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
-from clv.models._base import pairs_inverse
+from clv.models._arrays import pairs_inverse
 from clv.models._stable import beta_rule as stable_beta_rule
+from clv.models._stable import log_pochhammer, softplus
 
 __all__ = [
     "bg_count_pmf",
@@ -72,13 +73,11 @@ def _log_nbd(n: np.ndarray, r: np.ndarray, alpha: np.ndarray, t: float) -> np.nd
     """``log P(N = n)`` for ``N | lambda ~ Poisson(lambda t)``, ``lambda ~ Gamma(r, alpha)``."""
     if t <= 0:
         return np.where(n == 0, 0.0, -np.inf) + 0.0 * r
-    log_t = np.log(alpha + t)
     return (
-        gammaln(r + n)
-        - gammaln(r)
+        log_pochhammer(r, n)
         - gammaln(n + 1.0)
-        + r * (np.log(alpha) - log_t)
-        + n * (np.log(t) - log_t)
+        - r * np.log1p(t / alpha)
+        + n * (np.log(t) - np.log(alpha + t))
     )
 
 
@@ -211,6 +210,16 @@ def _log_panel_integral(log_integrand, low, width, step) -> np.ndarray:
     return out
 
 
+def _largest_curvature(k, centre, low, high) -> np.ndarray:
+    """Largest of ``k * sigma (1 - sigma)``, ``sigma = 1 / (1 + exp(centre - z))``, on ``[low, high]``.
+
+    The curvature of ``-k log(exp(centre) + exp(z))`` in ``z``: ``k / 4`` at ``z =
+    centre``, falling like ``k exp(-|z - centre|)`` away from it.
+    """
+    distance = np.abs(np.clip(centre, low, high) - centre)
+    return k / (4.0 * np.cosh(0.5 * np.minimum(distance, 600.0)) ** 2)
+
+
 def _pareto_dropout_term(n: float, t: float, r, alpha, s: float, beta) -> np.ndarray:
     r"""``int_0^t NB(n | r, alpha, tau) s beta^s (beta+tau)^-(s+1) d tau``, per row.
 
@@ -224,9 +233,11 @@ def _pareto_dropout_term(n: float, t: float, r, alpha, s: float, beta) -> np.nda
     ``80 / (n+1)`` further down (relative error below ``e^-40``) and integrated on
     panels of width ``4 / (n+1)`` (the integrand grows at most ``e^4`` across one);
     from ``zeta_a`` to ``log(t)`` the panels are no wider than ``min(1, 2 /
-    sqrt(r+n+s+1))``, the integrand's width. Each panel takes a 10-node
-    Gauss-Legendre rule (agrees with adaptive quadrature to 1e-9 relative, see the
-    tests).
+    sqrt(c))``, the integrand's width, with ``c`` the largest curvature on that range
+    (:func:`_largest_curvature`: at most ``(r+n+s+1)/4``, much less when ``alpha`` or
+    ``beta`` lies far from it, e.g. a large ``s`` with a larger ``beta``). Each panel
+    takes a 10-node Gauss-Legendre rule (agrees with adaptive quadrature to 1e-9
+    relative, see the tests).
     """
     if t <= 0:
         return np.zeros(len(r))
@@ -236,20 +247,21 @@ def _pareto_dropout_term(n: float, t: float, r, alpha, s: float, beta) -> np.nda
     low = middle - 80.0 / (n + 1)
     log_alpha, log_beta = np.log(alpha), np.log(beta)
 
-    def log_integrand(rows, z):
+    def log_integrand(rows, z):  # alpha^r and beta^s divided out: no cancellation
         return (
             (n + 1.0) * z
-            - (r[rows, None] + n) * np.logaddexp(log_alpha[rows, None], z)
-            - (s + 1.0) * np.logaddexp(log_beta[rows, None], z)
+            - (r[rows, None] + n) * softplus(z - log_alpha[rows, None])
+            - (s + 1.0) * softplus(z - log_beta[rows, None])
         )
 
     tail = _log_panel_integral(log_integrand, low, middle - low, 4.0 / (n + 1))
+    curvature = _largest_curvature(r + n, log_alpha, middle, top) + _largest_curvature(
+        s + 1.0, log_beta, middle, top
+    )
     body = _log_panel_integral(
-        log_integrand, middle, top - middle, np.minimum(1.0, 2.0 / np.sqrt(spread))
+        log_integrand, middle, top - middle, 2.0 / np.sqrt(np.maximum(curvature, 4.0))
     )
-    log_c = (
-        gammaln(r + n) - gammaln(r) - gammaln(n + 1.0) + r * log_alpha + np.log(s) + s * log_beta
-    )
+    log_c = log_pochhammer(r, n) - gammaln(n + 1.0) - n * log_alpha + np.log(s) - log_beta
     return np.exp(log_c + np.logaddexp(tail, body))
 
 
@@ -292,7 +304,7 @@ def pareto_nbd_count_pmf(n, t: float, r, alpha, s: float, beta) -> np.ndarray:
     r, alpha, beta = (
         np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)).copy() for v in (r, alpha, beta)
     )
-    survive = s * (np.log(beta) - np.log(beta + t))
+    survive = -s * np.log1p(t / beta)
     alive = np.exp(_log_nbd(values[None, :], r[:, None], alpha[:, None], t) + survive[:, None])
     dead = np.stack([_pareto_dropout_term(k, t, r, alpha, s, beta) for k in values], axis=1)
     return alive + dead

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_number
 from clv.errors import InvalidParameterError
-from clv.models._base import check_horizon
 
 __all__ = ["PredictiveDistributionMixin", "check_level", "count_quantiles"]
 
@@ -52,16 +52,9 @@ def _check_counts(owner: str, n: object) -> tuple[np.ndarray, bool]:
 
 def check_level(owner: str, level: object) -> float:
     """Validate an interval level in (0, 1)."""
-    if (
-        isinstance(level, bool)
-        or not isinstance(level, numbers.Real)
-        or not 0.0 < float(level) < 1.0
-    ):
-        raise InvalidParameterError(
-            f"The 'level' of {owner} must be a float in the open range (0, 1), e.g. 0.9. "
-            f"Got {level!r} instead."
-        )
-    return float(level)
+    return check_number(
+        "level", level, owner=owner, low_open=True, high=1.0, high_open=True, note=", e.g. 0.9"
+    )
 
 
 def count_quantiles(pmf, rows: int, probabilities: Sequence[float]) -> np.ndarray:
@@ -136,7 +129,7 @@ class PredictiveDistributionMixin:
         """
         owner = type(self).__name__
         counts, scalar = _check_counts(owner, n)
-        horizon = check_horizon(owner, horizon, integer=self.discrete_time)
+        horizon = check_number("horizon", horizon, owner=owner, integer=self.discrete_time)
         data, index = self._prediction_table(X)
         values = np.clip(self._count_pmf(self.params_.to_numpy(), data, horizon, counts), 0, 1)
         if scalar:
@@ -163,7 +156,7 @@ class PredictiveDistributionMixin:
         self._check_is_fitted()
         owner = type(self).__name__
         counts, scalar = _check_counts(owner, n)
-        horizon = check_horizon(owner, horizon, integer=self.discrete_time)
+        horizon = check_number("horizon", horizon, owner=owner, integer=self.discrete_time)
         values = np.clip(
             self._count_pmf_new_customer(self.params_.to_numpy(), horizon, counts), 0, 1
         )
@@ -191,7 +184,9 @@ class PredictiveDistributionMixin:
         """
         if horizon is None:
             return super().probability_alive(X)  # type: ignore[misc]
-        horizon = check_horizon(type(self).__name__, horizon, integer=self.discrete_time)
+        horizon = check_number(
+            "horizon", horizon, owner=type(self).__name__, integer=self.discrete_time
+        )
         data, index = self._prediction_table(X)
         values = self._probability_alive_at(self.params_.to_numpy(), data, horizon)
         return pd.Series(np.clip(values, 0.0, 1.0), index=index, name="probability_alive")
@@ -224,7 +219,7 @@ class PredictiveDistributionMixin:
         """
         owner = type(self).__name__
         level = check_level(owner, level)
-        horizon = check_horizon(owner, horizon, integer=self.discrete_time)
+        horizon = check_number("horizon", horizon, owner=owner, integer=self.discrete_time)
         data, index = self._prediction_table(X)
         params = self.params_.to_numpy()
         point = self._expected_purchases_curve(params, data, np.array([horizon]))[:, 0]

@@ -18,6 +18,8 @@ fit can return (``exp(+-25)``) and for any customer history:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
 from scipy.special import betaln, digamma, gammaln
@@ -121,7 +123,22 @@ def beta_rule(a: float, b: float, nodes: int = 48) -> tuple[np.ndarray, np.ndarr
     exact for any ``a, b`` in ``[1e-11, 1e11]``; SciPy's ``roots_jacobi`` overflows
     once a parameter passes about 1e3, which is where a fit's runaway ``a`` or ``b``
     takes the beta distribution.
+
+    The last few hundred rules are kept (a curve or a discounted value asks for the
+    same ``(a, b)`` at every horizon); the arrays returned are read-only.
     """
+    return _cached_beta_rule(float(a), float(b), int(nodes))
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_beta_rule(a: float, b: float, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    nodes_, weights = _golub_welsch_beta(a, b, nodes)
+    nodes_.setflags(write=False)
+    weights.setflags(write=False)
+    return nodes_, weights
+
+
+def _golub_welsch_beta(a: float, b: float, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     alpha, beta = b - 1.0, a - 1.0  # weight (1 - u)^alpha (1 + u)^beta on [-1, 1]
     k = np.arange(nodes, dtype=np.float64)
     total = 2.0 * k + a + b - 2.0  # 2k + alpha + beta

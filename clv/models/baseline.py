@@ -20,22 +20,28 @@ by :func:`uniform_discount_factor`.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, NotFittedError
+from clv._validation import (
+    CustomerTable,
+    check_is_fitted,
+    check_number,
+    check_sample_weight,
+    check_time_unit,
+    units_per_year,
+)
+from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError
+from clv.models._persistence import JsonPersistence, header, register
 
 __all__ = ["SimpleCLVModel", "uniform_discount_factor"]
 
-_DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "Y": 365.25}
-FORMAT_NAME = "clv-model"
-FORMAT_VERSION = 1
+#: The time units ("M": calendar months, twelve a year).
+_UNITS = "DWMY"
 
 
 def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate: float) -> float:
@@ -53,7 +59,7 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
     ----------
     horizon : float
         Length of the window, in ``time_unit``.
-    time_unit : {"D", "W", "Y"} or None
+    time_unit : {"D", "W", "M", "Y"} or None
         Unit of ``horizon``; needed when ``discount_rate > 0``.
     discount_rate : float
         Annual effective rate (0.10 = 10 % a year).
@@ -63,22 +69,13 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
     float
         A factor in (0, 1]; 1 when ``discount_rate`` is 0.
     """
-    if (
-        isinstance(discount_rate, bool)
-        or not isinstance(discount_rate, int | float)
-        or not (math.isfinite(discount_rate) and discount_rate >= 0)
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
-    if discount_rate == 0:
+    if check_number("discount_rate", discount_rate) == 0:
         return 1.0
-    if time_unit not in _DAYS_PER_UNIT:
+    if time_unit not in list(_UNITS):
         raise InvalidParameterError(
-            f"A discount_rate needs a time unit 'D', 'W' or 'Y'; got {time_unit!r}."
+            f"A discount_rate needs a time unit 'D', 'W', 'M' or 'Y'; got {time_unit!r}."
         )
-    year = 365.25 / _DAYS_PER_UNIT[time_unit]
+    year = units_per_year(time_unit)
     steps = float(horizon)
     if steps >= 1 and abs(steps - round(steps)) < 1e-9:
         per_unit = (1.0 + discount_rate) ** (1.0 / year) - 1.0
@@ -88,25 +85,13 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
     return float(-math.expm1(-delta * steps) / (delta * steps))
 
 
-def _check_horizon(horizon: object) -> float:
-    if (
-        isinstance(horizon, bool)
-        or not isinstance(horizon, int | float)
-        or not (math.isfinite(horizon) and horizon >= 0)
-    ):
-        raise InvalidParameterError(
-            "The 'horizon' parameter of SimpleCLVModel must be a float in the range "
-            f"[0, inf). Got {horizon!r} instead."
-        )
-    return float(horizon)
-
-
-class SimpleCLVModel(BaseEstimator):
+@register
+class SimpleCLVModel(JsonPersistence, BaseEstimator):
     """Average purchase value x historical purchase rate x horizon.
 
     Parameters
     ----------
-    time_unit : {"D", "W", "Y"} or None, default None
+    time_unit : {"D", "W", "M", "Y"} or None, default None
         Unit of ``T`` and of horizons; ``None`` reads the table's ``attrs``.
 
     Attributes
@@ -135,29 +120,7 @@ class SimpleCLVModel(BaseEstimator):
         self.time_unit = time_unit
 
     def _arrays(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
-        if not isinstance(X, pd.DataFrame):
-            raise InvalidDataError(
-                f"The customer table must be a pandas DataFrame; got {type(X).__name__}."
-            )
-        needed = ("frequency", "T", "monetary_value")
-        missing = [name for name in needed if name not in X.columns]
-        if missing:
-            raise InvalidDataError(
-                f"The customer table is missing column(s) {', '.join(map(repr, missing))} "
-                f"(required: {', '.join(needed)})."
-            )
-        arrays = {}
-        for name in needed:
-            values = pd.to_numeric(X[name], errors="coerce").to_numpy(
-                dtype="float64", na_value=np.nan
-            )
-            bad = ~np.isfinite(values) | (values < 0)
-            if bad.any():
-                raise InvalidDataError(
-                    f"{int(bad.sum())} customers have a missing, infinite or negative {name!r}."
-                )
-            arrays[name] = values
-        return arrays
+        return CustomerTable(X, ("frequency", "T", "monetary_value"), integer=()).arrays
 
     def fit(
         self, X: pd.DataFrame, y: object = None, sample_weight: object = None
@@ -185,14 +148,9 @@ class SimpleCLVModel(BaseEstimator):
                 f"The customer table is in time unit {declared!r} but SimpleCLVModel was "
                 f"given time_unit={self.time_unit!r}."
             )
-        if self.time_unit is not None and self.time_unit not in _DAYS_PER_UNIT:
-            raise InvalidParameterError(
-                "The 'time_unit' parameter of SimpleCLVModel must be 'D', 'W', 'Y' or None. "
-                f"Got {self.time_unit!r} instead."
-            )
-        weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
-        if len(X) == 0 or weights.shape != (len(X),) or weights.sum() <= 0:
-            raise InvalidDataError("SimpleCLVModel needs at least one customer with weight > 0.")
+        if self.time_unit is not None:
+            check_time_unit(self.time_unit, _UNITS, owner="SimpleCLVModel")
+        weights = check_sample_weight(sample_weight, len(X))
         x, T, m = arrays["frequency"], arrays["T"], arrays["monetary_value"]
         total_T = float(weights @ T)
         total_x = float(weights @ x)
@@ -203,8 +161,7 @@ class SimpleCLVModel(BaseEstimator):
         return self
 
     def _check_is_fitted(self) -> None:
-        if not hasattr(self, "population_rate_"):
-            raise NotFittedError("This SimpleCLVModel is not fitted yet: call fit(X) first.")
+        check_is_fitted(self, "population_rate_", "fit(X)")
 
     def purchase_rate(self, X: pd.DataFrame) -> pd.Series:
         """Historical repeat purchase rate ``frequency / T`` per time unit.
@@ -240,7 +197,7 @@ class SimpleCLVModel(BaseEstimator):
         pandas.Series
             Indexed like ``X``.
         """
-        horizon = _check_horizon(horizon)
+        horizon = check_number("horizon", horizon, owner="SimpleCLVModel")
         return (self.purchase_rate(X) * horizon).rename("expected_purchases")
 
     def probability_alive(self, X: pd.DataFrame) -> pd.Series:
@@ -320,73 +277,37 @@ class SimpleCLVModel(BaseEstimator):
         pandas.Series
             Value per customer, indexed like ``X``.
         """
-        if (
-            isinstance(margin, bool)
-            or not isinstance(margin, int | float)
-            or not (math.isfinite(margin) and margin >= 0)
-        ):
-            raise InvalidParameterError(
-                f"The 'margin' parameter must be a float in the range [0, inf). Got {margin!r} instead."
-            )
+        check_number("margin", margin)
         factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
         value = self.expected_purchases(X, horizon) * self.expected_spend(X) * (margin * factor)
         return value.rename("customer_lifetime_value")
 
     def to_dict(self) -> dict[str, Any]:
-        """Fitted state as JSON-compatible data.
+        """Fitted state as JSON-compatible data (:mod:`clv.models._persistence`).
 
         Returns
         -------
         dict
-            Format, model name, hyperparameters and the two population values.
+            The header (format, model name, hyperparameters) and the two population
+            values.
         """
         self._check_is_fitted()
         return {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "model": "SimpleCLVModel",
-            "hyperparameters": self.get_params(),
+            **header(self),
             "population_rate": self.population_rate_,
             "population_spend": self.population_spend_,
             "time_unit": self.time_unit_,
             "n_customers": self.n_customers_,
         }
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model as JSON.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            Destination file.
-        """
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
     @classmethod
-    def load(cls, path: str | Path) -> SimpleCLVModel:
-        """Read a model written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        SimpleCLVModel
-            The fitted model.
-        """
+    def _from_state(cls, state: dict[str, Any]) -> SimpleCLVModel:
         try:
-            state = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise ModelLoadError(
-                f"Cannot read a SimpleCLVModel from {str(path)!r}: {error}."
-            ) from None
-        if not isinstance(state, dict) or state.get("model") != "SimpleCLVModel":
-            raise ModelLoadError(f"{str(path)!r} does not hold a SimpleCLVModel.")
-        model = cls(**state["hyperparameters"])
-        model.population_rate_ = float(state["population_rate"])
-        model.population_spend_ = float(state["population_spend"])
-        model.time_unit_ = state["time_unit"]
-        model.n_customers_ = int(state["n_customers"])
+            model = cls(**state["hyperparameters"])
+            model.population_rate_ = float(state["population_rate"])
+            model.population_spend_ = float(state["population_spend"])
+            model.time_unit_ = state["time_unit"]
+            model.n_customers_ = int(state["n_customers"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelLoadError(f"The saved SimpleCLVModel is incomplete: {error}.") from None
         return model

@@ -15,7 +15,7 @@ the customer is still alive today (the past does not change). Precisely, per mod
   (BG/NBD) or ``Beta(a, b + x + 1)`` (MBG/NBD, which also allows dropout at the
   first purchase) and the rate ``Gamma(r + x, alpha + T)``; the expectation is the
   one-dimensional integral over ``p`` of
-  :func:`clv.models.beta_geo.expected_purchases_given_alive`, times P(alive).
+  :func:`clv.models._beta_geo_math.expected_purchases_given_alive`, times P(alive).
 * **BG/BB** (dropout probability ``theta`` before each opportunity): from
   opportunity ``n`` on it is ``(1 - reduction) theta``. Given alive at ``n``, ``p ~
   Beta(alpha + x, beta + n - x)`` and ``theta ~ Beta(gamma, delta + n)``
@@ -32,7 +32,6 @@ margin, discounting and horizons mean exactly what they mean there.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,11 +39,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_number
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._base import TransactionModel
+from clv.models._beta_geo_math import expected_purchases_given_alive
 from clv.models._count_distributions import beta_rule
 from clv.models._pareto_nbd_math import _one_minus_pow_over
-from clv.models.beta_geo import BetaGeoModel, expected_purchases_given_alive
+from clv.models._transaction_model import TransactionModel
+from clv.models.beta_geo import BetaGeoModel
 from clv.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
 from clv.models.modified_beta_geo import ModifiedBetaGeoModel
 from clv.models.pareto_nbd import ParetoNBDModel
@@ -132,19 +133,6 @@ class _ScenarioModel:
 _SUPPORTED = (ParetoNBDModel, BetaGeoModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel)
 
 
-def _check_reduction(reduction: object) -> float:
-    if (
-        isinstance(reduction, bool)
-        or not isinstance(reduction, int | float)
-        or not (math.isfinite(reduction) and 0.0 <= reduction < 1.0)
-    ):
-        raise InvalidParameterError(
-            "The 'reduction' parameter of retention_what_if must be a float in the range "
-            f"[0, 1) (0.2 = dropout 20 % lower). Got {reduction!r} instead."
-        )
-    return float(reduction)
-
-
 def scenario_model(transaction_model: TransactionModel, reduction: float) -> Any:
     """Return the fitted model with every future dropout lowered by ``reduction``.
 
@@ -168,7 +156,15 @@ def scenario_model(transaction_model: TransactionModel, reduction: float) -> Any
             f"{type(transaction_model).__name__}."
         )
     transaction_model._check_is_fitted()
-    return _ScenarioModel(transaction_model, 1.0 - _check_reduction(reduction))
+    reduction = check_number(
+        "reduction",
+        reduction,
+        owner="retention_what_if",
+        high=1.0,
+        high_open=True,
+        note=" (0.2 = dropout 20 % lower)",
+    )
+    return _ScenarioModel(transaction_model, 1.0 - reduction)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError, NotFittedError
+from clv._validation import check_is_fitted, check_number
+from clv.errors import InvalidDataError, ModelLoadError
 
 __all__ = ["SEGMENTS", "SegmentRules", "segment_summary"]
 
@@ -95,19 +96,6 @@ def _as_frame(predictions: Any) -> tuple[pd.DataFrame, bool]:
     )
 
 
-def _check_share(owner: str, name: str, value: object, low: float, high: float) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not (math.isfinite(value) and low < value <= high)
-    ):
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be a float in the range "
-            f"({low:g}, {high:g}]. Got {value!r} instead."
-        )
-    return float(value)
-
-
 class SegmentRules(BaseEstimator):
     """Value tiers (stored clv quantiles) crossed with churn risk.
 
@@ -150,17 +138,11 @@ class SegmentRules(BaseEstimator):
 
     def _check_params(self) -> None:
         owner = type(self).__name__
-        high = _check_share(owner, "high_share", self.high_share, 0.0, 1.0)
-        if (
-            isinstance(self.medium_share, bool)
-            or not isinstance(self.medium_share, int | float)
-            or not (math.isfinite(self.medium_share) and 0 <= self.medium_share <= 1 - high)
-        ):
-            raise InvalidParameterError(
-                f"The 'medium_share' parameter of {owner} must be a float in the range "
-                f"[0, 1 - high_share] = [0, {1 - high:g}]. Got {self.medium_share!r} instead."
-            )
-        _check_share(owner, "churn_threshold", self.churn_threshold, 0.0, 1.0)
+        high = check_number("high_share", self.high_share, owner=owner, low_open=True, high=1.0)
+        check_number(
+            "medium_share", self.medium_share, owner=owner, high=1 - high, note=" (1 - high_share)"
+        )
+        check_number("churn_threshold", self.churn_threshold, owner=owner, low_open=True, high=1.0)
 
     def fit(self, predictions: pd.DataFrame, y: object = None) -> SegmentRules:
         """Store the value-tier thresholds from the training population's ``clv``.
@@ -189,11 +171,7 @@ class SegmentRules(BaseEstimator):
         return self
 
     def _check_is_fitted(self) -> None:
-        if not hasattr(self, "high_threshold_"):
-            raise NotFittedError(
-                "This SegmentRules is not fitted yet: call fit(predictions) or "
-                "SegmentRules.from_dict(...) first."
-            )
+        check_is_fitted(self, "high_threshold_", "fit(predictions) or SegmentRules.from_dict(...)")
 
     def assign(self, predictions: pd.DataFrame | pd.Series | Mapping[str, Any]) -> pd.Series | str:
         """Segment of each customer, from the stored thresholds.

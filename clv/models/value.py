@@ -38,8 +38,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_choice, check_number, units_per_year
 from clv.errors import InvalidParameterError
-from clv.models._base import TransactionModel, units_per_year
 
 __all__ = ["customer_lifetime_value", "lifetime_value_arrays"]
 
@@ -47,9 +47,7 @@ _GAUSS_NODES = 64
 _CHUNK_ROWS = 250_000
 
 
-def _resolve_time_unit(
-    model: TransactionModel, X: pd.DataFrame, time_unit: str | None
-) -> str | None:
+def _resolve_time_unit(model: Any, X: pd.DataFrame, time_unit: str | None) -> str | None:
     fitted = getattr(model, "time_unit_", None)
     declared = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
     for source in (fitted, declared):
@@ -137,7 +135,7 @@ def _discounted_transactions_discrete(model, params, data, horizon, period, per_
 
 
 def customer_lifetime_value(
-    transaction_model: TransactionModel,
+    transaction_model: Any,
     spend: Any,
     X: pd.DataFrame,
     *,
@@ -195,26 +193,10 @@ def customer_lifetime_value(
         bounds asked for.
     """
     owner = "customer_lifetime_value"
-    for name, value in (("margin", margin), ("discount_rate", discount_rate)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not (math.isfinite(value) and value >= 0)
-        ):
-            raise InvalidParameterError(
-                f"The {name!r} parameter of {owner} must be a float in the range [0, inf). "
-                f"Got {value!r} instead."
-            )
-    if isinstance(horizon, bool) or not isinstance(horizon, int | float) or not horizon > 0:
-        raise InvalidParameterError(
-            f"The 'horizon' parameter of {owner} must be a float in the range (0, inf]. "
-            f"Got {horizon!r} instead."
-        )
-    if discounting not in ("continuous", "discrete"):
-        raise InvalidParameterError(
-            f"The 'discounting' parameter of {owner} must be 'continuous' or 'discrete'. "
-            f"Got {discounting!r} instead."
-        )
+    check_number("margin", margin, owner=owner)
+    check_number("discount_rate", discount_rate, owner=owner)
+    check_number("horizon", horizon, owner=owner, low_open=True, high_open=False)
+    check_choice("discounting", discounting, ("continuous", "discrete"), owner=owner)
     unit = _resolve_time_unit(transaction_model, X, time_unit)
     if discount_rate > 0 and unit is None:
         raise InvalidParameterError(
@@ -303,7 +285,7 @@ def _parameter_interval(transaction_model, spend, X, data, level, options):
 
 
 def lifetime_value_arrays(
-    transaction_model: TransactionModel,
+    transaction_model: Any,
     data: dict[str, np.ndarray],
     spend_values: np.ndarray,
     *,
@@ -333,7 +315,7 @@ def lifetime_value_arrays(
         As in :func:`customer_lifetime_value`.
     year : float
         Length of a year in the model's time unit
-        (:func:`clv.models._base.units_per_year`); converts the annual rate.
+        (:func:`clv._validation.units_per_year`); converts the annual rate.
 
     Returns
     -------
@@ -353,8 +335,7 @@ def lifetime_value_arrays(
         if math.isinf(horizon):
             raise InvalidParameterError("Discrete discounting needs a finite horizon.")
         length = 1.0 if period is None else float(period)
-        if not length > 0:
-            raise InvalidParameterError(f"The 'period' must be positive. Got {period!r} instead.")
+        check_number("period", length, owner="customer_lifetime_value", low_open=True)
         per_period_rate = (1.0 + discount_rate) ** (length / year) - 1.0
         transactions = _by_chunks(
             data,

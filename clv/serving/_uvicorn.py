@@ -9,25 +9,26 @@ within :attr:`clv.serving.limits.Limits.read_timeout` seconds, or the connection
 closed. h11 (not httptools) because it also bounds the size of the request line
 and headers (``h11_max_incomplete_event_size``, 16 KiB).
 
-``python -m clv.serving._uvicorn --host H --port P --workers N`` is what
-:func:`clv.serving.server.serve` runs; the application is
-``clv.serving.server:create_app`` (a factory, loaded in each worker).
+:func:`run` is what :func:`clv.serving.server.serve` calls, in the ``clv serve``
+process: uvicorn serves the app there, or in uvicorn's own worker processes.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
+import os
+import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from clv.errors import InvalidParameterError
 from clv.serving.limits import Limits
 
-__all__ = ["APP", "Protocol", "main"]
+__all__ = ["APP", "Protocol", "run"]
 
-APP = "clv.serving.server:create_app"
+APP = "clv.serving.app:create_app"
 _HEADER_BYTES = 16 * 1024
 
 logger = logging.getLogger("uvicorn.error")
@@ -88,27 +89,61 @@ class Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run uvicorn on the clv app with :class:`Protocol` (see the module docstring)."""
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket here, so that a port in use is a one-line error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as error:
+        sock.close()
+        raise InvalidParameterError(
+            f"Cannot listen on {host[:60]}:{port}: {error.strerror or error}."
+        ) from None
+    sock.set_inheritable(True)  # uvicorn's worker processes share it
+    return sock
+
+
+def run(model_path: str, *, host: str, port: int, workers: int) -> None:
+    """Serve the model folder ``model_path`` with uvicorn until a stop signal (blocks).
+
+    One worker: the app is built here (a model that does not load is a
+    :class:`~clv.errors.CLVError` before anything listens) and uvicorn's ``Server``
+    runs it in this process. More: uvicorn's ``Multiprocess`` supervisor starts
+    ``workers`` processes, each building the app from :data:`APP` with the folder
+    named by ``CLV_SERVE_MODEL_PATH``. Either way with :class:`Protocol` and the
+    limits above. After a stop signal, uvicorn shuts down gracefully and raises the
+    signal again (the ``clv`` command then exits 130 or 143).
+    """
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    parser = argparse.ArgumentParser(prog="python -m clv.serving._uvicorn")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=1)
-    options = parser.parse_args(argv)
-    uvicorn.run(
-        APP,
-        factory=True,
-        host=options.host,
-        port=options.port,
-        workers=options.workers,
-        http="clv.serving._uvicorn:Protocol",
-        h11_max_incomplete_event_size=_HEADER_BYTES,
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
-    )
+    from clv.serving.app import MODEL_PATH_ENV, create_app
 
-
-if __name__ == "__main__":  # pragma: no cover - the server process
-    main()
+    sock = _listen(host, port)
+    previous = os.environ.get(MODEL_PATH_ENV)
+    os.environ[MODEL_PATH_ENV] = model_path  # read by create_app, here or in the workers
+    try:
+        app: Any = create_app() if workers == 1 else APP
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            workers=workers,
+            factory=workers > 1,
+            http=Protocol,
+            h11_max_incomplete_event_size=_HEADER_BYTES,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=10,
+        )
+        if workers == 1:
+            uvicorn.Server(config).run(sockets=[sock])
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+        if previous is None:
+            os.environ.pop(MODEL_PATH_ENV, None)
+        else:
+            os.environ[MODEL_PATH_ENV] = previous

@@ -63,7 +63,5 @@ def test_errors_name_columns():
         SimpleCLVModel().fit(_table().drop(columns="monetary_value"))
     bad = _table()
     bad.loc[0, "T"] = -1.0
-    with pytest.raises(
-        InvalidDataError, match="1 customers have a missing, infinite or negative 'T'"
-    ):
+    with pytest.raises(InvalidDataError, match="1 customer has negative 'T'"):
         SimpleCLVModel().fit(bad)

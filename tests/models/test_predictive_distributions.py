@@ -111,6 +111,43 @@ def test_pareto_nbd_pmf_against_direct_quadrature():
             assert ours[row, j] == pytest.approx(alive + dead, rel=1e-9, abs=1e-300)
 
 
+@pytest.mark.parametrize(
+    ("s", "beta"),
+    [(1.8e7, [2.1e8, 2.1e8 + 40.0, 9e8]), (1e6, [20.0, 3e3, 4e6]), (3e9, [1e11, 2e10, 1e3])],
+)
+def test_pareto_nbd_pmf_with_a_large_dropout_shape(s, beta):
+    # a large s (the no-heterogeneity limit the fuzz fits reach): the panels follow the
+    # integrand's curvature where it is, not its bound (r + n + s + 1) / 4 everywhere
+    r, alpha, beta = np.array([0.8, 14.8, 1e5]), np.array([4.6, 60.0, 5e5]), np.array(beta)
+    t, counts = 39.0, [0, 1, 5]
+    ours = pareto_nbd_count_pmf(counts, t, r, alpha, s, beta)
+
+    def log_nb(n, tau, row):  # NB(n | r, alpha, tau) in logs
+        return (
+            gammaln(r[row] + n)
+            - gammaln(r[row])
+            - gammaln(n + 1)
+            - r[row] * np.log1p(tau / alpha[row])
+            + n * (np.log(tau) - np.log(alpha[row] + tau))
+        )
+
+    for row in range(3):
+        for j, n in enumerate(counts):
+            # in zeta = log(tau), cut where the integrand can peak
+            def density(z, n=n, row=row):
+                tau = np.exp(z)
+                log_death = np.log(s) - np.log(beta[row]) - (s + 1.0) * np.log1p(tau / beta[row])
+                return np.exp(log_nb(n, tau, row) + log_death + z)
+
+            cuts = sorted({-60.0, np.log(t), *np.clip(np.log([alpha[row], beta[row]]), -60, 3.6)})
+            dead = sum(
+                quad(density, a, b, epsabs=0, epsrel=1e-12, limit=400)[0]
+                for a, b in zip(cuts[:-1], cuts[1:], strict=False)
+            )
+            alive = np.exp(log_nb(n, t, row) - s * np.log1p(t / beta[row]))
+            assert ours[row, j] == pytest.approx(alive + dead, rel=1e-9, abs=1e-300)
+
+
 @pytest.mark.parametrize(("model_class", "params"), CONTINUOUS)
 def test_conditional_pmf_sums_to_one_and_has_the_expected_mean(cdnow, model_class, params):
     model = model_class.from_params(params)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from clv.errors import InvalidParameterError
-from clv.serving.server import server_command
+from clv.serving.server import serve, server_command
 
 PREDICTIONS = [
     "expected_purchases",
@@ -238,13 +238,11 @@ def test_clv_serve_end_to_end(trained, tmp_path):
     assert " 500 " not in log
 
 
-def test_server_command_runs_uvicorn_on_the_clv_app(tmp_path):
-    command = server_command(tmp_path, host="127.0.0.1", port=5001, workers=2)
-    assert command[1:3] == ["-m", "clv.serving._uvicorn"]
-    assert command[-6:] == ["--host", "127.0.0.1", "--port", "5001", "--workers", "2"]
-    plain = server_command("models:/clv/1", server="mlflow")
-    assert plain[1:5] == ["-m", "mlflow", "models", "serve"]
+def test_server_command_runs_plain_mlflow_models_serve():
+    plain = server_command("models:/clv/1", port=5001, workers=2)
+    assert plain[1:7] == ["-m", "mlflow", "models", "serve", "-m", "models:/clv/1"]
     assert plain[plain.index("--env-manager") + 1] == "local"
+    assert plain[-6:] == ["-h", "127.0.0.1", "-p", "5001", "-w", "2"]
 
 
 @pytest.mark.parametrize(
@@ -259,9 +257,9 @@ def test_server_command_runs_uvicorn_on_the_clv_app(tmp_path):
         ({"host": "::"}, "--allow-remote"),
     ],
 )
-def test_server_command_checks_its_arguments(tmp_path, options, match):
+def test_serve_checks_its_arguments_first(tmp_path, options, match):
     with pytest.raises(InvalidParameterError, match=match):
-        server_command(tmp_path, **options)
+        serve(str(tmp_path / "absent"), **options)
 
 
 def run_clv(*args: str) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from clv.errors import InvalidParameterError
-from clv.serving.intervals import INTERVAL_COLUMNS, check_interval, interval_arrays
+from clv.mlflow_model.intervals import INTERVAL_COLUMNS, check_interval, interval_arrays
 from tests.serving.conftest import run_clv_score
 from tests.serving.test_endpoint import _request, _start_server, _stop
 
@@ -82,7 +82,7 @@ def test_clv_score_refuses_a_level_outside_0_1(trained, tmp_path, level):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert (
-        len(lines) == 1 and "'interval' parameter must be a level in the range (0, 1)" in lines[0]
+        len(lines) == 1 and "'interval' parameter must be a float in the range (0, 1)" in lines[0]
     )
     assert not (tmp_path / "scores.parquet").exists()
 
@@ -182,4 +182,35 @@ def test_the_endpoint_takes_interval_in_params(trained, cdnow, tmp_path):
     # both routes give the same intervals (to_json rounds the split's floats: 1e-9)
     pd.testing.assert_frame_equal(
         answers["split", 0.9][BOUNDS], answers["records", 0.9][BOUNDS], rtol=1e-6
+    )
+
+
+def test_candidate_intervals_are_those_of_customer_lifetime_value(cdnow):
+    from clv.candidates import make_candidate
+    from clv.features.behaviour import customer_features
+    from clv.models import customer_lifetime_value
+
+    candidate = make_candidate("bg_nbd").fit_transactions(cdnow, as_of="1997-09-30", time_unit="W")
+    features = customer_features(cdnow, as_of="1997-09-30", time_unit="W")
+    features.index = features.index * 3 + 5  # any index
+    bounds = candidate.prediction_intervals(features, horizon=39, level=0.9, discount_rate=0.1)
+    assert bounds.index.equals(features.index)
+    inputs = candidate.decision_inputs(features)
+    table = inputs["customers"].set_axis(features.index)
+    # the candidate discounts a whole horizon by one-unit periods
+    direct = customer_lifetime_value(
+        inputs["transaction_model"],
+        inputs["spend_model"],
+        table,
+        horizon=39,
+        discount_rate=0.1,
+        period=1.0,
+        interval=0.9,
+    )
+    np.testing.assert_allclose(bounds["clv_lower"], direct["clv_lower"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(bounds["clv_upper"], direct["clv_upper"], rtol=1e-9, atol=1e-12)
+    purchases = inputs["transaction_model"].purchases_interval(table, 39, 0.9)
+    pd.testing.assert_frame_equal(
+        bounds[["purchases_lower", "purchases_upper"]],
+        purchases[["purchases_lower", "purchases_upper"]],
     )
