@@ -66,6 +66,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import hyperu
 
+from clv.models._shared_terms import remembered
 from clv.models._stable import digamma_difference, exp_or_zero, log_add_exp, log_pochhammer
 
 __all__ = [
@@ -280,7 +281,20 @@ def _log_integral(
 def _log_parts(
     params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray, moments: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
-    """Return (ll, log E, log(s I), moments) with E the 'alive at T' term of eq. 18."""
+    """Return (ll, log E, log(s I), moments) with E the 'alive at T' term of eq. 18.
+
+    Once per equal inputs inside :func:`clv.models._shared_terms.shared_terms`.
+    """
+    return remembered(
+        "pareto_nbd._log_parts",
+        (np.asarray(params, dtype=np.float64), x, t_x, T, moments),
+        lambda: _compute_log_parts(params, x, t_x, T, moments),
+    )
+
+
+def _compute_log_parts(
+    params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray, moments: bool
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
     r, alpha, s, beta = _unpack(params)
     a = r + x
     log_c = log_pochhammer(r, x) + r * np.log(alpha) + s * np.log(beta)
