@@ -32,6 +32,7 @@ __all__ = [
     "check_choice",
     "check_is_fitted",
     "check_number",
+    "check_parameters",
     "check_sample_weight",
     "check_time_unit",
     "days_per_unit",
@@ -116,6 +117,57 @@ def check_number(
             f"Got {value!r} instead."
         )
     return number
+
+
+def check_parameters(
+    owner: str,
+    names: Sequence[str],
+    params: object,
+    aliases: Mapping[str, str] | None = None,
+) -> pd.Series:
+    """Check a model's known parameters: exactly ``names``, each finite and positive.
+
+    Parameters
+    ----------
+    owner : str
+        The model class's name, for the messages.
+    names : sequence of str
+        The parameters, in order.
+    params : mapping or pandas.Series
+        One value per name (``aliases`` maps other accepted names to them).
+    aliases : mapping of str to str, optional
+        Other names accepted (lifetimes').
+
+    Returns
+    -------
+    pandas.Series
+        The values indexed by ``names``, named ``"estimate"``.
+
+    Raises
+    ------
+    clv.errors.InvalidParameterError
+        Not a mapping, other names, or a value that is not finite and positive.
+    """
+    given = dict(params.items()) if hasattr(params, "items") else None
+    if given is None:
+        raise InvalidParameterError(
+            f"{owner}.from_params needs a mapping of {', '.join(names)}; "
+            f"got {type(params).__name__}."
+        )
+    renamed = {(aliases or {}).get(str(key), str(key)): value for key, value in given.items()}
+    if set(renamed) != set(names):
+        raise InvalidParameterError(
+            f"{owner} parameters must be exactly {', '.join(names)}; "
+            f"got {', '.join(map(str, given))}."
+        )
+    values = np.array([float(renamed[name]) for name in names])
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise InvalidParameterError(
+            f"{owner} parameters must be finite and positive; got "
+            + ", ".join(f"{n}={v!r}" for n, v in zip(names, values, strict=True))
+            + "."
+        )
+    return pd.Series(values, index=list(names), name="estimate")
 
 
 def _alternatives(choices: Iterable[object] | Mapping[object, str]) -> str:

@@ -137,7 +137,10 @@ def train_command(
         str | None, typer.Option("--holdout-end", help="Last day of the holdout period.")
     ] = None,
     time_unit: Annotated[
-        str | None, typer.Option("--time-unit", help="D (days) or W (weeks). [default: W]")
+        str | None,
+        typer.Option(
+            "--time-unit", help="D (days), W (weeks) or M (calendar months). [default: W]"
+        ),
     ] = None,
     tracking_uri: Annotated[
         str | None,

@@ -7,6 +7,8 @@ The tree, so that callers can catch exactly what they mean::
     │                                      bad input data: missing columns, nulls,
     │                                      impossible values; names the column, the
     │                                      count and a few offending customers
+    │   └── RequestError(InvalidDataError) a request to ``clv serve`` that is refused;
+    │                                      ``status`` is its HTTP status (4xx)
     ├── InvalidParameterError(CLVError, ValueError)
     │                                      a constructor or call argument outside its range
     ├── NotFittedError(CLVError, AttributeError)
@@ -55,8 +57,10 @@ __all__ = [
     "ModelLoadError",
     "NotFittedError",
     "PrecisionWarning",
+    "RequestError",
     "SparkError",
     "describe_examples",
+    "first_line",
 ]
 
 
@@ -66,6 +70,23 @@ class CLVError(Exception):
 
 class InvalidDataError(CLVError, ValueError):
     """Input data violates the contract (columns, types, values)."""
+
+
+class RequestError(InvalidDataError):
+    """A request to ``clv serve`` is refused; ``status`` is the HTTP status to answer (4xx).
+
+    Parameters
+    ----------
+    message : str
+        One sentence naming what is wrong (never the payload).
+    status : int, default 400
+        400 for a malformed request, 413 for one too large, 415 for a content type
+        the endpoint does not read.
+    """
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 class InvalidParameterError(CLVError, ValueError):
@@ -142,3 +163,24 @@ def describe_examples(ids: Iterable[object] | Sequence[object], limit: int = 3) 
             break
         shown.append(str(value))
     return "e.g. " + ", ".join(shown) if shown else ""
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """Return the first line of an error's message, cut to ``limit`` characters.
+
+    Parameters
+    ----------
+    error : BaseException
+        Any exception (its ``message`` attribute is preferred, as MLflow's errors
+        keep it there).
+    limit : int, default 200
+        The longest line returned.
+
+    Returns
+    -------
+    str
+        The line, or the exception's class name when the message is empty.
+    """
+    text = str(getattr(error, "message", None) or error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -106,8 +106,8 @@ def test_train_then_promote(cdnow_csv):
             lambda folder: _write(
                 folder / "ok.csv", "customer_id,timestamp,amount\n1,1997-01-01,5\n"
             ),
-            ["--time-unit", "M"],
-            "error: The 'time_unit' parameter must be one of ['D', 'W']",
+            ["--time-unit", "Q"],
+            "error: The 'time_unit' parameter must be one of ['D', 'M', 'W']",
         ),
     ],
 )

@@ -121,11 +121,20 @@ def test_save_figure_other_formats_and_errors(tmp_path):
 
 def test_matplotlib_is_not_imported_by_the_core_packages():
     code = (
-        "import sys, clv, clv.models, clv.training, clv.training.evaluation, "
+        "import sys, clv, clv.models, clv.training, clv.training.evaluation, clv.metrics, "
         "clv.training.selection, clv.models.segments\n"
         "import clv.training.compare\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
         "import clv.plots\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_plots_never_import_training():
+    code = (
+        "import sys, clv.plots\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('clv.training'))\n"
+        "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,7 +12,6 @@ table the same way for every kind.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,8 +19,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from clv.errors import InvalidDataError, InvalidParameterError, NotFittedError
-from clv.features._contract import check_time_unit
+from clv._validation import check_is_fitted, check_number, check_time_unit
+from clv.errors import InvalidDataError
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "KINDS", "PREDICTION_COLUMNS", "Candidate"]
 
@@ -36,28 +35,6 @@ KINDS: tuple[str, ...] = ("baseline", "bg_nbd", "mbg_nbd", "pareto_nbd", "booste
 FORMAT_NAME = "clv-candidate"
 FORMAT_VERSION = 1
 _RFM = ["customer_id", "frequency", "recency", "T", "monetary_value"]
-
-
-def _check_number(
-    owner: str,
-    name: str,
-    value: object,
-    *,
-    low: float = 0.0,
-    open_low: bool = False,
-    integer: bool = False,
-) -> float:
-    kind = int if integer else (int, float)
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok:
-        ok = math.isfinite(float(value)) and (value > low if open_low else value >= low)
-    if not ok:
-        bracket = "(" if open_low else "["
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be {'an int' if integer else 'a float'} "
-            f"in the range {bracket}{low:g}, inf). Got {value!r} instead."
-        )
-    return float(value)
 
 
 def _customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
@@ -117,21 +94,18 @@ class Candidate(BaseEstimator):
     name: ClassVar[str] = ""
 
     def _check_is_fitted(self) -> None:
-        if not hasattr(self, "time_unit_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet: call fit_transactions first."
-            )
+        check_is_fitted(self, "time_unit_", "fit_transactions")
 
     @staticmethod
     def _check_time_unit(time_unit: str) -> str:
-        check_time_unit(time_unit)
+        check_time_unit(time_unit, "DWM")
         return time_unit
 
     @staticmethod
     def _check_predict_args(horizon: object, discount_rate: object, margin: object) -> float:
-        horizon = _check_number("predict", "horizon", horizon, open_low=True)
-        _check_number("predict", "discount_rate", discount_rate)
-        _check_number("predict", "margin", margin)
+        horizon = check_number("horizon", horizon, owner="predict", low_open=True)
+        check_number("discount_rate", discount_rate, owner="predict")
+        check_number("margin", margin, owner="predict")
         return horizon
 
     def fit_transactions(
@@ -145,7 +119,7 @@ class Candidate(BaseEstimator):
             ``customer_id``, ``timestamp``, ``amount``.
         as_of : date-like
             Last day the model may see.
-        time_unit : {"D", "W"}, default "D"
+        time_unit : {"D", "W", "M"}, default "D"
             Unit of every duration and horizon.
         **options
             Kind-specific (``attributes`` for the boosted kinds).

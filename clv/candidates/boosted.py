@@ -20,7 +20,6 @@ import pandas as pd
 
 from clv.candidates.base import Candidate, _customer_table, _output
 from clv.candidates.planning import plan_cutoffs
-from clv.features._contract import check_time_unit
 from clv.features.behaviour import training_examples
 from clv.models.baseline import uniform_discount_factor
 
@@ -107,11 +106,10 @@ class BoostedCandidate(Candidate):
     ):
         from clv.models.boosted import BoostedChurnModel, BoostedSpendModel
 
-        unit_days = check_time_unit(time_unit)
         horizon, cutoffs, end = plan_cutoffs(
             transactions,
             as_of,
-            unit_days,
+            self._check_time_unit(time_unit),
             owner=type(self).__name__,
             training_horizon=self.training_horizon,
             n_cutoffs=self.n_cutoffs,

@@ -14,10 +14,10 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_number
 from clv.candidates.base import (
     _RFM,
     Candidate,
-    _check_number,
     _customer_table,
     _output,
     _rfm_view,
@@ -143,7 +143,7 @@ class _BTYDCandidate(Candidate):
         self.penalty = penalty
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
-        _check_number(type(self).__name__, "penalty", self.penalty)
+        check_number("penalty", self.penalty, owner=type(self).__name__)
         table = rfm_summary(
             transactions, observation_end=as_of, time_unit=self._check_time_unit(time_unit)
         )

@@ -4,7 +4,8 @@ The labels of the training examples cover ``training_horizon`` time units after 
 cutoff; the cutoffs step back by ``cutoff_step`` from ``as_of - training_horizon`` (so
 every label window ends by ``as_of``: nothing after ``as_of`` is used). Choose
 ``training_horizon`` equal to the prediction horizon when the history is long enough.
-By default it is ``min(52 weeks, half the history before as_of)`` in whole units, so
+By default it is ``min(a year, half the history before as_of)`` in whole units (a
+year: 364 days, 52 weeks or 12 calendar months), so
 that there are cutoffs with some history before them (on CDNOW with 39 weeks of
 calibration data: 19 weeks). When ``predict`` is asked for another horizon ``h``,
 totals are extrapolated: ``boosted`` multiplies them by ``h / training_horizon``
@@ -22,17 +23,21 @@ import math
 import numpy as np
 import pandas as pd
 
-from clv.candidates.base import _check_number
+from clv._validation import check_number
 from clv.errors import InvalidDataError
+from clv.features._calendar import duration, unit_day, unit_time
 from clv.features._contract import prepare_transactions
 
 __all__ = ["plan_cutoffs"]
+
+#: The default longest training horizon: a year (364 days, 52 weeks, 12 months).
+_YEAR = {"D": 364, "W": 52, "M": 12}
 
 
 def plan_cutoffs(
     transactions: pd.DataFrame,
     as_of: object,
-    unit_days: float,
+    time_unit: str,
     *,
     owner: str,
     training_horizon: float | None,
@@ -47,8 +52,9 @@ def plan_cutoffs(
         The canonical transaction log.
     as_of : date-like
         Last day the model may see.
-    unit_days : float
-        Days per time unit.
+    time_unit : {"D", "W", "M"}
+        The time unit; horizons and steps in calendar months are measured on the
+        month clock (:mod:`clv.features._calendar`).
     owner : str
         The candidate's class name, for messages.
     training_horizon, n_cutoffs, cutoff_step
@@ -70,23 +76,23 @@ def plan_cutoffs(
     clv.errors.InvalidDataError
         If the history before ``as_of`` leaves no cutoff.
     """
-    _check_number(owner, "n_cutoffs", n_cutoffs, low=1, integer=True)
+    check_number("n_cutoffs", n_cutoffs, owner=owner, low=1, integer=True)
     prepared = prepare_transactions(transactions, require_amount=True)
     first = float(np.floor(prepared.events["t"].min()))
     end = prepared.day_of(as_of, "as_of")
-    history_units = (end - first) / unit_days
+    history_units = float(duration(first, end, time_unit))
     if training_horizon is None:
-        horizon = float(min(math.floor(364.0 / unit_days), math.floor(history_units / 2)))
+        horizon = float(min(_YEAR[time_unit], math.floor(history_units / 2)))
     else:
-        horizon = _check_number(owner, "training_horizon", training_horizon, open_low=True)
-    step_days = (
-        28.0
-        if cutoff_step is None
-        else unit_days * _check_number(owner, "cutoff_step", cutoff_step, open_low=True)
-    )
-    last = end - horizon * unit_days
-    days = [last - k * step_days for k in range(int(n_cutoffs))]
-    days = [np.floor(day) for day in days if day >= first]
+        horizon = check_number("training_horizon", training_horizon, owner=owner, low_open=True)
+    last = unit_time(end, time_unit) - horizon  # as_of - horizon, on the unit's clock
+    if cutoff_step is None:  # four weeks
+        days = [float(unit_day(last, time_unit)) - 28.0 * k for k in range(int(n_cutoffs))]
+    else:
+        step = check_number("cutoff_step", cutoff_step, owner=owner, low_open=True)
+        times = last - step * np.arange(int(n_cutoffs))
+        days = [float(day) for day in unit_day(times, time_unit)]
+    days = [np.floor(day + 1e-9) for day in days if day >= first]
     if horizon < 1 or not days:
         raise InvalidDataError(
             f"{owner}: {history_units:.1f} time units of history before as_of leave no "

@@ -40,7 +40,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clv.features._contract import CUSTOMER_ID
+from clv.features._calendar import duration
+from clv.features._contract import CUSTOMER_ID, TIME_UNITS
 from clv.features._definitions import purchases_of, rfm_columns
 from clv.features._purchases import run_sums
 
@@ -70,7 +71,7 @@ LABEL_COLUMNS: tuple[str, ...] = ("future_purchases", "future_spend", "churned")
 
 
 def behaviour_table(
-    events: pd.DataFrame, *, end: float, end_day: float, unit_days: float, merge: bool = True
+    events: pd.DataFrame, *, end: float, end_day: float, time_unit: str, merge: bool = True
 ) -> pd.DataFrame:
     """RFM and behavioural features of every customer with a purchase up to ``end``.
 
@@ -83,8 +84,9 @@ def behaviour_table(
         merged into whole days; just before ``end_day + 1`` otherwise).
     end_day : float
         The observation day (day number); durations are measured to it.
-    unit_days : float
-        Length of the time unit in days.
+    time_unit : {"D", "W", "M"}
+        Unit of the durations (calendar months on the month clock of
+        :mod:`clv.features._calendar`).
     merge : bool, default True
         Merge a customer's events at one time into one purchase
         (:func:`clv.features._definitions.purchases_of`).
@@ -96,7 +98,9 @@ def behaviour_table(
         customer id.
     """
     purchases = purchases_of(events, start=-np.inf, end=end, merge=merge)
-    table = rfm_columns(purchases, end=end_day, unit_days=unit_days)
+    table = rfm_columns(
+        purchases, end=end_day, unit_days=TIME_UNITS.get(time_unit, np.nan), time_unit=time_unit
+    )
     t = purchases.t
     amount = purchases.amount
     starts, stops = purchases.starts, purchases.stops
@@ -120,7 +124,7 @@ def behaviour_table(
             columns[f"spend_{days}d"] = spend.astype("float64", copy=False)
 
     same = codes[1:] == codes[:-1]
-    gaps = np.where(same, np.diff(t), 0.0) / unit_days
+    gaps = np.where(same, duration(t[:-1], t[1:], time_unit), 0.0)
     sum_squares = np.bincount(codes[1:], weights=gaps**2, minlength=n) if n else np.zeros(0)
     recency = table["recency"]
     repeat = frequency > 0

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["duration", "month_time"]
+__all__ = ["day_at", "duration", "month_time", "unit_day", "unit_time"]
 
 #: Units whose length is a fixed number of days.
 _FIXED = {"D": 1.0, "W": 7.0}
@@ -34,6 +34,33 @@ def month_time(days: np.ndarray) -> np.ndarray:
     start = month.astype("datetime64[D]").astype(np.int64)
     length = (month + 1).astype("datetime64[D]").astype(np.int64) - start
     return month.astype(np.int64) + (days - start) / length
+
+
+def day_at(months: np.ndarray | float) -> np.ndarray:
+    """Day number at a month-clock time: the inverse of :func:`month_time`."""
+    months = np.asarray(months, dtype=np.float64)
+    whole = np.floor(months)
+    month = whole.astype("int64").astype("datetime64[M]")
+    start = month.astype("datetime64[D]").astype(np.int64)
+    length = (month + 1).astype("datetime64[D]").astype(np.int64) - start
+    return start + (months - whole) * length
+
+
+def unit_time(days: np.ndarray | float, time_unit: str) -> np.ndarray:
+    """Day numbers on the clock of ``time_unit`` ("D", "W", or the month clock "M").
+
+    Differences of these times are :func:`duration`; :func:`unit_day` inverts them.
+    """
+    if time_unit == "M":
+        return month_time(days)
+    return np.asarray(days, dtype=np.float64) / _FIXED[time_unit]
+
+
+def unit_day(times: np.ndarray | float, time_unit: str) -> np.ndarray:
+    """Day numbers of times on the clock of ``time_unit`` (the inverse of :func:`unit_time`)."""
+    if time_unit == "M":
+        return day_at(times)
+    return np.asarray(times, dtype=np.float64) * _FIXED[time_unit]
 
 
 def duration(start: np.ndarray | float, end: np.ndarray | float, time_unit: str) -> np.ndarray:

@@ -15,8 +15,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from clv._validation import check_number
-from clv._validation import days_per_unit as check_time_unit
+from clv._validation import check_number, check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.features._behaviour_definitions import (
     BEHAVIOUR_COLUMNS,
@@ -25,6 +24,7 @@ from clv.features._behaviour_definitions import (
     behaviour_table,
     label_table,
 )
+from clv.features._calendar import unit_day, unit_time
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
@@ -118,7 +118,7 @@ def _join_attributes(table: pd.DataFrame, attributes: pd.DataFrame | None) -> pd
 def _features_at(
     prepared: PreparedTransactions,
     day: float,
-    unit_days: float,
+    time_unit: str,
     merge_same_day: bool,
     attributes: pd.DataFrame | None,
 ) -> pd.DataFrame:
@@ -126,7 +126,7 @@ def _features_at(
         prepared.events,
         end=inclusive_end(day, merge_same_day),
         end_day=day,
-        unit_days=unit_days,
+        time_unit=time_unit,
         merge=merge_same_day,
     )
     return _join_attributes(table, attributes)
@@ -157,9 +157,10 @@ def customer_features(
         ``attributes`` must be a Spark DataFrame too (left-joined as is).
     as_of : date-like
         Last day observed (inclusive); later transactions are ignored.
-    time_unit : {"D", "W"}, default "D"
+    time_unit : {"D", "W", "M"}, default "D"
         Unit of every duration column (``recency``, ``T``, ``ipt_mean``, ``ipt_std``,
-        ``tenure``, ``time_since_last``); stored in ``attrs["time_unit"]``.
+        ``tenure``, ``time_since_last``): days, weeks or calendar months
+        (:mod:`clv.features._calendar`); stored in ``attrs["time_unit"]``.
     customer_id, timestamp, amount : str
         The caller's column names; the amount column is required.
     attributes : pandas.DataFrame, optional
@@ -192,7 +193,7 @@ def customer_features(
     >>> int(table["purchases_91d"].sum())
     711
     """
-    unit_days = check_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     if is_spark_frame(transactions):
         options = {
             "customer_id": customer_id,
@@ -209,7 +210,7 @@ def customer_features(
     extra = None if attributes is None else _check_attributes(attributes, customer_id)
     day = prepared.day_of(as_of, "as_of")
     check_observed_by(prepared, day, "as_of")
-    table = _features_at(prepared, day, unit_days, merge_same_day, extra)
+    table = _features_at(prepared, day, time_unit, merge_same_day, extra)
     table.attrs["time_unit"] = time_unit
     return table
 
@@ -238,7 +239,8 @@ def _features_frame(
     day = prepared.day_of(as_of, "as_of")
     # a bucket whose customers all start after as_of gives no row (no error: the
     # global check that someone is observed belongs to the caller)
-    return _features_at(prepared, day, check_time_unit(time_unit), merge_same_day, None)
+    check_time_unit(time_unit, "DWM")
+    return _features_at(prepared, day, time_unit, merge_same_day, None)
 
 
 def _spark_features(
@@ -313,8 +315,10 @@ def training_examples(
         Feature dates (rolling origins); each gives one row per customer seen by then.
     horizon : float
         Length of the label window, in ``time_unit``.
-    time_unit : {"D", "W"}, default "D"
-        Unit of ``horizon`` and of the duration features.
+    time_unit : {"D", "W", "M"}, default "D"
+        Unit of ``horizon`` and of the duration features; with calendar months
+        (:mod:`clv.features._calendar`) a label window ends ``horizon`` months after
+        its cutoff on the month clock (30 September + 1 month = 31 October).
     customer_id, timestamp, amount, attributes, merge_same_day, duplicates, negative_amounts
         As in :func:`customer_features`.
     observation_end : date-like, optional
@@ -339,7 +343,7 @@ def training_examples(
         If the log breaks the transaction contract or a cutoff precedes every
         transaction.
     """
-    unit_days = check_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     check_number("horizon", horizon, owner="training_examples", low_open=True)
     if isinstance(cutoffs, str) or len(cutoffs) == 0:
         raise InvalidParameterError(
@@ -353,9 +357,11 @@ def training_examples(
         last_day = float(np.floor(np.max(prepared.events["t"].to_numpy())))
     else:
         last_day = prepared.day_of(observation_end, "observation_end")
-    horizon_days = float(horizon) * unit_days
     days = sorted({prepared.day_of(value, "cutoffs") for value in cutoffs})
-    late = [day for day in days if day + horizon_days > last_day]
+    # the label window ends ``horizon`` units after the cutoff, on the unit's clock
+    ends = unit_day(unit_time(np.array(days), time_unit) + float(horizon), time_unit)
+    label_ends = dict(zip(days, (float(end) for end in ends), strict=True))
+    late = [day for day in days if label_ends[day] > last_day + 1e-9]
     if late:
         raise InvalidParameterError(
             f"{len(late)} cutoff(s) (e.g. {pd.Timestamp(int(late[0]), unit='D').date()}) plus "
@@ -365,14 +371,17 @@ def training_examples(
     blocks = []
     for day in days:
         check_observed_by(prepared, day, "cutoffs")
-        features = _features_at(prepared, day, unit_days, merge_same_day, extra)
+        features = _features_at(prepared, day, time_unit, merge_same_day, extra)
+        label_end = label_ends[day]
+        if abs(label_end - round(label_end)) < 1e-9:  # a whole day, up to rounding
+            label_end = float(round(label_end))
         labels = label_table(
             prepared.events,
             features[CUSTOMER_ID].to_numpy(),
             start=inclusive_end(day, merge_same_day),
-            end=inclusive_end(day + horizon_days, merge_same_day)
-            if float(horizon_days).is_integer()
-            else day + horizon_days,
+            end=inclusive_end(label_end, merge_same_day)
+            if float(label_end).is_integer()
+            else label_end,
             merge=merge_same_day,
         )
         cutoff = pd.Series(np.full(len(features), pd.Timestamp(int(day), unit="D")), name="cutoff")

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv._validation import check_number, days_per_unit
+from clv._validation import check_number, check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.features._contract import CUSTOMER_ID
 from clv.features._engines import is_spark_frame
@@ -57,7 +57,7 @@ def collapsed_customer_table(
         The sufficient statistics to keep; add ``"monetary_value"`` or use
         ``("frequency", "monetary_value")`` (customers with ``frequency > 0``) for
         Gamma-Gamma.
-    time_unit : {"D", "W"}, optional
+    time_unit : {"D", "W", "M"}, optional
         The table's time unit, stored in ``attrs["time_unit"]`` for the models
         (a Spark DataFrame cannot carry it).
 
@@ -92,7 +92,7 @@ def collapsed_customer_table(
             f"{list(table.columns)}."
         )
     if time_unit is not None:
-        days_per_unit(time_unit)
+        check_time_unit(time_unit, "DWM")
     collapsed = (
         table.groupBy(*names)
         .agg(F.count(F.lit(1)).alias("count"), F.min(CUSTOMER_ID).alias(_FIRST))

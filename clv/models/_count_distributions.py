@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
-from clv.models._base import pairs_inverse
+from clv.models._arrays import pairs_inverse
 from clv.models._stable import beta_rule as stable_beta_rule
 from clv.models._stable import log_pochhammer, softplus
 

@@ -6,7 +6,7 @@ alive, the churn probability, the discounted purchases behind the CLV (one
 expected-purchases curve point per period with discrete discounting), and the same
 again at the model's default horizon for the segments. For Pareto/NBD each of them
 starts from the same likelihood terms of ``(frequency, recency, T)``, whose
-integral is the costly part (:func:`clv.models._pareto_nbd_math._log_parts`):
+integral is the costly part (:func:`clv.models._pareto_nbd_likelihood._log_parts`):
 without sharing, a batch call evaluated it 10 times per customer row at the
 default discount rate, and once per period more with discounting.
 

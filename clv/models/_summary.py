@@ -30,7 +30,7 @@ def model_summary(
 
     Parameters
     ----------
-    model : clv.models._base.ProbabilisticModel
+    model : clv.models._estimator.ProbabilisticModel
         A fitted model.
     X : pandas.DataFrame, optional
         The table the model was fitted on. Standard errors come from

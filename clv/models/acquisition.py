@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from clv._validation import check_number, units_per_year
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._base import TransactionModel, units_per_year
+from clv.models._transaction_model import TransactionModel
 from clv.models.value import lifetime_value_arrays
 
 __all__ = [
@@ -45,11 +46,9 @@ __all__ = [
 def _mean_spend(spend: Any) -> float:
     if hasattr(spend, "population_mean_spend"):
         return float(spend.population_mean_spend())
-    if isinstance(spend, bool) or not isinstance(spend, int | float) or not math.isfinite(spend):
-        raise InvalidParameterError(
-            f"'spend' must be a fitted Gamma-Gamma model or a finite number; got {spend!r}."
-        )
-    return float(spend)
+    return check_number(
+        "spend", spend, low=-math.inf, low_open=True, note=" (or a fitted Gamma-Gamma model)"
+    )
 
 
 def _new_customer_row(model: TransactionModel) -> dict[str, np.ndarray]:
@@ -100,13 +99,11 @@ def new_customer_value_curve(
         the acquisition purchase alone.
     """
     transaction_model._check_is_fitted()
-    for name, value in (("margin", margin), ("discount_rate", discount_rate)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise InvalidParameterError(f"'{name}' must be a number >= 0; got {value!r}.")
-    if not (isinstance(step, int | float) and step > 0 and isinstance(horizon, int | float)):
-        raise InvalidParameterError(
-            f"'step' and 'horizon' must be positive; got {step}, {horizon}."
-        )
+    owner = "new_customer_value_curve"
+    check_number("margin", margin, owner=owner)
+    check_number("discount_rate", discount_rate, owner=owner)
+    check_number("step", step, owner=owner, low_open=True)
+    check_number("horizon", horizon, owner=owner, low_open=True)
     n_steps = int(round(horizon / step))
     if n_steps < 1 or abs(n_steps * step - horizon) > 1e-9 * max(1.0, horizon):
         raise InvalidParameterError(
@@ -179,12 +176,7 @@ def payback_time(curve: pd.Series, acquisition_cost: float) -> float:
         The payback time in the model's time unit, or ``inf`` when the cost is not paid
         back within the curve's horizon.
     """
-    if isinstance(acquisition_cost, bool) or not (
-        isinstance(acquisition_cost, int | float) and acquisition_cost >= 0
-    ):
-        raise InvalidParameterError(
-            f"'acquisition_cost' must be a number >= 0; got {acquisition_cost!r}."
-        )
+    check_number("acquisition_cost", acquisition_cost, owner="payback_time", high_open=False)
     reached = np.flatnonzero(curve.to_numpy() >= acquisition_cost)
     return float(curve.index[reached[0]]) if reached.size else math.inf
 

@@ -20,9 +20,7 @@ by :func:`uniform_discount_factor`.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,12 +36,12 @@ from clv._validation import (
     units_per_year,
 )
 from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError
+from clv.models._persistence import JsonPersistence, header, register
 
 __all__ = ["SimpleCLVModel", "uniform_discount_factor"]
 
-_UNITS = "DWY"
-FORMAT_NAME = "clv-model"
-FORMAT_VERSION = 1
+#: The time units ("M": calendar months, twelve a year).
+_UNITS = "DWMY"
 
 
 def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate: float) -> float:
@@ -61,7 +59,7 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
     ----------
     horizon : float
         Length of the window, in ``time_unit``.
-    time_unit : {"D", "W", "Y"} or None
+    time_unit : {"D", "W", "M", "Y"} or None
         Unit of ``horizon``; needed when ``discount_rate > 0``.
     discount_rate : float
         Annual effective rate (0.10 = 10 % a year).
@@ -75,7 +73,7 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
         return 1.0
     if time_unit not in list(_UNITS):
         raise InvalidParameterError(
-            f"A discount_rate needs a time unit 'D', 'W' or 'Y'; got {time_unit!r}."
+            f"A discount_rate needs a time unit 'D', 'W', 'M' or 'Y'; got {time_unit!r}."
         )
     year = units_per_year(time_unit)
     steps = float(horizon)
@@ -87,12 +85,13 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
     return float(-math.expm1(-delta * steps) / (delta * steps))
 
 
-class SimpleCLVModel(BaseEstimator):
+@register
+class SimpleCLVModel(JsonPersistence, BaseEstimator):
     """Average purchase value x historical purchase rate x horizon.
 
     Parameters
     ----------
-    time_unit : {"D", "W", "Y"} or None, default None
+    time_unit : {"D", "W", "M", "Y"} or None, default None
         Unit of ``T`` and of horizons; ``None`` reads the table's ``attrs``.
 
     Attributes
@@ -284,60 +283,31 @@ class SimpleCLVModel(BaseEstimator):
         return value.rename("customer_lifetime_value")
 
     def to_dict(self) -> dict[str, Any]:
-        """Fitted state as JSON-compatible data.
+        """Fitted state as JSON-compatible data (:mod:`clv.models._persistence`).
 
         Returns
         -------
         dict
-            Format, model name, hyperparameters and the two population values.
+            The header (format, model name, hyperparameters) and the two population
+            values.
         """
         self._check_is_fitted()
         return {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "model": "SimpleCLVModel",
-            "hyperparameters": self.get_params(),
+            **header(self),
             "population_rate": self.population_rate_,
             "population_spend": self.population_spend_,
             "time_unit": self.time_unit_,
             "n_customers": self.n_customers_,
         }
 
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model as JSON.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            Destination file.
-        """
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
     @classmethod
-    def load(cls, path: str | Path) -> SimpleCLVModel:
-        """Read a model written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        SimpleCLVModel
-            The fitted model.
-        """
+    def _from_state(cls, state: dict[str, Any]) -> SimpleCLVModel:
         try:
-            state = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise ModelLoadError(
-                f"Cannot read a SimpleCLVModel from {str(path)!r}: {error}."
-            ) from None
-        if not isinstance(state, dict) or state.get("model") != "SimpleCLVModel":
-            raise ModelLoadError(f"{str(path)!r} does not hold a SimpleCLVModel.")
-        model = cls(**state["hyperparameters"])
-        model.population_rate_ = float(state["population_rate"])
-        model.population_spend_ = float(state["population_spend"])
-        model.time_unit_ = state["time_unit"]
-        model.n_customers_ = int(state["n_customers"])
+            model = cls(**state["hyperparameters"])
+            model.population_rate_ = float(state["population_rate"])
+            model.population_spend_ = float(state["population_spend"])
+            model.time_unit_ = state["time_unit"]
+            model.n_customers_ = int(state["n_customers"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelLoadError(f"The saved SimpleCLVModel is incomplete: {error}.") from None
         return model

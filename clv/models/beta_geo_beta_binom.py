@@ -11,10 +11,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from clv._validation import CustomerTable
 from clv.models import _count_distributions as counts
-from clv.models._base import CustomerTable, TransactionModel
 from clv.models._predictive import PredictiveDistributionMixin
 from clv.models._stable import digamma_difference, exp_or_zero, log_beta_ratio, log_pochhammer
+from clv.models._transaction_model import TransactionModel
 
 __all__ = ["BetaGeoBetaBinomModel"]
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv.models._base import TransactionModel
+from clv.models._transaction_model import TransactionModel
 from clv.models.acquisition import new_customer_value_curve, payback_time
 from clv.models.actions import segment_actions
 from clv.models.retention import retention_what_if

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
+from clv._validation import CustomerTable
 from clv.errors import DataPolicyWarning, InvalidParameterError, describe_examples
-from clv.models._base import CustomerTable, ProbabilisticModel, dot, gather_by_integer
+from clv.models._arrays import dot, gather_by_integer
+from clv.models._estimator import ProbabilisticModel
 from clv.models._independence import spend_frequency_correlation, warn_if_dependent
 from clv.models._stable import digamma_difference, log_pochhammer
 

@@ -14,16 +14,8 @@ import numpy as np
 from scipy.special import hyp2f1
 
 from clv.models import _count_distributions as counts
-from clv.models._base import TransactionModel, gather_by_integer, log_sigmoid_weight, pairs_inverse
-from clv.models._predictive import PredictiveDistributionMixin
-from clv.models._stable import (
-    digamma_difference,
-    exp_or_zero,
-    log_pochhammer,
-    probability_from_log_odds,
-)
-from clv.models.beta_geo import (
-    BetaGeoModel,
+from clv.models._arrays import gather_by_integer, log_sigmoid_weight, pairs_inverse
+from clv.models._beta_geo_math import (
     _closed_form_unreliable,
     _near_hypergeometric_pole,
     closed_form_in_range,
@@ -31,6 +23,15 @@ from clv.models.beta_geo import (
     mixture_statistics,
     mixture_total_log_likelihood,
 )
+from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._stable import (
+    digamma_difference,
+    exp_or_zero,
+    log_pochhammer,
+    probability_from_log_odds,
+)
+from clv.models._transaction_model import TransactionModel
+from clv.models.beta_geo import BetaGeoModel
 
 __all__ = ["ModifiedBetaGeoModel"]
 

@@ -4,7 +4,8 @@ Schmittlein, D. C., Morrison, D. G. & Colombo, R. (1987). "Counting Your Custome
 Who Are They and What Will They Do Next?" *Management Science* 33(1), 1-24; Fader, P.
 S., Hardie, B. G. S. & Lee, K. L. (2005). "RFM and CLV: Using Iso-Value Curves for
 Customer Base Analysis." *Journal of Marketing Research* 42(4), 415-430 (DERT, eq. 2).
-The mathematics lives in :mod:`clv.models._pareto_nbd_math`; this class only wires it
+The mathematics lives in :mod:`clv.models._pareto_nbd_likelihood` and
+:mod:`clv.models._pareto_nbd_math` (predictions); this class only wires it
 to the shared fitting machinery and prediction API.
 """
 
@@ -15,9 +16,10 @@ from typing import ClassVar
 import numpy as np
 
 from clv.models import _count_distributions as counts
+from clv.models import _pareto_nbd_likelihood as likelihood
 from clv.models import _pareto_nbd_math as math
-from clv.models._base import TransactionModel
 from clv.models._predictive import PredictiveDistributionMixin
+from clv.models._transaction_model import TransactionModel
 
 __all__ = ["ParetoNBDModel"]
 
@@ -55,16 +57,18 @@ class ParetoNBDModel(PredictiveDistributionMixin, TransactionModel):
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
 
     def _log_likelihood_rows(self, params, data):
-        return math.log_likelihood(params, data["frequency"], data["recency"], data["T"])
+        return likelihood.log_likelihood(params, data["frequency"], data["recency"], data["T"])
 
     def _total_log_likelihood(self, params, data, weights):
         """Total log-likelihood and gradient from per-fit sufficient statistics."""
         stats = data.get("_statistics")
         if stats is None or stats[0] is not weights:
-            summary = math.fit_statistics(data["frequency"], data["recency"], data["T"], weights)
+            summary = likelihood.fit_statistics(
+                data["frequency"], data["recency"], data["T"], weights
+            )
             stats = (weights, summary)
             data["_statistics"] = stats
-        return math.total_log_likelihood(params, stats[1])
+        return likelihood.total_log_likelihood(params, stats[1])
 
     def _initial_parameters(self, data, weights):
         total_x = float(weights @ data["frequency"])

@@ -15,7 +15,7 @@ the customer is still alive today (the past does not change). Precisely, per mod
   (BG/NBD) or ``Beta(a, b + x + 1)`` (MBG/NBD, which also allows dropout at the
   first purchase) and the rate ``Gamma(r + x, alpha + T)``; the expectation is the
   one-dimensional integral over ``p`` of
-  :func:`clv.models.beta_geo.expected_purchases_given_alive`, times P(alive).
+  :func:`clv.models._beta_geo_math.expected_purchases_given_alive`, times P(alive).
 * **BG/BB** (dropout probability ``theta`` before each opportunity): from
   opportunity ``n`` on it is ``(1 - reduction) theta``. Given alive at ``n``, ``p ~
   Beta(alpha + x, beta + n - x)`` and ``theta ~ Beta(gamma, delta + n)``
@@ -41,10 +41,11 @@ import pandas as pd
 
 from clv._validation import check_number
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._base import TransactionModel
+from clv.models._beta_geo_math import expected_purchases_given_alive
 from clv.models._count_distributions import beta_rule
 from clv.models._pareto_nbd_math import _one_minus_pow_over
-from clv.models.beta_geo import BetaGeoModel, expected_purchases_given_alive
+from clv.models._transaction_model import TransactionModel
+from clv.models.beta_geo import BetaGeoModel
 from clv.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
 from clv.models.modified_beta_geo import ModifiedBetaGeoModel
 from clv.models.pareto_nbd import ParetoNBDModel

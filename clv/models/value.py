@@ -40,7 +40,6 @@ import pandas as pd
 
 from clv._validation import check_choice, check_number, units_per_year
 from clv.errors import InvalidParameterError
-from clv.models._base import TransactionModel
 
 __all__ = ["customer_lifetime_value", "lifetime_value_arrays"]
 
@@ -48,9 +47,7 @@ _GAUSS_NODES = 64
 _CHUNK_ROWS = 250_000
 
 
-def _resolve_time_unit(
-    model: TransactionModel, X: pd.DataFrame, time_unit: str | None
-) -> str | None:
+def _resolve_time_unit(model: Any, X: pd.DataFrame, time_unit: str | None) -> str | None:
     fitted = getattr(model, "time_unit_", None)
     declared = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
     for source in (fitted, declared):
@@ -138,7 +135,7 @@ def _discounted_transactions_discrete(model, params, data, horizon, period, per_
 
 
 def customer_lifetime_value(
-    transaction_model: TransactionModel,
+    transaction_model: Any,
     spend: Any,
     X: pd.DataFrame,
     *,
@@ -288,7 +285,7 @@ def _parameter_interval(transaction_model, spend, X, data, level, options):
 
 
 def lifetime_value_arrays(
-    transaction_model: TransactionModel,
+    transaction_model: Any,
     data: dict[str, np.ndarray],
     spend_values: np.ndarray,
     *,
@@ -318,7 +315,7 @@ def lifetime_value_arrays(
         As in :func:`customer_lifetime_value`.
     year : float
         Length of a year in the model's time unit
-        (:func:`clv.models._base.units_per_year`); converts the annual rate.
+        (:func:`clv._validation.units_per_year`); converts the annual rate.
 
     Returns
     -------

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from clv.errors import InvalidDataError, ModelLoadError
+from clv.errors import first_line as _first_line
 
 _MODELS_SCHEME = "models:/"
 
@@ -51,12 +52,6 @@ class ResolvedModel:
         return self.version if self.version is not None else self.uri
 
 
-def _first_line(error: BaseException, limit: int = 200) -> str:
-    text = str(getattr(error, "message", None) or error).strip().splitlines()
-    line = text[0] if text else type(error).__name__
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
 def _is_local_path(model_uri: str) -> bool:
     scheme = urlparse(model_uri).scheme
     return scheme in ("", "file") or (len(scheme) == 1 and model_uri[1:3] in (":\\", ":/"))
@@ -73,7 +68,7 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
         (``models:/m-...``) or a local model folder.
     tracking_uri : str, optional
         MLflow store; ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` by default
-        (:func:`clv.training.tracking.resolve_tracking_uri`).
+        (:func:`clv.training.stores.resolve_tracking_uri`).
 
     Returns
     -------
@@ -87,7 +82,7 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
         If the store does not exist (it is not created), is not a database or
         cannot be reached (:func:`clv.training.stores.check_store`).
     """
-    from clv.training.tracking import resolve_tracking_uri
+    from clv.training.stores import resolve_tracking_uri
 
     if not isinstance(model_uri, str) or not model_uri.strip():
         raise ModelLoadError(
@@ -107,9 +102,10 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
         return ResolvedModel(model_uri, model_uri, None, None, uri)
     rest = model_uri[len(_MODELS_SCHEME) :].strip("/")
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    from clv.training.store_client import mlflow_client
+
+    client = mlflow_client(uri)
     try:
         if "@" in rest:
             name, alias = rest.rsplit("@", 1)
@@ -155,20 +151,16 @@ def download_model(resolved: ResolvedModel, directory: str | Path | None = None)
     clv.errors.ModelLoadError
         If the artifacts cannot be downloaded or are not an MLflow model, or (for a
         registry version) the code digest in its ``MLmodel`` differs from the one its
-        training run recorded in the tracking store (:mod:`clv.training.code_digest`).
+        training run recorded in the tracking store (:mod:`clv.mlflow_model.code_digest`).
     """
-    import mlflow
     from mlflow.exceptions import MlflowException
 
-    from clv.training.tracking import tracking_store
+    from clv.training.store_client import download_artifacts
 
     if directory is None:
         directory = tempfile.mkdtemp(prefix="clv-model-")
     try:
-        with tracking_store(resolved.tracking_uri):
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=resolved.pinned_uri, dst_path=str(directory)
-            )
+        local = download_artifacts(resolved.pinned_uri, resolved.tracking_uri, str(directory))
     except (MlflowException, OSError) as error:
         raise ModelLoadError(
             f"Cannot download the model {resolved.pinned_uri!r}: {_first_line(error)}"
@@ -184,11 +176,11 @@ def download_model(resolved: ResolvedModel, directory: str | Path | None = None)
 def _check_registered_digest(resolved: ResolvedModel, path: Path) -> None:
     """Compare the ``MLmodel`` digest with the one on the version's run (tracking store)."""
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    from clv.training.code_digest import DIGEST_KEY, DIGEST_TAG
+    from clv.mlflow_model.code_digest import DIGEST_KEY, DIGEST_TAG
+    from clv.training.store_client import mlflow_client
 
-    client = MlflowClient(tracking_uri=resolved.tracking_uri, registry_uri=resolved.tracking_uri)
+    client = mlflow_client(resolved.tracking_uri)
     try:
         run_id = client.get_model_version(resolved.name, resolved.version).run_id
         tags = client.get_run(run_id).data.tags if run_id else {}
@@ -223,14 +215,14 @@ def verify_model_folder(path: str | Path) -> None:
 
     Removes compiled bytecode (not covered by the digest), then compares the digest
     of the bundled code with the one recorded in ``MLmodel`` at logging
-    (:mod:`clv.training.code_digest`).
+    (:mod:`clv.mlflow_model.code_digest`).
 
     Raises
     ------
     clv.errors.ModelLoadError
         If ``MLmodel`` is unreadable, records no digest, or the code differs.
     """
-    from clv.training.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
+    from clv.mlflow_model.code_digest import DIGEST_KEY, check_code_digest, remove_bytecode
 
     folder = Path(path)
     metadata = _mlmodel_metadata(folder)

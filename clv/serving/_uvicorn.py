@@ -28,7 +28,7 @@ from clv.serving.limits import Limits
 
 __all__ = ["APP", "Protocol", "run"]
 
-APP = "clv.serving.server:create_app"
+APP = "clv.serving.app:create_app"
 _HEADER_BYTES = 16 * 1024
 
 logger = logging.getLogger("uvicorn.error")
@@ -119,7 +119,7 @@ def run(model_path: str, *, host: str, port: int, workers: int) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from clv.serving.server import MODEL_PATH_ENV, create_app
+    from clv.serving.app import MODEL_PATH_ENV, create_app
 
     sock = _listen(host, port)
     previous = os.environ.get(MODEL_PATH_ENV)

@@ -81,26 +81,20 @@ from clv.features.io import (
     read_transactions,
     unparsed_dates_error,
 )
-from clv.serving.intervals import INTERVAL, check_interval, check_model_interval, output_columns
+from clv.mlflow_model.intervals import (
+    INTERVAL,
+    check_interval,
+    check_model_interval,
+    output_columns,
+)
+from clv.mlflow_model.signature import OUTPUT_COLUMNS as MODEL_OUTPUT_COLUMNS
 from clv.serving.workspace import work_folder
 from clv.training.preflight import check_columns, check_discount_rate, check_positive
 
 __all__ = ["OUTPUT_COLUMNS", "score_file", "score_transactions"]
 
-#: Columns of the scored output, in order.
-OUTPUT_COLUMNS = (
-    "customer_id",
-    "expected_purchases",
-    "probability_alive",
-    "churn_probability",
-    "expected_spend",
-    "clv",
-    "margin",
-    "segment",
-    "action",
-    "model_version",
-    "scored_at",
-)
+#: Columns of the scored output, in order: the model's, then where and when it scored.
+OUTPUT_COLUMNS = (*MODEL_OUTPUT_COLUMNS, "model_version", "scored_at")
 
 #: ``progress(phase, done, total)``: phase ``"reading"`` or ``"scoring"``, in transactions.
 Progress = Callable[[str, int, int], None]
@@ -232,7 +226,7 @@ def score_transactions(
         Emit a :class:`~clv.errors.DataPolicyWarning` for what the policies did.
     interval : float, optional
         A level in (0, 1): add the prediction interval columns
-        (:mod:`clv.serving.intervals`).
+        (:mod:`clv.mlflow_model.intervals`).
 
     Returns
     -------
@@ -251,9 +245,9 @@ def score_transactions(
     from clv.features._policies import DEFAULT_POLICIES, PolicyReport
     from clv.features.behaviour import customer_features
     from clv.features.cleaning import clean_transactions
+    from clv.mlflow_model.margin import scoring_margin
+    from clv.mlflow_model.validation import to_model_input
     from clv.serving._models import clv_metadata, model_feature_columns
-    from clv.serving.pyfunc_model import to_model_input
-    from clv.training.margin import scoring_margin
 
     metadata = clv_metadata(model)
     margin = scoring_margin(metadata, margin)
@@ -593,7 +587,7 @@ def score_file(
     interval : float, optional
         A level in (0, 1), e.g. 0.9: also write ``purchases_lower``,
         ``purchases_upper``, ``clv_lower``, ``clv_upper`` and ``interval`` after
-        ``clv`` (:mod:`clv.serving.intervals`; the BTYD kinds only).
+        ``clv`` (:mod:`clv.mlflow_model.intervals`; the BTYD kinds only).
 
     Returns
     -------
@@ -618,9 +612,9 @@ def score_file(
     clv.errors.ModelLoadError
         If the model cannot be found or is not a clv model.
     """
+    from clv.mlflow_model.margin import check_margin, scoring_margin
     from clv.serving._models import clv_metadata
     from clv.serving.model_loading import BackgroundModel
-    from clv.training.margin import check_margin, scoring_margin
 
     source, target = check_paths(transactions_path, output)
     columns = [customer_id, timestamp, amount]

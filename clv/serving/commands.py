@@ -253,7 +253,7 @@ def score(
     if date_format is not None:
         options["date_format"] = date_format
     if interval is not None:
-        from clv.serving.intervals import check_interval
+        from clv.mlflow_model.intervals import check_interval
 
         options["interval"] = check_interval(interval)
     if engine == "local":
@@ -291,7 +291,7 @@ def score(
     if attrs.get("data_report") is not None:
         typer.echo(attrs["data_report"].line())
     if "margin" in attrs:
-        from clv.training.margin import describe_margin
+        from clv.mlflow_model.margin import describe_margin
 
         typer.echo(describe_margin(attrs["margin"]))
     if interval is not None:

@@ -16,7 +16,7 @@ scoring threads per worker process     2                    ``CLV_SERVE_THREADS`
 =====================================  ===================  ==========================
 
 The prediction ``horizon`` is bounded by the model itself
-(:data:`clv.serving.pyfunc_model.MAX_HORIZON_YEARS`), like its other params. A
+(:data:`clv.mlflow_model.params.MAX_HORIZON_YEARS`), like its other params. A
 request over a limit gets a 4xx (413 for the body, 400 for rows and params); a
 connection that does not deliver its request in time is closed; a request whose
 answer is not ready in time gets 503 with ``Retry-After`` (the server is

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 import warnings
 from datetime import datetime, timezone
@@ -49,6 +50,12 @@ import pandas as pd
 
 from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
+from clv.mlflow_model.intervals import (
+    INTERVAL,
+    check_interval,
+    check_model_interval,
+    output_columns,
+)
 from clv.serving.batch import (
     _PARQUET,
     DEFAULT_CHUNK_CUSTOMERS,
@@ -62,7 +69,6 @@ from clv.serving.batch import (
     _positive,
     _suffix,
 )
-from clv.serving.intervals import INTERVAL, check_interval, check_model_interval, output_columns
 from clv.serving.spark_session import spark_error, spark_session
 
 __all__ = ["score_file", "score_spark"]
@@ -76,8 +82,6 @@ def _model_metadata(resolved: Any, interval: float | None = None) -> dict[str, A
 
     With ``interval``, check the model can give intervals at that level.
     """
-    import tempfile
-
     from clv.serving._models import clv_metadata, download_model, load_pyfunc
 
     with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
@@ -109,10 +113,9 @@ def _score(
 
     from clv.features._engines import is_spark_frame
     from clv.features.behaviour import customer_features
-    from clv.serving._models import model_feature_columns, resolve_model
-    from clv.serving.pyfunc_model import PREDICTION_COLUMNS
-    from clv.training.margin import check_margin, scoring_margin
-    from clv.training.tracking import tracking_store
+    from clv.mlflow_model.margin import check_margin, scoring_margin
+    from clv.mlflow_model.signature import PREDICTION_COLUMNS
+    from clv.serving._models import download_model, model_feature_columns, resolve_model
 
     if not is_spark_frame(transactions):
         raise InvalidDataError(
@@ -164,10 +167,11 @@ def _score(
     if level is not None:
         params[INTERVAL] = level
     spark = transactions.sparkSession
-    with tracking_store(resolved.tracking_uri):
+    with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
+        # From the named store, digest checked; spark_udf copies it before it is removed.
         udf = mlflow.pyfunc.spark_udf(
             spark,
-            model_uri=resolved.pinned_uri,
+            model_uri=str(download_model(resolved, Path(folder) / "model")),
             env_manager="local",
             result_type=result_type,
             params=params,
@@ -224,7 +228,7 @@ def score_spark(
         Share of spend that is profit, in [0, 1]; the model's default if omitted.
     interval : float, optional
         A level in (0, 1): add the prediction interval columns after ``clv``
-        (:mod:`clv.serving.intervals`; the BTYD kinds only).
+        (:mod:`clv.mlflow_model.intervals`; the BTYD kinds only).
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Score a whole customer feature table with a loaded clv pyfunc, without per-row checks.
 
 ``PyFuncModel.predict`` first enforces the model signature on its input. For a
-column declared ``any`` (the counts, see :mod:`clv.serving.pyfunc_model`) MLflow
+column declared ``any`` (the counts, see :mod:`clv.mlflow_model.signature`) MLflow
 checks every value in a Python loop: about 1.5 s per million rows, more than the
 model spends predicting them. Batch scoring sends the table
 :func:`clv.features.behaviour.customer_features` built, whose columns already have
@@ -10,7 +10,7 @@ the declared types, so :func:`predict_table` checks the types once per column
 64-bit integer column, ``double`` a float64 one, ``any`` an int64 or float64 one,
 ``string`` a column of ``str``), fills the params from the params schema as MLflow
 does, and calls the model's own ``predict`` -- which still validates every value
-by name (:func:`clv.serving.pyfunc_model.validate_features`), inside
+by name (:func:`clv.mlflow_model.validation.validate_features`), inside
 :func:`clv.models._shared_terms.shared_terms` so that the model's predictions
 (at the query's horizon and at the default one for the segments) evaluate their
 common per-row terms once. Any other table, and

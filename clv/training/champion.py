@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from clv.features._contract import CUSTOMER_ID, check_time_unit, to_day_number
+from clv.features._calendar import duration
+from clv.features._contract import CUSTOMER_ID, to_day_number
 from clv.training.progress import Progress
 from clv.training.progress import notify as _notify
 
@@ -85,6 +86,7 @@ def register_and_gate(
             calibration_end=calibration_end,
             holdout_end=holdout_end,
             actuals=actuals,
+            tracking_uri=tracking_uri,
         ),
     )
     gate_metrics = {"gate.challenger_score": decision.challenger_score}
@@ -112,6 +114,7 @@ def _reevaluate_champion(
     calibration_end: object,
     holdout_end: object,
     actuals: pd.DataFrame,
+    tracking_uri: str,
 ) -> Mapping[str, float] | None:
     """Return the champion's metrics on this holdout, or ``None`` if it saw the holdout.
 
@@ -120,26 +123,28 @@ def _reevaluate_champion(
     and is judged on this holdout -- fair only when it was trained on data that
     ends no later than ``calibration_end``.
     """
-    import mlflow
-
     from clv.features.behaviour import customer_features
     from clv.training.evaluation import evaluate_predictions
+    from clv.training.store_client import load_registered_model
 
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}/{champion.version}")
+    model = load_registered_model(model_name, str(champion.version), tracking_uri)
     metadata = model.unwrap_python_model().metadata
     trained_until = to_day_number(metadata["trained_until"], "trained_until")
     if trained_until > to_day_number(calibration_end, "calibration_end"):
         return None
     unit = metadata["time_unit"]
-    length = (
-        to_day_number(holdout_end, "holdout_end")
-        - to_day_number(calibration_end, "calibration_end")
-    ) / check_time_unit(unit)
+    length = float(
+        duration(
+            to_day_number(calibration_end, "calibration_end"),
+            to_day_number(holdout_end, "holdout_end"),
+            unit,
+        )
+    )
     features = customer_features(transactions, as_of=calibration_end, time_unit=unit)
     missing = [name for name in metadata["feature_columns"] if name not in features.columns]
     if missing:
         return None
-    from clv.serving.pyfunc_model import to_model_input
+    from clv.mlflow_model.validation import to_model_input
 
     scored = model.predict(
         to_model_input(features[metadata["feature_columns"]]), params={"horizon": length}

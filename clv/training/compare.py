@@ -155,7 +155,7 @@ def compare_models(
     holdout_end : date-like
         Last day of the holdout (inclusive); the prediction horizon is the holdout
         length in ``time_unit``.
-    time_unit : {"D", "W"}, default "W"
+    time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration.
     kinds : iterable of str, optional
         Candidate kinds to compare, in order (``clv.candidates.KINDS``).

@@ -34,11 +34,12 @@ def fail_unfinished(run_ids: Sequence[str], experiment_id: str, tracking_uri: st
         How many runs and logged models were marked ``FAILED``.
     """
     from mlflow.entities import LoggedModelStatus, RunStatus
-    from mlflow.tracking import MlflowClient
+
+    from clv.training.store_client import mlflow_client
 
     if not run_ids:
         return 0
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = mlflow_client(tracking_uri)
     marked = 0
     running = RunStatus.to_string(RunStatus.RUNNING)
     for run_id in run_ids:

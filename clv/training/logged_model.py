@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from clv.features._contract import CUSTOMER_ID
-from clv.training.margin import value_basis
+from clv.mlflow_model.margin import value_basis
 from clv.training.progress import Progress, step
 from clv.training.report_page import TIME_UNIT_NAMES
 
@@ -67,10 +67,10 @@ def describe_model(
     example : pandas.DataFrame
         Five rows of the required columns.
     signature : mlflow.models.ModelSignature
-        :func:`clv.serving.pyfunc_model.build_signature`.
+        :func:`clv.mlflow_model.signature.build_signature`.
     """
     from clv.features.behaviour import FEATURE_COLUMNS
-    from clv.serving.pyfunc_model import build_signature
+    from clv.mlflow_model.signature import build_signature
 
     used = getattr(candidate, "input_columns", None) or features.columns
     required = [str(name) for name in features.columns if name in set(used)]

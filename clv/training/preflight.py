@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from clv._validation import check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
+from clv.features._calendar import duration
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
     TIMESTAMP,
-    check_time_unit,
     to_day_number,
 )
 
@@ -194,12 +195,11 @@ def check_training_settings(
     clv.errors.InvalidParameterError
         For the first invalid setting, or an MLflow store that cannot be used.
     """
+    from clv.mlflow_model.margin import check_margin
     from clv.training.compare import _kinds
-    from clv.training.margin import check_margin
-    from clv.training.stores import check_store
-    from clv.training.tracking import resolve_tracking_uri
+    from clv.training.stores import check_store, resolve_tracking_uri
 
-    unit_days = check_time_unit(time_unit)
+    check_time_unit(time_unit, "DWM")
     check_model_name(model_name)
     check_model_name(experiment, "experiment name")
     check_columns([customer_id, timestamp, amount])
@@ -207,7 +207,7 @@ def check_training_settings(
     end = to_day_number(holdout_end, "holdout_end")
     calibration_text = _date_text(start)
     holdout_text = _date_text(end)
-    holdout_length = (end - start) / unit_days
+    holdout_length = float(duration(start, end, time_unit))
     if holdout_length <= 0:
         raise InvalidParameterError(
             f"The 'holdout_end' date ({holdout_text}) must be after 'calibration_end' "

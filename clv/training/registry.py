@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from clv.errors import CLVError, InvalidParameterError
+from clv.training.store_client import mlflow_client
+from clv.training.stores import check_store, resolve_tracking_uri
 
 __all__ = [
     "CHALLENGER",
@@ -80,12 +82,6 @@ class GateDecision:
     def champion(self) -> str | None:
         """The version that holds the ``champion`` alias after the decision."""
         return self.challenger_version if self.promoted else self.champion_version
-
-
-def _client(tracking_uri: str) -> Any:
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
 def holdout_tag(*, digest: str, calibration_end: str, holdout_end: str, time_unit: str) -> str:
@@ -162,7 +158,7 @@ def register_version(
     str
         The new version number.
     """
-    import mlflow
+    from mlflow.exceptions import MlflowException
 
     if not name or not str(name).strip():
         raise InvalidParameterError("The model name must not be empty.")
@@ -173,29 +169,20 @@ def register_version(
     }
     if run_id is not None:
         tags["clv.run_id"] = run_id
-    with _registry(tracking_uri):
-        version = mlflow.register_model(model_uri, name, tags=tags)
-    client = _client(tracking_uri)
+    client = mlflow_client(tracking_uri)
+    try:
+        client.create_registered_model(name)
+    except MlflowException as error:
+        if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+    # A logged model's URI (models:/m-...) names it; the version links back to it.
+    rest = model_uri.removeprefix("models:/")
+    model_id = rest if rest != model_uri and rest.startswith("m-") else None
+    version = client.create_model_version(
+        name, model_uri, run_id=run_id, tags=tags, model_id=model_id
+    )
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     return str(version.version)
-
-
-class _registry:
-    """Point the fluent registry API at a URI for a block (restored afterwards)."""
-
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
-
-    def __enter__(self) -> None:
-        from mlflow.tracking._model_registry import utils
-
-        self.previous = getattr(utils, "_registry_uri", None)
-        utils.set_registry_uri(self.uri)
-
-    def __exit__(self, *exc: object) -> None:
-        from mlflow.tracking._model_registry import utils
-
-        utils.set_registry_uri(self.previous)
 
 
 def current_champion(name: str, *, tracking_uri: str) -> Any | None:
@@ -214,7 +201,7 @@ def current_champion(name: str, *, tracking_uri: str) -> Any | None:
     """
     from mlflow.exceptions import MlflowException
 
-    client = _client(tracking_uri)
+    client = mlflow_client(tracking_uri)
     try:
         return client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
@@ -280,7 +267,7 @@ def apply_gate(
     """
     from clv.training.selection import PRIMARY_METRIC, gate
 
-    client = _client(tracking_uri)
+    client = mlflow_client(tracking_uri)
     champion = current_champion(name, tracking_uri=tracking_uri)
     challenger_metrics = _finite(metrics)
     challenger_score = challenger_metrics.get(PRIMARY_METRIC, math.nan)
@@ -337,7 +324,7 @@ def aliases(name: str, *, tracking_uri: str) -> dict[str, str]:
     dict of str to str
         Alias (``champion``, ``challenger``, ...) -> version.
     """
-    client = _client(tracking_uri)
+    client = mlflow_client(tracking_uri)
     model = client.get_registered_model(name)
     return {alias: str(version) for alias, version in (model.aliases or {}).items()}
 
@@ -366,11 +353,8 @@ def promote(name: str, version: str | int, *, tracking_uri: str | None = None) -
     """
     from mlflow.exceptions import MlflowException
 
-    from clv.training.stores import check_store
-    from clv.training.tracking import resolve_tracking_uri
-
     uri = check_store(resolve_tracking_uri(tracking_uri), create=False)
-    client = _client(uri)
+    client = mlflow_client(uri)
     version = str(version).strip()
     if not version.isdigit():
         raise InvalidParameterError(f"The version must be a positive integer. Got {version!r}.")

@@ -24,8 +24,15 @@ from typing import Any
 
 import pandas as pd
 
-from clv.errors import CLVError, InvalidParameterError
 from clv.training.report_page import render_page as render_report
+from clv.training.run_reader import (
+    dataset_source,
+    download_artifact,
+    find_training_run,
+    read_comparison,
+    read_decisions,
+    run_images,
+)
 
 __all__ = ["ReportData", "collect_report", "render_report", "write_report"]
 
@@ -89,119 +96,11 @@ class ReportData:
     decisions: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
 
-def _client(tracking_uri: str) -> Any:
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "message", None) or error).strip()
-    return text.splitlines()[0][:200] if text else type(error).__name__
-
-
-def _find_run(client: Any, run_id: str | None, experiment: str) -> Any:
-    """Return the parent training run: the given one (or its parent), or the latest one."""
-    from mlflow.exceptions import MlflowException
-
-    if run_id is not None:
-        try:
-            run = client.get_run(run_id)
-        except MlflowException as error:
-            raise InvalidParameterError(
-                f"No run {run_id!r} in the store: {_first_line(error)}"
-            ) from None
-        parent = run.data.tags.get("mlflow.parentRunId")
-        if parent and "clv.best_model" not in run.data.tags:
-            run = client.get_run(parent)
-        if "clv.best_model" not in run.data.tags:
-            raise InvalidParameterError(
-                f"Run {run_id!r} is not a clv training run (it has no tag clv.best_model)."
-            )
-        return run
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        raise InvalidParameterError(f"No experiment named {experiment!r} in the store.")
-    runs = client.search_runs(
-        [found.experiment_id],
-        filter_string="attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=200,
-    )
-    for run in runs:
-        tags = run.data.tags
-        if "mlflow.parentRunId" not in tags and "clv.best_model" in tags:
-            return run
-    raise InvalidParameterError(
-        f"The experiment {experiment!r} has no finished clv training run; run `clv train` first."
-    )
-
-
-def _download(client: Any, run_id: str, path: str, folder: Path) -> Path | None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return Path(client.download_artifacts(run_id, path, str(folder)))
-    except (MlflowException, OSError):
-        return None
-
-
-def _artifact_paths(client: Any, run_id: str, path: str | None = None) -> list[str]:
-    paths: list[str] = []
-    for item in client.list_artifacts(run_id, path):
-        if item.is_dir:
-            paths.extend(_artifact_paths(client, run_id, item.path))
-        else:
-            paths.append(item.path)
-    return paths
-
-
-def _plots(client: Any, run: Any, folder: Path) -> list[tuple[str, bytes]]:
-    """Return the PNG artifacts of the parent run, then of each child run (by name)."""
-    runs = [(None, run)]
-    children = client.search_runs(
-        [run.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'",
-        order_by=["attributes.start_time ASC"],
-        max_results=100,
-    )
-    runs.extend((child.info.run_name or child.info.run_id, child) for child in children)
-    images: list[tuple[str, bytes]] = []
-    for owner, source in runs:
-        for path in sorted(_artifact_paths(client, source.info.run_id)):
-            if not path.lower().endswith(".png"):
-                continue
-            local = _download(client, source.info.run_id, path, folder / source.info.run_id)
-            if local is None:
-                continue
-            label = Path(path).stem.replace("_", " ")
-            title = label if owner is None else f"{owner}: {label}"
-            images.append((title, local.read_bytes()))
-    return images
-
-
-def _comparison(client: Any, run: Any, folder: Path) -> pd.DataFrame:
-    local = _download(client, run.info.run_id, "comparison.csv", folder)
-    if local is None:
-        raise CLVError(f"Run {run.info.run_id} has no comparison.csv artifact.")
-    table = pd.read_csv(local)
-    first = table.columns[0]
-    return table.set_index(first).rename_axis("model")
-
-
-def _dataset_source(run: Any) -> str | None:
-    for dataset_input in getattr(run.inputs, "dataset_inputs", None) or []:
-        for tag in dataset_input.tags or []:
-            if tag.key == "source":
-                return str(tag.value)
-    return None
-
-
 def _recompute_segments(run: Any, tracking_uri: str) -> tuple[pd.DataFrame | None, str]:
     """Score the run's data source with its registered version (older runs only)."""
     tags, params = run.data.tags, run.data.params
     name, version = tags.get("clv.registered_model"), tags.get("clv.registered_version")
-    source = _dataset_source(run)
+    source = dataset_source(run)
     if not (name and version):
         return None, "The run registered no model version; no segment summary."
     if not source or not Path(source).is_file():
@@ -209,22 +108,18 @@ def _recompute_segments(run: Any, tracking_uri: str) -> tuple[pd.DataFrame | Non
             "The run recorded no segment summary and its data source "
             f"({source or 'unknown'}) is not a file here; retrain to record it."
         )
-    import mlflow
-
     from clv.features.io import read_transactions
     from clv.models.segments import segment_summary
     from clv.serving.batch import score_transactions
-    from clv.training.tracking import tracking_store
+    from clv.training.store_client import load_registered_model
 
-    with tracking_store(tracking_uri):
-        model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        scored = score_transactions(
-            read_transactions(source),
-            model=model,
-            as_of=params["holdout_end"],
-            horizon=float(params["horizon"]),
-            discount_rate=float(params.get("discount_rate", 0.0)),
-        )
+    scored = score_transactions(
+        read_transactions(source),
+        model=load_registered_model(name, version, tracking_uri),
+        as_of=params["holdout_end"],
+        horizon=float(params["horizon"]),
+        discount_rate=float(params.get("discount_rate", 0.0)),
+    )
     note = (
         f"Recomputed: {name} version {version} scoring every customer of {source} "
         f"as of {params['holdout_end']}."
@@ -235,7 +130,7 @@ def _recompute_segments(run: Any, tracking_uri: str) -> tuple[pd.DataFrame | Non
 def _segments(
     client: Any, run: Any, folder: Path, tracking_uri: str
 ) -> tuple[pd.DataFrame | None, str]:
-    local = _download(client, run.info.run_id, "segment_summary.csv", folder)
+    local = download_artifact(client, run.info.run_id, "segment_summary.csv", folder)
     if local is not None:
         table = pd.read_csv(local).set_index("segment")
         as_of = run.data.params.get("holdout_end", "the holdout end")
@@ -248,33 +143,11 @@ def _segments(
             f"horizon of {horizon}."
         )
         if "margin" in run.data.params:
-            from clv.training.margin import describe_margin
+            from clv.mlflow_model.margin import describe_margin
 
             note += f" Here {describe_margin(float(run.data.params['margin']))}."
         return table, note
     return _recompute_segments(run, tracking_uri)
-
-
-def _decisions(client: Any, run: Any, folder: Path) -> dict[str, pd.DataFrame]:
-    """Read the decision tables ``clv train`` logged (none for older runs)."""
-    local = _download(client, run.info.run_id, "decisions", folder)
-    if local is None or not local.is_dir():
-        return {}
-    tables = {}
-    for path in sorted(local.glob("*.csv")):
-        frame = pd.read_csv(path, index_col=0)
-        if path.stem == "headline":
-            frame["value"] = [_parse(v) for v in frame["value"]]
-        tables[path.stem] = frame
-    return tables
-
-
-def _parse(value: object) -> object:
-    """Turn a headline cell back into a number where it is one."""
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return value
 
 
 def collect_report(
@@ -311,12 +184,12 @@ def collect_report(
 
     from mlflow.exceptions import MlflowException
 
-    from clv.training.stores import check_store
-    from clv.training.tracking import resolve_tracking_uri
+    from clv.training.store_client import mlflow_client
+    from clv.training.stores import check_store, resolve_tracking_uri
 
     uri = check_store(resolve_tracking_uri(tracking_uri), create=False)
-    client = _client(uri)
-    run = _find_run(client, run_id, experiment)
+    client = mlflow_client(uri)
+    run = find_training_run(client, run_id, experiment)
     tags = dict(run.data.tags)
     aliases: dict[str, str] = {}
     name = tags.get("clv.registered_model")
@@ -333,10 +206,10 @@ def collect_report(
     started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        comparison = _comparison(client, run, root)
+        comparison = read_comparison(client, run, root)
         segments, note = _segments(client, run, root, uri)
-        images = _plots(client, run, root / "plots")
-        decisions = _decisions(client, run, root / "decisions")
+        images = run_images(client, run, root / "plots")
+        decisions = read_decisions(client, run, root / "decisions")
     from clv.training.model_diagnostics import collect_model_diagnostics
 
     diagnostics = collect_model_diagnostics(client, run)

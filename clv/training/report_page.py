@@ -86,6 +86,12 @@ def _frame_table(
     return {"headers": [index_name, *map(str, frame.columns)], "rows": rows}
 
 
+def _count_histogram(diagnostics: pd.DataFrame | None) -> dict[str, Any] | None:
+    """Tabulate the customers by holdout purchases (clv.training.model_diagnostics)."""
+    histogram = None if diagnostics is None else diagnostics.attrs.get("count_histogram")
+    return None if histogram is None else _frame_table(histogram, "Holdout purchases")
+
+
 def _pairs_table(items: list[tuple[str, object]]) -> dict[str, Any]:
     return {
         "headers": ["", ""],
@@ -316,6 +322,7 @@ def render_page(data: Any, *, currency: str = "", acquisition_cost: float | None
         diagnostics=(
             _frame_table(data.diagnostics, "Model") if data.diagnostics is not None else None
         ),
+        count_histogram=_count_histogram(data.diagnostics),
         other_figures=other,
     )
     return page.strip() + "\n"

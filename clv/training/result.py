@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from clv.training.margin import describe_margin
+from clv.mlflow_model.margin import describe_margin
 
-__all__ = ["TrainingResult"]
+__all__ = ["TrainingResult", "zero_spend_line"]
 
 _SUMMARY_COLUMNS = {
     "holdout_rmse_spend": "rmse_spend",
@@ -116,3 +116,14 @@ class TrainingResult:
             lines.append(f"open the UI: mlflow ui --backend-store-uri {self.tracking_uri}")
         lines.append(f'load it: mlflow.pyfunc.load_model("models:/{self.model_name}@champion")')
         return "\n".join(lines)
+
+
+def zero_spend_line(candidate: Any) -> str | None:
+    """Describe the Gamma-Gamma exclusions of a fitted candidate in one line (None if none)."""
+    excluded = getattr(getattr(candidate, "spend_model_", None), "n_zero_spend_excluded_", 0)
+    if not excluded:
+        return None
+    return (
+        f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
+        "spend left out of the fit (predicted with the population mean)"
+    )

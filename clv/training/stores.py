@@ -1,5 +1,19 @@
-"""Check an MLflow store before any work is done with it.
+"""Which MLflow store clv uses, and whether it can be used (before any work).
 
+Which store
+-----------
+Without a URI, clv uses an embedded SQLite store, ``sqlite:///mlflow.db`` in the
+working directory, with artifacts in the folder ``mlartifacts`` next to it (set as
+the experiment's artifact location when clv creates the experiment). No server is
+needed; open the UI with ``mlflow ui --backend-store-uri sqlite:///mlflow.db``.
+Any other MLflow URI works too (``http://host:5000`` for a real ``mlflow server``,
+``databricks``, another SQLAlchemy database); a server decides its own artifact
+location. The deprecated file store (a plain path or ``file:`` URI) is refused
+(:func:`resolve_tracking_uri`). How clv talks to the store:
+:mod:`clv.training.store_client`.
+
+Is it usable
+------------
 :func:`check_store` answers in at most a few seconds, with one clear error, for the
 stores that otherwise fail late, slowly or with a traceback:
 
@@ -22,11 +36,25 @@ from __future__ import annotations
 import os
 import socket
 import stat
-from urllib.parse import urlparse
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from clv.errors import InvalidParameterError
 
-__all__ = ["CONNECT_TIMEOUT", "HTTP_DEFAULTS", "check_store"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DEFAULT_ARTIFACT_DIR",
+    "DEFAULT_TRACKING_URI",
+    "HTTP_DEFAULTS",
+    "artifact_location_for",
+    "check_store",
+    "resolve_tracking_uri",
+]
+
+#: The embedded store used when no URI is given (relative to the working directory).
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+#: Folder, next to a SQLite store, that holds the artifacts of experiments clv creates.
+DEFAULT_ARTIFACT_DIR = "mlartifacts"
 
 #: Seconds to wait for a tracking server to accept a connection.
 CONNECT_TIMEOUT = 5.0
@@ -41,11 +69,77 @@ HTTP_DEFAULTS = {
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _DATABASES = {"mysql": "mysqlclient", "postgresql": "psycopg", "mssql": "pyodbc"}
+_SCHEMELESS_STORES = ("databricks", "databricks-uc")
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """Return the tracking URI to use: the given one, or the embedded SQLite store.
+
+    Parameters
+    ----------
+    tracking_uri : str, optional
+        Any MLflow tracking URI. ``None`` means the ``MLFLOW_TRACKING_URI``
+        environment variable if set, else ``sqlite:///mlflow.db`` in the working
+        directory (returned as an absolute ``sqlite:////...`` URI, so that child
+        processes started elsewhere find the same store).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    clv.errors.InvalidParameterError
+        For a plain path or a ``file:`` URI (MLflow's deprecated file store).
+        ``databricks`` and ``databricks-uc`` (and ``databricks://profile``) are
+        MLflow's workspace stores, not paths, and are accepted.
+    """
+    if tracking_uri is None:
+        tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+    if tracking_uri is None or tracking_uri == DEFAULT_TRACKING_URI:
+        return "sqlite:///" + Path("mlflow.db").resolve().as_posix()
+    uri = str(tracking_uri).strip()
+    if uri in _SCHEMELESS_STORES:
+        return uri  # MLflow's names for the Databricks workspace stores
+    scheme = urlparse(uri).scheme
+    if not uri or scheme in ("", "file") or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):
+        raise InvalidParameterError(
+            f"The tracking URI {tracking_uri!r} names MLflow's deprecated file store; use a "
+            "database such as 'sqlite:///mlflow.db' or a server URI such as "
+            "'http://127.0.0.1:5000'."
+        )
+    return uri
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    parsed = urlparse(tracking_uri)
+    if parsed.scheme != "sqlite" or tracking_uri.startswith("sqlite:///:memory:"):
+        return None
+    path = unquote(tracking_uri[len("sqlite:///") :])
+    return Path(path) if path else None
+
+
+def artifact_location_for(tracking_uri: str) -> str | None:
+    """Artifact location for a new experiment in this store.
+
+    Parameters
+    ----------
+    tracking_uri : str
+        A resolved tracking URI.
+
+    Returns
+    -------
+    str or None
+        For a SQLite store, the ``file:`` URI of ``mlartifacts`` next to the
+        database file; ``None`` (the store's or server's own default) otherwise.
+    """
+    database = _sqlite_path(tracking_uri)
+    if database is None:
+        return None
+    return (database.resolve().parent / DEFAULT_ARTIFACT_DIR).as_uri()
 
 
 def _check_sqlite(uri: str, *, create: bool) -> None:
-    from clv.training.tracking import _sqlite_path
-
     path = _sqlite_path(uri)
     if path is None:
         return
@@ -113,7 +207,7 @@ def check_store(tracking_uri: str, *, create: bool = False) -> str:
     Parameters
     ----------
     tracking_uri : str
-        A resolved tracking URI (:func:`clv.training.tracking.resolve_tracking_uri`).
+        A resolved tracking URI (:func:`clv.training.stores.resolve_tracking_uri`).
     create : bool, default False
         Whether a SQLite store may be created (``clv train``); otherwise a store
         that does not exist is an error and nothing is created.

@@ -16,7 +16,7 @@
 5. fit :class:`clv.models.segments.SegmentRules` on the refitted model's
    predictions for every customer as of the holdout end (default horizon and
    discount rate);
-6. log the model as one MLflow pyfunc (:mod:`clv.serving.pyfunc_model`), register
+6. log the model as one MLflow pyfunc (:mod:`clv.mlflow_model.pyfunc_model`), register
    a new version with alias ``challenger`` and run the champion gate
    (:mod:`clv.training.registry`).
 
@@ -38,13 +38,13 @@ import pandas as pd
 
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
 from clv.features.io import read_transactions
+from clv.mlflow_model.margin import apply_margin, check_margin
 from clv.training.config import CONFIG_KEYS, load_config
 from clv.training.interruption import failing_unfinished
-from clv.training.margin import apply_margin, check_margin
 from clv.training.preflight import TrainingSettings, check_enough_customers, check_training_settings
 from clv.training.progress import Progress, step
 from clv.training.progress import notify as _notify
-from clv.training.result import TrainingResult
+from clv.training.result import TrainingResult, zero_spend_line
 
 __all__ = ["CONFIG_KEYS", "TrainingResult", "load_config", "read_transactions", "train"]
 
@@ -106,7 +106,7 @@ def train(
         Last day (inclusive) of the holdout period they are judged on; the chosen
         candidate is then refitted on everything up to this day (see the module
         docstring for why).
-    time_unit : {"D", "W"}, default "W"
+    time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration, of ``horizon``, and of the model.
     tracking_uri : str, optional
         MLflow tracking URI; the embedded ``sqlite:///mlflow.db`` by default.
@@ -124,7 +124,7 @@ def train(
     margin : float, default 1.0
         Default share of spend that is profit, in [0, 1], of the served model and
         of the segment thresholds: 1 makes its ``clv`` revenue, less makes it profit
-        (:mod:`clv.training.margin`).
+        (:mod:`clv.mlflow_model.margin`).
     customer_id, timestamp, amount : str
         The log's column names.
     invoice, missing_customer_id, negative_amounts, duplicates
@@ -188,10 +188,11 @@ def train(
     from clv.training.logged_model import log_model
     from clv.training.run_logs import log_comparison, run_params
     from clv.training.selection import PRIMARY_METRIC
+    from clv.training.store_client import fluent_tracking
 
     checked, uri = inputs.checked, inputs.checked.tracking_uri
     experiment_id = tracking.ensure_experiment(experiment, uri)
-    with tracking.tracking_store(uri), failing_unfinished(experiment_id, uri) as run_ids:
+    with fluent_tracking(uri), failing_unfinished(experiment_id, uri) as run_ids:
         started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
             run_ids.append(parent.info.run_id)
@@ -225,7 +226,7 @@ def train(
                 candidate = _refit(
                     best, comparison.fitted[best], inputs.canonical, holdout_end, time_unit
                 )
-            zero_spend = _zero_spend_line(candidate)
+            zero_spend = zero_spend_line(candidate)
             if zero_spend is not None:
                 data_lines.append(zero_spend)
                 _notify(progress, zero_spend)
@@ -376,17 +377,6 @@ def _segment_customers(
             (horizon, inputs.margin, discount_rate),
         )
     return features, rules
-
-
-def _zero_spend_line(candidate: Any) -> str | None:
-    """Describe the Gamma-Gamma exclusions of a fitted candidate in one line (None if none)."""
-    excluded = getattr(getattr(candidate, "spend_model_", None), "n_zero_spend_excluded_", 0)
-    if not excluded:
-        return None
-    return (
-        f"Gamma-Gamma: {excluded:,} customers with repeat purchases but a $0 mean repeat "
-        "spend left out of the fit (predicted with the population mean)"
-    )
 
 
 def _refit(kind: str, fitted: Any, transactions: pd.DataFrame, as_of: str, time_unit: str) -> Any:

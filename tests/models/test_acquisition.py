@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv._validation import units_per_year
 from clv.datasets import load_cdnow
 from clv.errors import InvalidParameterError
 from clv.features import rfm_summary
 from clv.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
-from clv.models._base import units_per_year
 from clv.models.acquisition import (
     new_customer_value,
     new_customer_value_by_group,

@@ -8,7 +8,7 @@ import pytest
 from clv.datasets import load_cdnow
 from clv.features import rfm_summary
 from clv.models import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
-from clv.models.beta_geo import expected_purchases_given_alive
+from clv.models._beta_geo_math import expected_purchases_given_alive
 
 
 @pytest.fixture(scope="module")

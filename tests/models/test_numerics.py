@@ -14,7 +14,7 @@ from clv.models import (
     ModifiedBetaGeoModel,
     ParetoNBDModel,
 )
-from clv.models._base import minimize_bfgs_box
+from clv.models._optimizer import minimize_bfgs_box
 from clv.models._optimum import certify_optimum
 
 CDNOW_PARAMS = {
@@ -118,8 +118,12 @@ def test_post_fit_check_reports_an_objective_that_keeps_falling():
 
     at = np.array([0.0, 3.0])
     result = OptimizeResult(x=at, fun=objective(at)[0], jac=objective(at)[1], nit=1, success=True)
-    checked = certify_optimum(objective, result, 25.0, 1e-6, stuck)
+    # in a wide box the check's own steps (three rounds) do not reach the edge: a shortfall
+    checked = certify_optimum(objective, result, 100.0, 1e-6, stuck)
     assert checked.shortfall > 1e-4 and abs(checked.direction[1]) > 0.99
+    # in the fit's box they walk to its edge, which the fit reports (ConvergenceError)
+    checked = certify_optimum(objective, result, 25.0, 1e-6, stuck)
+    assert checked.x[1] == 25.0 and checked.fun < result.fun
 
 
 @pytest.mark.parametrize("model_class", [BetaGeoModel, ModifiedBetaGeoModel])

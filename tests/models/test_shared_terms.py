@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from clv.models import ParetoNBDModel
-from clv.models import _pareto_nbd_math as math
+from clv.models import _pareto_nbd_likelihood as likelihood
 from clv.models._shared_terms import remembered, shared_terms
 
 
@@ -52,9 +52,9 @@ def test_pareto_nbd_predictions_are_identical_with_shared_terms(cdnow, monkeypat
 
     alone = predictions()
     evaluations = []
-    compute = math._compute_log_parts
+    compute = likelihood._compute_log_parts
     monkeypatch.setattr(
-        math, "_compute_log_parts", lambda *a: evaluations.append(1) or compute(*a)
+        likelihood, "_compute_log_parts", lambda *a: evaluations.append(1) or compute(*a)
     )
     with shared_terms():
         shared = predictions()

@@ -86,8 +86,8 @@ def test_batch_scores_equal_the_pyfunc_on_the_training_features(trained, cdnow_s
 
     from clv.datasets import load_cdnow
     from clv.features.behaviour import customer_features
+    from clv.mlflow_model.validation import to_model_input
     from clv.serving._models import download_model, resolve_model
-    from clv.serving.pyfunc_model import to_model_input
 
     output, _ = cdnow_scores
     local = download_model(resolve_model(trained.model_uri, trained.tracking_uri))

@@ -1,28 +1,42 @@
-"""The endpoint's fast path answers exactly as MLflow's route, and steps aside otherwise."""
+"""The endpoint's one path (request -> arrays -> ``predict_columns`` -> JSON) answers as MLflow.
+
+Each answer is compared with the loaded pyfunc's ``predict`` on the same table: MLflow's
+own parsing, schema enforcement and params handling, through its public API.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from clv.mlflow_model.validation import validate_features
 from clv.models.segments import SegmentRules
-from clv.serving.pyfunc_model import validate_features
+from clv.serving.app import records_json
+
+TEXT = ("customer_id", "segment", "action")
 
 
 @pytest.fixture(scope="module")
-def app(trained, tmp_path_factory):
+def loaded(trained, tmp_path_factory):
     import mlflow
 
     from clv.serving._models import download_model, resolve_model
-    from clv.serving.server import build_app
 
     folder = tmp_path_factory.mktemp("fast-path-model")
     local = download_model(resolve_model(trained.model_uri, trained.tracking_uri), folder)
-    return build_app(mlflow.pyfunc.load_model(str(local)))
+    return mlflow.pyfunc.load_model(str(local))
+
+
+@pytest.fixture(scope="module")
+def app(loaded):
+    from clv.serving.app import build_app
+
+    return build_app(loaded)
 
 
 @pytest.fixture(scope="module")
@@ -65,76 +79,121 @@ def _records(frame: pd.DataFrame) -> dict:
     return {"dataframe_records": json.loads(frame.to_json(orient="records"))}
 
 
-@pytest.mark.parametrize("layout", [_split, _records])
+def _instances(frame: pd.DataFrame) -> dict:
+    return {"instances": json.loads(frame.to_json(orient="records"))}
+
+
+def _inputs(frame: pd.DataFrame) -> dict:
+    return {"inputs": {name: json.loads(frame[name].to_json(orient="values")) for name in frame}}
+
+
+def _as_sent(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as the JSON request carries it (to_json keeps 10 significant digits)."""
+    split = _split(frame)["dataframe_split"]
+    return pd.DataFrame(split["data"], columns=split["columns"])
+
+
+def _same(got: list[dict], expected: pd.DataFrame) -> None:
+    got = pd.DataFrame(got)
+    assert list(got.columns) == list(expected.columns)
+    for name in TEXT:
+        assert got[name].tolist() == expected[name].tolist()
+    numbers = [name for name in got.columns if name not in TEXT]
+    np.testing.assert_allclose(got[numbers], expected[numbers], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("layout", [_split, _records, _instances, _inputs])
 @pytest.mark.parametrize(
-    "params", [None, {"horizon": 10}, {"horizon": 10.5, "discount_rate": 0.1}, {"other": "x"}]
+    "params",
+    [None, {"horizon": 10}, {"horizon": 10.5, "discount_rate": 0.1}, {"other": "x"}],
 )
-def test_fast_path_answers_as_mlflow_route(app, features, layout, params):
-    handler = app.invocations
-    assert handler.fast is not None
-    rows = features.iloc[list(range(0, 2357, 11))]  # 215 rows: scored in a thread
-    for frame in (rows, rows.iloc[:1], rows.iloc[:50]):
+def test_answers_equal_the_pyfunc(app, loaded, features, layout, params):
+    rows = features.iloc[list(range(0, 2357, 11))]  # 215 rows
+    for frame in (rows, rows.iloc[:1]):
         payload = layout(frame)
         if params is not None:
             payload["params"] = params
-        prepared = handler.fast.prepare(payload)
-        assert prepared is not None
-        status, fast = _call(app, json.dumps(payload).encode())
-        assert status == 200
-        slow = handler._mlflow(payload, "application/json", "json")
-        assert slow.status == 200
-        got, expected = json.loads(fast)["predictions"], json.loads(slow.response)["predictions"]
-        assert [list(row) for row in got] == [list(row) for row in expected]
-        got, expected = pd.DataFrame(got), pd.DataFrame(expected)
-        assert got["customer_id"].tolist() == expected["customer_id"].tolist()
-        text = ("customer_id", "segment", "action")
-        for name in text[1:]:
-            assert got[name].tolist() == expected[name].tolist()
-        numbers = [name for name in got.columns if name not in text]
-        np.testing.assert_allclose(got[numbers], expected[numbers], rtol=1e-12, atol=0)
+        status, body = _call(app, json.dumps(payload).encode())
+        assert status == 200, body
+        known = None if params is None else {k: v for k, v in params.items() if k != "other"}
+        _same(json.loads(body)["predictions"], loaded.predict(_as_sent(frame), params=known))
+
+
+def test_csv_and_parquet_answers_equal_the_pyfunc(app, loaded, features):
+    frame = features.iloc[:40]
+    expected = loaded.predict(frame)
+    status, body = _call(app, frame.to_csv(index=False).encode(), "text/csv")
+    assert status == 200, body
+    got = json.loads(body)["predictions"]
+    assert [row["customer_id"] for row in got] == frame["customer_id"].tolist()
+    _same(got, expected)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    status, body = _call(app, buffer.getvalue(), "application/vnd.apache.parquet")
+    assert status == 200, body
+    _same(json.loads(body)["predictions"], expected)
 
 
 @pytest.mark.parametrize(
-    ("column", "value"),
+    ("column", "value", "word"),
     [
-        ("frequency", True),
-        ("frequency", None),
-        ("frequency", "3"),
-        ("recency", "SECRET"),
-        ("customer_id", 8.0),
-        ("customer_id", "8"),
-        ("customer_id", True),
-        ("customer_id", 2**70),
+        ("frequency", True, "booleans"),
+        ("frequency", None, "null"),
+        ("frequency", "3", "text"),
+        ("recency", "SECRET", "text"),
+        ("recency", [1.0], "lists or objects"),
+        ("recency", 10**400, "float range"),
+        ("customer_id", 1.5, "integers"),
+        ("customer_id", "8", "integers"),
+        ("customer_id", True, "integers"),
+        ("customer_id", 2**70, "64-bit"),
     ],
 )
-def test_fast_path_leaves_unusual_values_to_mlflow(app, features, column, value):
+def test_values_mlflow_would_convert_or_refuse_get_a_400(app, features, column, value, word):
     payload = _split(features.iloc[[7]])
     row = payload["dataframe_split"]["data"][0]
     row[payload["dataframe_split"]["columns"].index(column)] = value
-    assert app.invocations.fast.prepare(payload) is None
+    status, body = _call(app, json.dumps(payload).encode())
+    message = json.loads(body)["message"]
+    assert status == 400 and f"'{column}'" in message and word in message, message
+    assert "SECRET" not in message
 
 
-def test_fast_path_leaves_unusual_shapes_to_mlflow(app, features):
-    fast = app.invocations.fast
+def test_an_integral_float_id_is_the_same_id(app, features):
+    payload = _split(features.iloc[[7]])
+    payload["dataframe_split"]["data"][0][0] = 8.0
+    status, body = _call(app, json.dumps(payload).encode())
+    assert status == 200 and json.loads(body)["predictions"][0]["customer_id"] == 8
+
+
+def test_unusual_shapes(app, features):
     split = _split(features.iloc[[7, 8]])["dataframe_split"]
     columns, data = split["columns"], split["data"]
-    unusual = [
+    answered = [
         {"dataframe_split": {**split, "index": [0, 1]}},
-        {"dataframe_split": {"columns": columns[1:], "data": [row[1:] for row in data]}},
-        {"dataframe_split": {"columns": columns, "data": [data[0], data[1][:-1]]}},
-        {"dataframe_split": {"columns": [*columns, "frequency"], "data": [[*data[0], 1]]}},
-        {"dataframe_split": {"columns": columns, "data": []}},
-        {"dataframe_records": [dict(zip(columns[1:], data[0][1:], strict=True))]},
-        {"dataframe_records": [data[0]]},
-        {"dataframe_split": {"columns": columns, "data": data}, "params": {"horizon": "10"}},
-        {"dataframe_split": {"columns": columns, "data": data}, "params": {"horizon": None}},
-        {"instances": [dict(zip(columns, data[0], strict=True))]},
+        {"dataframe_split": {"columns": [*columns, "extra"], "data": [[*row, 1] for row in data]}},
     ]
-    for payload in unusual:
-        assert fast.prepare(payload) is None, payload
+    for payload in answered:
+        status, body = _call(app, json.dumps(payload).encode())
+        assert status == 200, body
+    refused = {
+        "lacks": {"dataframe_split": {"columns": columns[1:], "data": [r[1:] for r in data]}},
+        "one per column": {
+            "dataframe_split": {"columns": columns, "data": [data[0], data[1][:-1]]}
+        },
+        "distinct": {"dataframe_split": {"columns": [*columns, "T"], "data": [[*data[0], 1]]}},
+        "no rows": {"dataframe_split": {"columns": columns, "data": []}},
+        "list of objects": {"dataframe_records": [data[0]]},
+        "'horizon'": {"dataframe_split": split, "params": {"horizon": "10"}},
+        "'discount_rate'": {"dataframe_split": split, "params": {"discount_rate": None}},
+        "same length": {"inputs": {"customer_id": [1, 2], "frequency": [1]}},
+    }
+    for word, payload in refused.items():
+        status, body = _call(app, json.dumps(payload).encode())
+        assert status == 400 and word in json.loads(body)["message"], (word, body)
 
 
-def test_fast_path_errors_are_short_4xx(app, features):
+def test_errors_are_short_4xx(app, features):
     payload = _split(features.iloc[[7]])
     payload["params"] = {"horizon": -1}
     status, body = _call(app, json.dumps(payload).encode())
@@ -146,6 +205,22 @@ def test_fast_path_errors_are_short_4xx(app, features):
     assert status == 400 and "recency > T" in json.loads(body)["message"]
     status, body = _call(app, json.dumps(payload).encode(), content_type=None)
     assert status == 415
+
+
+def test_records_json_writes_what_json_dumps_writes():
+    rng = np.random.default_rng(3)
+    columns = {
+        "customer_id": np.arange(601),
+        "clv": rng.gamma(1.0, 50.0, 601),
+        "segment": np.array(["a", 'b "quoted"'] * 300 + ["c"], dtype=object),
+    }
+    records = [
+        {"customer_id": int(i), "clv": float(v), "segment": s}
+        for i, v, s in zip(*columns.values(), strict=True)
+    ]
+    assert records_json(columns) == json.dumps({"predictions": records}).encode()
+    empty = {name: values[:0] for name, values in columns.items()}
+    assert records_json(empty) == b'{"predictions": []}'
 
 
 def test_validate_features_reads_a_dict_of_arrays_as_the_dataframe(features):
@@ -170,13 +245,12 @@ def test_segments_assign_arrays_matches_assign():
         rules.assign_arrays([1.0], [1.5], labels=np.array([42]))
 
 
-def test_fast_path_of_a_model_without_predict_columns(app, features, monkeypatch):
-    """Models logged by an older clv have only ``predict``: it gets MLflow's DataFrame."""
-    handler = app.invocations
-    monkeypatch.setattr(handler.fast, "predict_columns", None)
+def test_a_model_without_predict_columns_is_scored_through_predict(app, features, monkeypatch):
+    """Models logged by an older clv have only ``predict``: it gets a DataFrame."""
     payload = _split(features.iloc[:30])
     payload["params"] = {"horizon": 20}
-    status, fast = _call(app, json.dumps(payload).encode())
+    status, expected = _call(app, json.dumps(payload).encode())
+    monkeypatch.setattr(app.state.scorer, "predict_columns", None)
+    status, body = _call(app, json.dumps(payload).encode())
     assert status == 200
-    slow = handler._mlflow(payload, "application/json", "json")
-    assert json.loads(fast) == json.loads(slow.response)
+    assert json.loads(body) == json.loads(expected)

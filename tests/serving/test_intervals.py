@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from clv.errors import InvalidParameterError
-from clv.serving.intervals import INTERVAL_COLUMNS, check_interval, interval_arrays
+from clv.mlflow_model.intervals import INTERVAL_COLUMNS, check_interval, interval_arrays
 from tests.serving.conftest import run_clv_score
 from tests.serving.test_endpoint import _request, _start_server, _stop
 
@@ -82,7 +82,7 @@ def test_clv_score_refuses_a_level_outside_0_1(trained, tmp_path, level):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert (
-        len(lines) == 1 and "'interval' parameter must be a level in the range (0, 1)" in lines[0]
+        len(lines) == 1 and "'interval' parameter must be a float in the range (0, 1)" in lines[0]
     )
     assert not (tmp_path / "scores.parquet").exists()
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from clv.errors import InvalidParameterError
-from clv.training.margin import check_margin, scoring_margin
+from clv.mlflow_model.margin import check_margin, scoring_margin
 from tests.serving.conftest import run_clv_score
 from tests.serving.test_endpoint import _request, _start_server, _stop, clv_error_line
 

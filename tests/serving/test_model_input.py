@@ -9,7 +9,7 @@ import pytest
 from clv.datasets import load_cdnow
 from clv.errors import InvalidDataError
 from clv.features.behaviour import customer_features
-from clv.serving.pyfunc_model import PREDICTION_COLUMNS
+from clv.mlflow_model.signature import PREDICTION_COLUMNS
 
 PREDICTIONS = list(PREDICTION_COLUMNS)
 AS_OF = "1997-09-30"

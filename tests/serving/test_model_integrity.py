@@ -10,7 +10,7 @@ import yaml
 
 import clv
 from clv.errors import ModelLoadError
-from clv.training.code_digest import DIGEST_KEY, code_digest
+from clv.mlflow_model.code_digest import DIGEST_KEY, code_digest
 from tests.serving.test_batch import _score_args as batch_score_args
 from tests.serving.test_endpoint import clv_error_line
 
@@ -54,7 +54,7 @@ def test_mlmodel_records_the_digest_and_not_the_source_path(model_folder):
     "change",
     [
         lambda folder: _append(folder / "code" / "clv" / "__init__.py"),
-        lambda folder: _append(folder / "code" / "clv" / "serving" / "pyfunc_model.py"),
+        lambda folder: _append(folder / "code" / "clv" / "mlflow_model" / "pyfunc_model.py"),
         lambda folder: (folder / "code" / "clv" / "evil.py").write_text("x = 1\n"),
         lambda folder: (folder / "code" / "sitecustomize.py").write_text("x = 1\n"),
         lambda folder: _append(folder / "pyfunc_model.py"),
@@ -115,7 +115,7 @@ def test_rewritten_artifacts_of_a_registry_version_are_refused(trained, tmp_path
     """Code and MLmodel digest rewritten together: the run's tag in the store catches it."""
     from mlflow.tracking import MlflowClient
 
-    from clv.training.code_digest import DIGEST_TAG
+    from clv.mlflow_model.code_digest import DIGEST_TAG
 
     (stored,) = [path.parent for path in trained.store.rglob("MLmodel")]
     client = MlflowClient(trained.tracking_uri)

@@ -14,8 +14,8 @@ def test_pyfunc_output_assigns_back_on_a_shuffled_table(trained):
 
     from clv.datasets import load_cdnow
     from clv.features.behaviour import customer_features
+    from clv.mlflow_model.validation import to_model_input
     from clv.serving._models import download_model, resolve_model
-    from clv.serving.pyfunc_model import to_model_input
 
     model = mlflow.pyfunc.load_model(
         str(download_model(resolve_model(trained.model_uri, trained.tracking_uri)))

@@ -15,9 +15,9 @@ import pytest
 from clv.datasets import load_cdnow
 from clv.errors import InvalidDataError, ModelLoadError
 from clv.features.behaviour import customer_features
+from clv.mlflow_model.validation import to_model_input
 from clv.serving._models import download_model, resolve_model
 from clv.serving.model_loading import BackgroundModel
-from clv.serving.pyfunc_model import to_model_input
 from clv.serving.table_scoring import _direct_input, predict_table
 
 

@@ -40,10 +40,10 @@ def main(master, source, output, model_uri, tracking_uri, as_of, horizon) -> Non
 
     from clv.features import customer_features
     from clv.features.spark_stats import collapsed_customer_table
+    from clv.mlflow_model.signature import PREDICTION_COLUMNS
     from clv.models import BetaGeoModel
-    from clv.serving.pyfunc_model import PREDICTION_COLUMNS
     from clv.serving.spark import score_spark
-    from clv.training.tracking import tracking_store
+    from clv.training.store_client import fluent_tracking
 
     spark = (
         SparkSession.builder.master(master)
@@ -89,7 +89,7 @@ def main(master, source, output, model_uri, tracking_uri, as_of, horizon) -> Non
             + [T.StructField(name, T.DoubleType()) for name in PREDICTION_COLUMNS]
             + [T.StructField("segment", T.StringType())]
         )
-        with tracking_store(tracking_uri):
+        with fluent_tracking(tracking_uri):
             udf = mlflow.pyfunc.spark_udf(
                 spark,
                 model_uri=model_uri,

@@ -22,6 +22,8 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
         ("cdnow", "1998-06-30", "D", True),
         ("simulated", "2020-11-15", "W", True),
         ("simulated", "2020-11-15", "D", False),
+        ("cdnow", "1997-09-30", "M", True),  # calendar months
+        ("simulated", "2020-11-15", "M", False),
     ],
 )
 def test_customer_features_equal_on_spark(spark, cdnow, source, as_of, time_unit, merge_same_day):
@@ -65,7 +67,7 @@ def test_customer_features_bad_input_on_spark(spark):
     with pytest.raises(InvalidDataError, match="lack column"):
         customer_features(frame.drop("amount"), as_of="2020-12-31")
     with pytest.raises(InvalidParameterError, match="time_unit"):
-        customer_features(frame, as_of="2020-12-31", time_unit="M")
+        customer_features(frame, as_of="2020-12-31", time_unit="Q")
     with pytest.raises(InvalidDataError, match="must be a Spark DataFrame"):
         customer_features(frame, as_of="2020-12-31", attributes=pd.DataFrame({"customer_id": []}))
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from clv.datasets import load_cdnow
+from clv.mlflow_model.intervals import INTERVAL_COLUMNS, output_columns
 from clv.serving import batch
 from clv.serving.batch import OUTPUT_COLUMNS
-from clv.serving.intervals import INTERVAL_COLUMNS, output_columns
 from clv.serving.spark import score_spark
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.mlflow]

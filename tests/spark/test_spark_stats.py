@@ -11,15 +11,16 @@ from clv.models import BetaGeoModel, GammaGammaModel
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
-def test_bg_nbd_from_collapsed_stats_equals_local_fit(spark, cdnow):
+@pytest.mark.parametrize("unit", ["W", "M"])
+def test_bg_nbd_from_collapsed_stats_equals_local_fit(spark, cdnow, unit):
     log = cdnow[["customer_id", "timestamp", "amount"]]
-    local_table = rfm_summary(log, observation_end="1997-09-30", time_unit="W")
+    local_table = rfm_summary(log, observation_end="1997-09-30", time_unit=unit)
     remote_table = rfm_summary(
-        spark.createDataFrame(log), observation_end="1997-09-30", time_unit="W"
+        spark.createDataFrame(log), observation_end="1997-09-30", time_unit=unit
     )
-    stats = collapsed_customer_table(remote_table, time_unit="W")
+    stats = collapsed_customer_table(remote_table, time_unit=unit)
     assert list(stats.columns) == ["frequency", "recency", "T", "count"]
-    assert stats.attrs["time_unit"] == "W"
+    assert stats.attrs["time_unit"] == unit
     assert int(stats["count"].sum()) == len(local_table)
     assert len(stats) < len(local_table) / 2  # the point: fewer rows than customers
 

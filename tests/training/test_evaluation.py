@@ -7,20 +7,22 @@ from scipy.stats import spearmanr
 
 from clv.errors import InvalidDataError
 from clv.features import calibration_holdout_split
-from clv.training.evaluation import (
-    ACTUAL_COLUMNS,
-    METRIC_NAMES,
+from clv.metrics import (
     auc,
     brier,
     calibration_of_totals,
     decile_mape,
-    evaluate_predictions,
-    holdout_actuals,
     mae,
     normalized_gini,
     prediction_buckets,
     rmse,
     spearman,
+)
+from clv.training.evaluation import (
+    ACTUAL_COLUMNS,
+    METRIC_NAMES,
+    evaluate_predictions,
+    holdout_actuals,
 )
 
 

@@ -133,11 +133,25 @@ def test_report_shows_the_model_diagnostics(trained, page):
     data = collect_report(experiment=EXPERIMENT, tracking_uri=trained["uri"])
     diagnostics = data.diagnostics
     assert list(diagnostics.index) == ["bg_nbd"]  # the baseline has no likelihood
-    assert diagnostics.loc["bg_nbd", "Parameters (SE)"].startswith("r 0.24")
-    assert "alpha 4.41" in diagnostics.loc["bg_nbd", "Parameters (SE)"]
-    assert 0.85 < diagnostics.loc["bg_nbd", "PIT in [.05,.95] (0.90)"] < 0.92
+    row = diagnostics.loc["bg_nbd"]
+    # the summary: estimate (standard error) [95 % interval], log-likelihood, customers
+    assert row["Parameters (SE) [95 %]"].startswith("r 0.24")
+    assert re.search(r"alpha 4\.41\d* \(0\.\d+\) \[3\.\d+, 5\.\d+\]", row["Parameters (SE) [95 %]"])
+    assert row["Customers"] == 2357
+    assert row["Log-likelihood"] == pytest.approx(-9582.4, abs=0.1)  # the published value
+    # the independence figure: CDNOW's Spearman 0.21 is under the 0.3 threshold
+    assert 0.15 < row["Spend-frequency Spearman"] < 0.3 and row["Independence"] == "holds"
+    assert 0.85 < row["PIT in [.05,.95] (0.90)"] < 0.92
+    # the coverage as a table: customers by holdout purchases, actual and predicted
+    histogram = diagnostics.attrs["count_histogram"]
+    assert list(histogram.index) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert list(histogram.columns) == ["actual", "bg_nbd predicted"]
+    assert histogram["actual"].sum() == 2357
+    assert histogram["bg_nbd predicted"].sum() == pytest.approx(2357, abs=1)
     text = page.read_text(encoding="utf-8")
     assert "Model diagnostics</h3>" in text and "Spend-frequency Spearman" in text
+    assert "<th>Holdout purchases</th>" in text and "bg_nbd predicted" in text
+    assert "Independence" in text and "[95 %]" in text
     assert "bg_nbd: holdout count histogram" in [title for title, _ in data.images]
 
 

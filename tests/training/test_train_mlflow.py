@@ -79,6 +79,9 @@ def test_two_trainings_give_versions_1_and_2_and_the_gate_keeps_the_better_champ
     v2 = registry.get_model_version("clv", "2")
     assert v2.tags["clv.gate_decision"] == "kept"
     assert v2.tags["clv.kind"] == "bg_nbd"
+    # registered through the client: linked to its run and to its logged model
+    assert v2.run_id == second.parent_run_id
+    assert v2.source == second.model_uri
     parent = registry.get_run(second.parent_run_id)
     assert parent.data.tags["clv.gate_decision"] == "kept"
     assert parent.data.metrics["gate.challenger_score"] == pytest.approx(
@@ -177,7 +180,7 @@ def test_model_folder_holds_no_pickle(store):
     folder = _model_dir(trained, "1")
     files = [path for path in folder.rglob("*") if path.is_file()]
     assert (folder / "artifacts" / "candidate" / "candidate.json").exists()
-    assert (folder / "code" / "clv" / "serving" / "pyfunc_model.py").exists()
+    assert (folder / "code" / "clv" / "mlflow_model" / "pyfunc_model.py").exists()
     for path in files:
         assert path.suffix not in (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pyc"), path
         head = path.read_bytes()[:2]
@@ -210,12 +213,19 @@ def test_signature_has_features_outputs_and_params(store):
         "churn_probability",
         "expected_spend",
         "clv",
+        "purchases_lower",
+        "purchases_upper",
+        "clv_lower",
+        "clv_upper",
+        "interval",
         "margin",
         "segment",
         "action",
     ]
+    optional = [spec.name for spec in signature.outputs.inputs if not spec.required]
+    assert optional == ["purchases_lower", "purchases_upper", "clv_lower", "clv_upper", "interval"]
     defaults = {spec.name: spec.default for spec in signature.params}
-    assert defaults == {"horizon": 39.0, "discount_rate": 0.0, "margin": 1.0}
+    assert defaults == {"horizon": 39.0, "discount_rate": 0.0, "margin": 1.0, "interval": None}
     assert info.saved_input_example_info is not None
 
 
@@ -317,7 +327,7 @@ def test_model_checks_its_input(store, cdnow):
 )
 def test_validate_features_names_the_problem(cdnow, change, message):
     from clv.features.behaviour import FEATURE_COLUMNS, customer_features
-    from clv.serving.pyfunc_model import validate_features
+    from clv.mlflow_model.validation import validate_features
 
     features = customer_features(cdnow, as_of="1998-06-30", time_unit="W").head(4)
     columns = list(features.columns)

@@ -63,7 +63,7 @@ DATES = ("--calibration-end", "1997-03-31", "--holdout-end", "1997-06-30")
         (["--experiment", " "], None, "The experiment name must be a non-empty string"),
         ([], 'kinds = "bgnbd"\n', "Unknown model kind(s) 'bgnbd'"),
         ([], "horizon = -1\n", "The 'horizon' parameter must be a float"),
-        (["--time-unit", "M"], None, "The 'time_unit' parameter must be one of"),
+        (["--time-unit", "Q"], None, "The 'time_unit' parameter must be one of ['D', 'M', 'W']"),
         (["--holdout-end", "2999-01-01"], None, "must be a date between 1677-09-22 and 2262"),
     ],
     ids=["empty name", "slash name", "blank experiment", "kinds string", "horizon", "unit", "2999"],

@@ -1,0 +1,358 @@
+"""BG/NBD's mathematics: the likelihood, its sufficient statistics and the predictions.
+
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting Your Customers the Easy
+Way: An Alternative to the Pareto/NBD Model." *Marketing Science* 24(2), 275-284.
+Equation numbers refer to that paper. :class:`clv.models.beta_geo.BetaGeoModel` wires
+these functions to the fitting machinery and the prediction API; MBG/NBD reuses the
+mixture likelihood and the quadrature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, hyp2f1, log_expit
+
+from clv.models._arrays import dot, gather_by_integer, pairs_inverse
+from clv.models._stable import beta_rule, digamma_difference, log_pochhammer
+
+__all__ = [
+    "bgnbd_log_likelihood",
+    "closed_form_in_range",
+    "conditional_expected_purchases",
+    "expected_purchases_given_alive",
+    "expected_purchases_new_customer",
+    "frequency_terms",
+    "gamma_rate_moments",
+    "log_odds_dead",
+    "mixture_statistics",
+    "mixture_total_log_likelihood",
+]
+
+#: Above this ``r`` the fit's gap term uses ``log1p`` per row (else a difference of logs).
+_LARGE_SHAPE = 1e4
+_JACOBI_NODES = 48
+
+
+def frequency_terms(r: float, a: float, b: float):
+    """Parts of the log-likelihood that depend on the row only through x (eq. 6)."""
+
+    def table(k: np.ndarray):
+        # log Gamma(r+k)/Gamma(r) + log B(a, b+k)/B(a, b), without cancellation at 1e10
+        constant = log_pochhammer(r, k) + log_pochhammer(b, k) - log_pochhammer(a + b, k)
+        d_r = digamma_difference(r, k)
+        d_a = -digamma_difference(a + b, k)
+        d_b = digamma_difference(b, k) - digamma_difference(a + b, k)
+        positive = k > 0
+        safe = np.where(positive, b + k - 1.0, 1.0)
+        log_dropout = np.where(positive, np.log(a) - np.log(safe), -np.inf)
+        inverse_bk = np.where(positive, 1.0 / safe, 0.0)
+        return constant, d_r, d_a, d_b, log_dropout, inverse_bk
+
+    return table
+
+
+def bgnbd_log_likelihood(params: np.ndarray, data: Mapping[str, np.ndarray]):
+    """Per-customer log-likelihood (eq. 6) and its gradient in (r, alpha, a, b)."""
+    r, alpha, a, b = params
+    x, t_x, T = data["frequency"], data["recency"], data["T"]
+    constant, d_r, d_a, d_b, log_dropout, inverse_bk = gather_by_integer(
+        x, frequency_terms(r, a, b)
+    )
+    log_T = np.log(alpha + T)
+    growth_T, growth_tx = np.log1p(T / alpha), np.log1p(t_x / alpha)  # log((alpha+T)/alpha)
+    rx = r + x
+    alive = -r * growth_T - x * log_T  # r log(alpha) - (r + x) log(alpha + T)
+    gap = log_dropout + rx * np.log1p((T - t_x) / (alpha + t_x))
+    share = expit(gap)
+    ll = constant + alive - log_expit(-gap)
+    grad = np.empty((len(x), 4))
+    grad[:, 0] = d_r - (1 - share) * growth_T - share * growth_tx
+    grad[:, 1] = r * ((1 - share) * T / (alpha + T) + share * t_x / (alpha + t_x)) / alpha - x * (
+        (1 - share) / (alpha + T) + share / (alpha + t_x)
+    )
+    grad[:, 2] = d_a + share / a
+    grad[:, 3] = d_b - share * inverse_bk
+    return ll, grad
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and, per row, the index of its value (hash-based, unsorted)."""
+    codes, levels = pd.factorize(values, sort=False)
+    return np.asarray(levels), codes.astype(np.intp)
+
+
+def mixture_statistics(
+    data: Mapping[str, np.ndarray], weights: np.ndarray, mixture: np.ndarray
+) -> dict[str, np.ndarray | float]:
+    """Parameter-free summaries of the data for :func:`mixture_total_log_likelihood`.
+
+    Computed once per fit. The log-likelihood of the BG/NBD family is
+    ``c(x) + r log(alpha) - (r + x) log(alpha + T) + [mixture] softplus(gap)`` with
+    ``gap = log_dropout(x) + (r + x) (log(alpha + T) - log(alpha + t_x))``: the terms
+    in ``x`` alone are summed with weights totalled per distinct ``x``, those in ``T``
+    alone with weights totalled per distinct ``T``, and only ``gap`` needs every row
+    (and only the rows where ``mixture`` holds: BG/NBD customers without repeat
+    purchases cannot have dropped out, so their likelihood depends on ``T`` alone).
+    Logarithms and reciprocals of ``alpha + T`` and ``alpha + t_x`` are then taken once
+    per distinct value and gathered.
+    """
+    x, t_x, T = data["frequency"], data["recency"], data["T"]
+    x_levels, x_code = _codes(x)
+    T_levels, T_code = _codes(T)
+    rows = np.flatnonzero(mixture)
+    tx_levels, tx_code = _codes(t_x[rows])
+    w = weights[rows]
+    return {
+        "total": float(weights.sum()),
+        "x_levels": x_levels,
+        "by_x": np.bincount(x_code, weights=weights, minlength=len(x_levels)),
+        "T_levels": T_levels,
+        "by_T": np.bincount(T_code, weights=weights, minlength=len(T_levels)),
+        "x_by_T": np.bincount(T_code, weights=weights * x, minlength=len(T_levels)),
+        "tx_levels": tx_levels,
+        "w": w,
+        "x": x[rows].astype(np.float64),
+        "x_code": x_code[rows],
+        "T_code": T_code[rows],
+        "tx_code": tx_code,
+    }
+
+
+def mixture_total_log_likelihood(
+    params: np.ndarray, stats: Mapping, terms
+) -> tuple[float, np.ndarray]:
+    """Weighted total log-likelihood and gradient of the BG/NBD family from ``stats``.
+
+    ``terms(r, a, b)`` maps distinct frequencies to ``(constant, d_r, d_a, d_b,
+    log_dropout, inverse_b)``, where ``log_dropout = log(a) - log(b + ...)`` and
+    ``inverse_b`` its derivative in ``-b``; see :func:`mixture_statistics`.
+    """
+    r, alpha, a, b = params
+    constant, d_r, d_a, d_b, log_dropout, inverse_b = terms(r, a, b)(stats["x_levels"])
+    by_x, by_T = stats["by_x"], stats["by_T"]
+    alpha_T = alpha + stats["T_levels"]
+    alpha_tx = alpha + stats["tx_levels"]
+    log_T, inv_T = np.log(alpha_T), 1.0 / alpha_T
+    log_tx, inv_tx = np.log(alpha_tx), 1.0 / alpha_tx
+    T_code, tx_code, x_code = stats["T_code"], stats["tx_code"], stats["x_code"]
+    # the rows where the customer may have dropped out after the last purchase
+    w = stats["w"]
+    rx = stats["x"] + r
+    if r > _LARGE_SHAPE:  # (r + x) times a difference of logs would cancel: use log1p
+        t_x, T = stats["tx_levels"][tx_code], stats["T_levels"][T_code]
+        log_ratio = np.log1p((T - t_x) / (alpha + t_x))
+    else:
+        log_ratio = np.take(log_T, T_code)
+        log_ratio -= np.take(log_tx, tx_code)  # log((alpha + T) / (alpha + t_x)) >= 0
+    gap = np.multiply(rx, log_ratio)
+    gap += np.take(log_dropout, x_code)
+    # softplus(gap) = log(1 + e^gap) = max(gap, 0) + log(1 + e^-|gap|) and the share
+    # e^gap / (1 + e^gap) with one exp and one log per row (the costly part)
+    small = np.abs(gap)
+    np.negative(small, out=small)
+    np.exp(small, out=small)  # e^-|gap| in (0, 1]
+    one_plus = small + 1.0
+    softplus = np.log(one_plus)  # 1 + e^-|gap| lies in (1, 2]: log is accurate enough
+    softplus += np.maximum(gap, 0.0)
+    share = np.where(gap >= 0.0, 1.0, small)
+    share /= one_plus  # P(dropped out at t_x | history, rate)
+    w_share = np.multiply(w, share, out=share)
+    growth_T = np.log1p(stats["T_levels"] / alpha)  # log((alpha + T) / alpha)
+    x_by_T = stats["x_by_T"]  # sum of weights * x per distinct T
+    # r log(alpha) - (r + x) log(alpha + T), without cancellation when r and alpha are huge
+    ll = dot(by_x, constant) - r * dot(by_T, growth_T) - dot(x_by_T, log_T) + dot(w, softplus)
+    w_share_x = np.bincount(x_code, weights=w_share, minlength=len(by_x))
+    w_share_rx = np.multiply(w_share, rx, out=rx)
+    grad = np.array(
+        [
+            dot(by_x, d_r) - dot(by_T, growth_T) + dot(w_share, log_ratio),
+            r / alpha * dot(by_T, stats["T_levels"] * inv_T)
+            - dot(x_by_T, inv_T)
+            - dot(np.bincount(tx_code, weights=w_share_rx, minlength=len(inv_tx)), inv_tx)
+            + dot(np.bincount(T_code, weights=w_share_rx, minlength=len(inv_T)), inv_T),
+            dot(by_x, d_a) + w_share_x.sum() / a,
+            dot(by_x, d_b) - dot(w_share_x, inverse_b),
+        ]
+    )
+    return ll, grad
+
+
+def gamma_rate_moments(data: Mapping[str, np.ndarray], weights: np.ndarray) -> tuple[float, float]:
+    """Method-of-moments ``(r, alpha)`` of the gamma purchase rate, a starting point.
+
+    With ``x | lambda ~ Poisson(lambda T)`` and ``lambda ~ Gamma(r, alpha)``, the
+    observed rates ``x / T`` have mean ``r / alpha`` and variance ``r / alpha**2 +
+    E[lambda / T]``; matching both (dropout ignored) gives ``alpha = mean / excess
+    variance`` and ``r = mean * alpha``. Falls back to ``(1, 1 / mean rate)`` when the
+    rates are not over-dispersed.
+    """
+    x, T = data["frequency"].astype(np.float64), data["T"]
+    observed = T > 0
+    w, x, T = weights[observed], x[observed], T[observed]
+    total_x, total_T = dot(weights, data["frequency"].astype(np.float64)), dot(weights, data["T"])
+    rate = total_x / total_T if total_x > 0 else 1.0 / max(total_T / weights.sum(), 1e-9)
+    if w.sum() <= 0:
+        return 1.0, 1.0 / rate
+    per_customer = x / T
+    mean = dot(w, per_customer) / w.sum()
+    excess = (dot(w, (per_customer - mean) ** 2) - dot(w, per_customer / T)) / w.sum()
+    if mean > 0 and excess > 0:
+        alpha = mean / excess
+        if 1e-6 < mean * alpha < 1e6 and 1e-6 < alpha < 1e6 * max(1.0, total_T / weights.sum()):
+            return mean * alpha, alpha
+    return 1.0, 1.0 / rate
+
+
+def log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+    """``log(P(dead) / P(alive))`` given the history (eq. 13 rearranged)."""
+    r, alpha, a, b = params
+    positive = x > 0
+    safe = np.where(positive, b + x - 1.0, 1.0)
+    value = np.log(a) - np.log(safe) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return np.where(positive, value, -np.inf)
+
+
+def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
+    """Rows where eq. (10)'s closed form is ill-conditioned.
+
+    ``2F1(.; .; c; z)`` has poles at ``c = 0, -1, -2, ...`` and the prefactor
+    ``1 / (a - 1)`` at ``a = 1``; the expectation itself is finite there.
+    """
+    c = np.asarray(c, dtype=float)
+    near_pole = (c < 0.5) & (np.abs(c - np.round(c)) < tolerance)
+    return near_pole | (abs(a - 1.0) < tolerance)
+
+
+def _closed_form_unreliable(params: np.ndarray, limit: float = 1e4) -> bool:
+    """Tell whether eq. (10)'s ``2F1`` loses precision: a parameter ran past ``limit``.
+
+    With ``a``, ``b``, ``r`` or ``alpha`` in the thousands and beyond (the limits of
+    the model as a parameter runs away on a small or degenerate log) the closed form
+    cancels catastrophically (it gave -217 at b = 9.4e9); the quadrature does not.
+    """
+    return bool(np.max(params) > limit)
+
+
+def closed_form_in_range(value: np.ndarray, shape: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Rows where an expected count given alive lies in its bounds ``[0, shape * spread]``.
+
+    Given alive, ``E[Y(t)]`` is at most the expected purchases without dropout,
+    ``(r + x) t / (alpha + T)``; a closed form outside these bounds lost precision.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        upper = np.asarray(shape * spread, dtype=float) * (1.0 + 1e-9)
+        return np.isfinite(value) & (value >= 0.0) & (value <= upper)
+
+
+def expected_purchases_given_alive(
+    params: np.ndarray, x: np.ndarray, T: np.ndarray, horizon: float, dropout_scale: float = 1.0
+) -> np.ndarray:
+    """``E[Y(t) | x, T, alive]`` by Gauss-Jacobi quadrature over the dropout probability.
+
+    Given alive at ``T``, BG/NBD's purchase rate is Gamma(r + x, alpha + T) and the
+    dropout probability Beta(a, b + x), independently; a customer with rate ``lam``
+    and dropout probability ``p`` makes ``(1 - exp(-lam p t)) / p`` expected purchases
+    in ``t`` (death after a purchase makes the lifetime Exp(lam p)). Averaging over
+    the rate gives ``(1 - ((alpha+T) / (alpha+T+p t)) ** (r+x)) / p``, a smooth,
+    bounded function of ``p``, integrated against the Beta weight by a Gauss-Jacobi
+    rule (:func:`clv.models._stable.beta_rule`, exact for any ``a`` and ``b`` the fit
+    can return, also where ``a`` or ``b`` runs to 1e10). It equals eq. (10) of Fader, Hardie & Lee (2005) divided by
+    P(alive), and stays finite where that closed form meets a pole of ``2F1`` (e.g.
+    ``a + b -> 0`` when a short history shows no dropout).
+
+    Parameters
+    ----------
+    params : numpy.ndarray
+        ``[r, alpha, a, b]``.
+    x, T : numpy.ndarray
+        Repeat purchases and observation length (one row per customer).
+    horizon : float
+        Length of the forecast period.
+    dropout_scale : float, default 1.0
+        Multiplies every customer's dropout probability from ``T`` on (``c p``);
+        1.0 is the model itself, below 1 the retention scenario of
+        :mod:`clv.models.retention`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected purchases in ``(T, T + horizon]`` for a customer alive at ``T``.
+    """
+    r, alpha, a, b = (float(v) for v in params)
+    x = np.asarray(x, dtype=float)
+    T = np.asarray(T, dtype=float)
+    out = np.empty(len(x))
+    for value in np.unique(x):
+        rows = x == value
+        p, weights = beta_rule(a, b + value, _JACOBI_NODES)  # Beta(a, b + x), any shape
+        p = dropout_scale * p
+        spread = horizon / (alpha + T[rows, None])  # t / (alpha + T)
+        shrink = -np.expm1(-(r + value) * np.log1p(p * spread))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_node = np.where(p > 0.0, shrink / np.where(p > 0.0, p, 1.0), (r + value) * spread)
+        out[rows] = per_node @ weights
+    return out
+
+
+def conditional_expected_purchases(
+    params: np.ndarray, x: np.ndarray, T: np.ndarray, p_alive: np.ndarray, horizons: np.ndarray
+) -> np.ndarray:
+    """Eq. (10): ``E[Y(t) | x, t_x, T]``, per distinct (x, T) pair, one column per horizon.
+
+    ``p_alive`` is eq. (13) per row; where the closed form is ill-conditioned (near a
+    pole of ``2F1``, out of its bounds or at runaway parameters) the expectation given
+    alive comes from :func:`expected_purchases_given_alive`.
+    """
+    r, alpha, a, b = params
+    first, inverse = pairs_inverse(x, T)
+    ux, uT = x[first], T[first]
+    out = np.empty((len(x), len(horizons)))
+    for column, t in enumerate(horizons):
+        z = t / (alpha + uT + t)
+        with np.errstate(all="ignore"):
+            log_hyp = np.log(hyp2f1(r + ux, b + ux, a + b + ux - 1, z))
+            c_a, c_b, c = a + b + ux - 1 - (r + ux), a - 1, a + b + ux - 1
+            alternative = np.log(hyp2f1(c_a, c_b, c, z)) + (c - (r + ux) - (b + ux)) * np.log1p(-z)
+        log_hyp = np.where(np.isinf(log_hyp), alternative, log_hyp)
+        bracket = 1.0 - np.exp(log_hyp + (r + ux) * np.log((alpha + uT) / (alpha + uT + t)))
+        numerator = (a + b + ux - 1) / (a - 1) * bracket
+        unstable = (
+            _near_hypergeometric_pole(a, a + b + ux - 1)
+            | ~closed_form_in_range(numerator, r + ux, t / (alpha + uT))
+            | _closed_form_unreliable(params)
+        )
+        if unstable.any():
+            numerator[unstable] = expected_purchases_given_alive(
+                params, ux[unstable], uT[unstable], t
+            )
+        out[:, column] = numerator[inverse] * p_alive
+    return out
+
+
+def expected_purchases_new_customer(params: np.ndarray, horizon) -> np.ndarray | float:
+    """Eq. (9): ``E[X(t)]`` for a customer who just made a first purchase.
+
+    Falls back to :func:`expected_purchases_given_alive` at ``x = T = 0`` where the
+    closed form is ill-conditioned.
+    """
+    r, alpha, a, b = params
+    with np.errstate(all="ignore"):
+        hyp = hyp2f1(r, b, a + b - 1, horizon / (alpha + horizon))
+        value = (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)
+    value = np.array(value, dtype=float)
+    unstable = (
+        ~closed_form_in_range(value, r, horizon / alpha)
+        | _near_hypergeometric_pole(a, np.float64(a + b - 1))
+        | _closed_form_unreliable(params)
+    )
+    if unstable.any():
+        zero = np.zeros(1)
+        fallback = [
+            expected_purchases_given_alive(params, zero, zero, float(t))[0]
+            for t in np.broadcast_to(horizon, value.shape)[unstable]
+        ]
+        value[unstable] = fallback
+    return value if value.ndim else float(value)
