@@ -25,6 +25,7 @@ from clv.candidates.base import (
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
 from clv.models._base import collapse_rows
+from clv.models._shared_terms import remembered
 
 __all__ = ["BetaGeoCandidate", "ModifiedBetaGeoCandidate", "ParetoNBDCandidate"]
 
@@ -188,7 +189,12 @@ class _BTYDCandidate(Candidate):
         data, _ = model._prediction_table(table)
         # Customers with one history (frequency, recency, T) get the same transaction
         # predictions: each distinct history is evaluated once, as the fits do.
-        distinct, inverse = _distinct_histories(data)
+        # (Once per scoring call: clv.models._shared_terms.)
+        distinct, inverse = remembered(
+            "btyd._distinct_histories",
+            (np.array(list(data)), *data.values()),
+            lambda: _distinct_histories(data),
+        )
         params = model.params_.to_numpy()
         purchases = model._expected_purchases_curve(params, distinct, np.array([horizon]))[:, 0]
         alive = model._probability_alive(params, distinct)
@@ -243,9 +249,19 @@ class _BTYDCandidate(Candidate):
         horizon = self._check_predict_args(horizon, discount_rate, 1.0)
         table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
         model, spend = self.transaction_model_, self.spend_model_
+        per_purchase = _spend_per_purchase(spend, table)  # (its fallback: the whole table)
+        # Customers with one history (frequency, recency, T, mean spend) get the same
+        # intervals: each distinct history is computed once, as predict does.
+        inverse: np.ndarray | slice = slice(None)
+        if len(table) >= _COLLAPSE_FROM_ROWS:
+            history = ("frequency", "recency", "T", "monetary_value")
+            columns = [table[name].to_numpy(dtype="float64") for name in history]
+            first, found, _ = collapse_rows(columns, np.ones(len(table)))
+            if len(first) < len(table):
+                table = table.iloc[first].reset_index(drop=True)
+                per_purchase, inverse = per_purchase[first], found
         purchases = model.purchases_interval(table, horizon, level)
         data, _ = model._prediction_table(table)
-        per_purchase = _spend_per_purchase(spend, table)
         point = per_purchase * _btyd_clv_arrays(
             model, data, np.ones(len(per_purchase)), horizon, self.time_unit_, discount_rate, 1.0
         )
@@ -267,10 +283,10 @@ class _BTYDCandidate(Candidate):
         )
         return pd.DataFrame(
             {
-                "purchases_lower": purchases["purchases_lower"].to_numpy(),
-                "purchases_upper": purchases["purchases_upper"].to_numpy(),
-                "clv_lower": lower,
-                "clv_upper": upper,
+                "purchases_lower": purchases["purchases_lower"].to_numpy()[inverse],
+                "purchases_upper": purchases["purchases_upper"].to_numpy()[inverse],
+                "clv_lower": lower[inverse],
+                "clv_upper": upper[inverse],
             },
             index=features.index,
         )

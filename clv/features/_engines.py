@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from functools import partial
 
 import pandas as pd
 
@@ -24,6 +23,7 @@ from clv.errors import (
     CLVError,
     InvalidDataError,
 )
+from clv.features._options import LogOptions
 
 _INTEGER_COLUMNS = {"frequency", "holdout_frequency"}
 _BUCKET = "__clv_bucket"
@@ -51,9 +51,9 @@ def _spark_output_schema(
     return T.StructType(fields)
 
 
-def _check_spark_columns(frame: object, options: dict) -> None:
-    wanted = [options["customer_id"], options["timestamp"]]
-    amount = options.get("amount")
+def _check_spark_columns(frame: object, options: LogOptions) -> None:
+    wanted = [options.customer_id, options.timestamp]
+    amount = options.amount
     if amount is not None and amount != "amount":
         wanted.append(amount)
     missing = [name for name in wanted if name not in frame.columns]
@@ -79,8 +79,9 @@ def run_by_customer(
     frame : pyspark.sql.DataFrame
         The transaction log.
     compute : functools.partial
-        The definition with its keyword options (``customer_id``, ``timestamp``,
-        ``amount`` among them); called on a pandas frame of one bucket.
+        The definition with its keyword ``options`` (the log's
+        :class:`~clv.features._options.LogOptions`); called on a pandas frame of one
+        bucket.
     columns : list of str
         The output columns, in order.
     n_buckets : int, optional
@@ -96,14 +97,14 @@ def run_by_customer(
     """
     from pyspark.sql import functions as F
 
-    options = compute.keywords if isinstance(compute, partial) else {}
+    options = compute.keywords["options"]
     _check_spark_columns(frame, options)
     if frame.isEmpty():
         raise InvalidDataError("The transaction log is empty: there is nothing to summarise.")
     spark = frame.sparkSession
     buckets = n_buckets or int(spark.conf.get("spark.sql.shuffle.partitions"))
     check_number("n_buckets", buckets, low=1, integer=True)
-    customer_id = options["customer_id"]
+    customer_id = options.customer_id
     schema = _spark_output_schema(frame, customer_id, columns, integer_columns)
     keep = [c for c in frame.columns if c != _BUCKET]
 

@@ -34,10 +34,10 @@ from clv.features._contract import (
     PreparedTransactions,
     check_observed_by,
     inclusive_end,
-    prepare_transactions,
     to_day_number,
 )
 from clv.features._engines import is_spark_frame, run_by_customer
+from clv.features._options import LogOptions
 
 __all__ = ["FEATURE_COLUMNS", "customer_features", "training_examples"]
 
@@ -46,27 +46,6 @@ FEATURE_COLUMNS: tuple[str, ...] = (CUSTOMER_ID, *RFM_COLUMNS, *BEHAVIOUR_COLUMN
 
 # Columns the definition returns as int64 (the others are float64); typed so on Spark.
 _INTEGER_FEATURES = frozenset({"frequency", *(f"purchases_{w}d" for w in WINDOWS_DAYS)})
-
-
-def _prepare(
-    transactions: pd.DataFrame,
-    customer_id: str,
-    timestamp: str,
-    amount: str,
-    merge_same_day: bool,
-    duplicates: DuplicatesPolicy,
-    negative_amounts: NegativeAmountsPolicy,
-) -> PreparedTransactions:
-    return prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        merge_same_day=merge_same_day,
-        duplicates=duplicates,
-        negative_amounts=negative_amounts,
-        require_amount=True,
-    )
 
 
 def _check_attributes(attributes: pd.DataFrame, customer_id: str) -> pd.DataFrame:
@@ -194,19 +173,12 @@ def customer_features(
     711
     """
     check_time_unit(time_unit, "DWM")
-    if is_spark_frame(transactions):
-        options = {
-            "customer_id": customer_id,
-            "timestamp": timestamp,
-            "amount": amount,
-            "merge_same_day": merge_same_day,
-            "duplicates": duplicates,
-            "negative_amounts": negative_amounts,
-        }
-        return _spark_features(transactions, as_of, time_unit, attributes, options)
-    prepared = _prepare(
-        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
     )
+    if is_spark_frame(transactions):
+        return _spark_features(transactions, as_of, time_unit, attributes, options)
+    prepared = options.prepare(transactions, require_amount=True)
     extra = None if attributes is None else _check_attributes(attributes, customer_id)
     day = prepared.day_of(as_of, "as_of")
     check_observed_by(prepared, day, "as_of")
@@ -220,12 +192,7 @@ def _features_frame(
     *,
     as_of: object,
     time_unit: str,
-    customer_id: str,
-    timestamp: str,
-    amount: str,
-    merge_same_day: bool,
-    duplicates: DuplicatesPolicy,
-    negative_amounts: NegativeAmountsPolicy,
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its feature table: what each Spark bucket runs.
 
@@ -233,18 +200,16 @@ def _features_frame(
     :func:`clv.features._behaviour_definitions.behaviour_table`), minus the global
     check that someone is observed by ``as_of``: a bucket may hold only later customers.
     """
-    prepared = _prepare(
-        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
-    )
+    prepared = options.prepare(transactions, require_amount=True)
     day = prepared.day_of(as_of, "as_of")
     # a bucket whose customers all start after as_of gives no row (no error: the
     # global check that someone is observed belongs to the caller)
     check_time_unit(time_unit, "DWM")
-    return _features_at(prepared, day, time_unit, merge_same_day, None)
+    return _features_at(prepared, day, time_unit, options.merge_same_day, None)
 
 
 def _spark_features(
-    transactions: object, as_of: object, time_unit: str, attributes: object, options: dict
+    transactions: object, as_of: object, time_unit: str, attributes: object, options: LogOptions
 ) -> object:
     """customer_features on a Spark DataFrame: the definition run per customer bucket.
 
@@ -254,12 +219,11 @@ def _spark_features(
     then be a Spark DataFrame keyed by the customer id; it is left-joined as is.
     """
     to_day_number(as_of, "as_of")
-    if options["amount"] not in transactions.columns:
+    if options.amount not in transactions.columns:
         raise InvalidDataError(
-            f"Transactions lack column(s) '{options['amount']}'; found "
-            f"{list(transactions.columns)}."
+            f"Transactions lack column(s) '{options.amount}'; found {list(transactions.columns)}."
         )
-    compute = partial(_features_frame, as_of=as_of, time_unit=time_unit, **options)
+    compute = partial(_features_frame, as_of=as_of, time_unit=time_unit, options=options)
     integer = [name for name in FEATURE_COLUMNS if name in _INTEGER_FEATURES]
     table = run_by_customer(transactions, compute, list(FEATURE_COLUMNS), integer_columns=integer)
     if attributes is None:
@@ -269,7 +233,7 @@ def _spark_features(
             "With a Spark transaction log, 'attributes' must be a Spark DataFrame; got "
             f"{type(attributes).__name__}."
         )
-    customer_id = options["customer_id"]
+    customer_id = options.customer_id
     key = customer_id if customer_id in attributes.columns else CUSTOMER_ID
     if key not in attributes.columns:
         raise InvalidDataError(
@@ -349,9 +313,10 @@ def training_examples(
         raise InvalidParameterError(
             f"The 'cutoffs' parameter must be a non-empty sequence of dates. Got {cutoffs!r}."
         )
-    prepared = _prepare(
-        transactions, customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
     )
+    prepared = options.prepare(transactions, require_amount=True)
     extra = None if attributes is None else _check_attributes(attributes, customer_id)
     if observation_end is None:
         last_day = float(np.floor(np.max(prepared.events["t"].to_numpy())))

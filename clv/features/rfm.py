@@ -19,11 +19,11 @@ from clv.features._contract import (
     PreparedTransactions,
     check_observed_by,
     inclusive_end,
-    prepare_transactions,
     to_day_number,
 )
 from clv.features._definitions import calibration_holdout_table, purchases_of, rfm_table
 from clv.features._engines import is_spark_frame, run_by_customer
+from clv.features._options import LogOptions
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
 
@@ -93,26 +93,25 @@ def rfm_summary(
     2457
     """
     check_time_unit(time_unit, "DWM")
-    options = {
-        "customer_id": customer_id,
-        "timestamp": timestamp,
-        "amount": amount,
-        "merge_same_day": merge_same_day,
-        "duplicates": duplicates,
-        "negative_amounts": negative_amounts,
-    }
-    compute = partial(_rfm_frame, observation_end=observation_end, time_unit=time_unit, **options)
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    )
+    compute = partial(
+        _rfm_frame, observation_end=observation_end, time_unit=time_unit, options=options
+    )
     if is_spark_frame(transactions):
         return run_by_customer(transactions, compute, _output_columns(transactions, amount, False))
-    prepared = _prepare(transactions, options)
+    prepared = options.prepare(transactions)
     check_observed_by(
         prepared, prepared.day_of(observation_end, "observation_end"), "observation_end"
     )
     return _finish(compute(prepared), time_unit)
 
 
-def _prepare(transactions: object, options: dict) -> PreparedTransactions:
-    return prepare_transactions(transactions, **options)
+def _prepared(transactions: pd.DataFrame | PreparedTransactions, options: LogOptions):
+    if isinstance(transactions, PreparedTransactions):
+        return transactions
+    return options.prepare(transactions)
 
 
 def _output_columns(transactions: object, amount: str | None, holdout: bool) -> list[str]:
@@ -130,16 +129,12 @@ def _rfm_frame(
     *,
     observation_end: object,
     time_unit: str,
-    **options: object,
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its customer table: the one definition."""
-    prepared = (
-        transactions
-        if isinstance(transactions, PreparedTransactions)
-        else _prepare(transactions, options)
-    )
+    prepared = _prepared(transactions, options)
     end = prepared.day_of(observation_end, "observation_end")
-    merge = options["merge_same_day"]
+    merge = options.merge_same_day
     table = rfm_table(
         purchases_of(prepared.events, start=-np.inf, end=inclusive_end(end, merge), merge=merge),
         end=end,
@@ -193,25 +188,20 @@ def calibration_holdout_split(
     instead; the totals agree.
     """
     check_time_unit(time_unit, "DWM")
-    options = {
-        "customer_id": customer_id,
-        "timestamp": timestamp,
-        "amount": amount,
-        "merge_same_day": merge_same_day,
-        "duplicates": duplicates,
-        "negative_amounts": negative_amounts,
-    }
+    options = LogOptions(
+        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
+    )
     compute = partial(
         _split_frame,
         calibration_end=calibration_end,
         holdout_end=holdout_end,
         time_unit=time_unit,
-        **options,
+        options=options,
     )
     if is_spark_frame(transactions):
         _check_boundaries(None, calibration_end, holdout_end)
         return run_by_customer(transactions, compute, _output_columns(transactions, amount, True))
-    prepared = _prepare(transactions, options)
+    prepared = options.prepare(transactions)
     calibration_day = _check_boundaries(prepared, calibration_end, holdout_end)
     check_observed_by(prepared, calibration_day, "calibration_end")
     return _finish(compute(prepared), time_unit)
@@ -236,18 +226,14 @@ def _split_frame(
     calibration_end: object,
     holdout_end: object,
     time_unit: str,
-    **options: object,
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its calibration/holdout table."""
-    prepared = (
-        transactions
-        if isinstance(transactions, PreparedTransactions)
-        else _prepare(transactions, options)
-    )
+    prepared = _prepared(transactions, options)
     unit_days = DAY_UNITS.get(time_unit, np.nan)
     calibration_day = prepared.day_of(calibration_end, "calibration_end")
     holdout_day = prepared.day_of(holdout_end, "holdout_end")
-    merge = options["merge_same_day"]
+    merge = options.merge_same_day
     table = calibration_holdout_table(
         prepared.events,
         calibration_end=inclusive_end(calibration_day, merge),

@@ -9,13 +9,14 @@ started with, and the version it reports is the one it used.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from clv.errors import InvalidDataError, ModelLoadError
+from clv.errors import ModelLoadError
 from clv.errors import first_line as _first_line
 
 _MODELS_SCHEME = "models:/"
@@ -241,56 +242,11 @@ def load_pyfunc(path: str | Path) -> Any:
     from mlflow.exceptions import MlflowException
 
     verify_model_folder(path)
+    # MLflow compares the model's requirements with every installed distribution
+    # (~0.4 s) only to log warnings: skipped when its warnings are not logged
+    # (`clv` commands without --verbose, clv._cli_output).
+    checks = logging.getLogger("mlflow.utils.requirements_utils").isEnabledFor(logging.WARNING)
     try:
-        return mlflow.pyfunc.load_model(str(path))
+        return mlflow.pyfunc.load_model(str(path), suppress_warnings=not checks)
     except (MlflowException, OSError, ImportError) as error:
         raise ModelLoadError(f"Cannot load the model at {path}: {_first_line(error)}") from error
-
-
-def clv_metadata(model: Any) -> dict[str, Any]:
-    """Return a loaded clv pyfunc's metadata (time unit, feature columns, defaults).
-
-    Raises
-    ------
-    clv.errors.ModelLoadError
-        If the model is not a clv model.
-    """
-    try:
-        metadata = model.unwrap_python_model().metadata
-    except Exception as error:  # noqa: BLE001 - any pyfunc that is not clv's
-        raise ModelLoadError(
-            "The model is not a clv model (no clv metadata); score it with MLflow directly."
-        ) from error
-    if not isinstance(metadata, dict) or "feature_columns" not in metadata:
-        raise ModelLoadError("The model is not a clv model (no clv metadata).")
-    return metadata
-
-
-def model_feature_columns(metadata: dict[str, Any], available: list[str]) -> list[str]:
-    """Return the feature columns a model reads, checked against a feature table's.
-
-    Parameters
-    ----------
-    metadata : dict
-        The model's clv metadata (``feature_columns``).
-    available : list of str
-        Columns of the customer feature table built for scoring.
-
-    Returns
-    -------
-    list of str
-        ``metadata["feature_columns"]``, in order.
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-        If the model needs columns (customer attributes) that the table lacks.
-    """
-    columns = list(metadata["feature_columns"])
-    missing = [name for name in columns if name not in available]
-    if missing:
-        raise InvalidDataError(
-            f"The model needs customer attribute column(s) {', '.join(map(repr, missing))} "
-            "that batch scoring of a transaction log does not build."
-        )
-    return columns

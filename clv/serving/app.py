@@ -111,7 +111,7 @@ class Scorer:
     """
 
     def __init__(self, model: Any, limits: Limits) -> None:
-        from clv.serving._models import clv_metadata
+        from clv.mlflow_model.scoring import clv_metadata
 
         self.spec = ModelSpec.from_model(model, clv_metadata(model))
         self.python_model = model.unwrap_python_model()

@@ -82,11 +82,11 @@ from clv.features.io import (
     unparsed_dates_error,
 )
 from clv.mlflow_model.intervals import (
-    INTERVAL,
     check_interval,
     check_model_interval,
     output_columns,
 )
+from clv.mlflow_model.scoring import clv_metadata, score_transactions
 from clv.mlflow_model.signature import OUTPUT_COLUMNS as MODEL_OUTPUT_COLUMNS
 from clv.serving.workspace import work_folder
 from clv.training.preflight import check_columns, check_discount_rate, check_positive
@@ -183,118 +183,6 @@ def _check_score_arguments(
     return horizon, chunk
 
 
-def score_transactions(
-    transactions: pd.DataFrame,
-    *,
-    model: Any,
-    as_of: object,
-    horizon: float,
-    discount_rate: float | None = None,
-    margin: float | None = None,
-    customer_id: str = CUSTOMER_ID,
-    timestamp: str = TIMESTAMP,
-    amount: str = AMOUNT,
-    invoice: str | None = None,
-    missing_customer_id: str = "raise",
-    negative_amounts: str = "raise",
-    duplicates: str = "keep",
-    warn: bool = True,
-    interval: float | None = None,
-) -> pd.DataFrame:
-    """Score every customer of an in-memory transaction log with a loaded clv pyfunc.
-
-    Parameters
-    ----------
-    transactions : pandas.DataFrame
-        The log, with the caller's column names.
-    model : mlflow.pyfunc.PyFuncModel
-        A loaded clv model (``mlflow.pyfunc.load_model``).
-    as_of : date-like
-        Features are built from transactions up to this day (inclusive).
-    horizon : float
-        Prediction horizon, in the model's time unit.
-    discount_rate : float, optional
-        Annual discount rate; the model's default if omitted.
-    margin : float, optional
-        Share of spend that is profit, in [0, 1]; the model's default if omitted.
-    customer_id, timestamp, amount : str
-        The log's column names.
-    invoice, missing_customer_id, negative_amounts, duplicates
-        The data policies, applied to the log first
-        (:func:`clv.features.clean_transactions`).
-    warn : bool, default True
-        Emit a :class:`~clv.errors.DataPolicyWarning` for what the policies did.
-    interval : float, optional
-        A level in (0, 1): add the prediction interval columns
-        (:mod:`clv.mlflow_model.intervals`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``customer_id``, the predictions, ``margin`` and ``segment``, one row per customer
-        with a transaction on or before ``as_of``, sorted by customer id;
-        ``attrs["data_report"]`` holds the counts of the
-        :class:`~clv.features.cleaning.PolicyReport` by name.
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-        If the log breaks the transaction contract or no customer is observed by
-        ``as_of``.
-    """
-    from clv.features._policies import DEFAULT_POLICIES, PolicyReport
-    from clv.features.behaviour import customer_features
-    from clv.features.cleaning import clean_transactions
-    from clv.mlflow_model.margin import scoring_margin
-    from clv.mlflow_model.validation import to_model_input
-    from clv.serving._models import clv_metadata, model_feature_columns
-
-    metadata = clv_metadata(model)
-    margin = scoring_margin(metadata, margin)
-    policies = {
-        "invoice": invoice,
-        "missing_customer_id": missing_customer_id,
-        "negative_amounts": negative_amounts,
-        "duplicates": duplicates,
-    }
-    names = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
-    if policies == DEFAULT_POLICIES:
-        # Nothing to drop or net: the features validate the log themselves (one pass
-        # instead of two: cleaning 2M rows costs about half of building their features).
-        features = customer_features(
-            transactions, as_of=as_of, time_unit=metadata["time_unit"], **names
-        )
-        amounts = pd.to_numeric(transactions[amount], errors="coerce")
-        report = PolicyReport(rows=len(transactions), zero_amount_rows=int((amounts == 0).sum()))
-    else:
-        cleaned = clean_transactions(transactions, warn=warn, **names, **policies)  # type: ignore[arg-type]
-        report = cleaned.report
-        features = customer_features(
-            cleaned.transactions, as_of=as_of, time_unit=metadata["time_unit"]
-        )
-    columns = model_feature_columns(metadata, list(features.columns))
-    params: dict[str, float] = {"horizon": float(horizon)}
-    if discount_rate is not None:
-        params["discount_rate"] = float(discount_rate)
-    if "margin" in metadata:
-        params["margin"] = margin
-    if interval is not None:
-        params[INTERVAL] = check_model_interval(model, interval)
-    from mlflow.exceptions import MlflowException
-
-    from clv.serving.table_scoring import predict_table
-
-    try:  # the model's own checks, without MLflow's per-value loop (table_scoring)
-        scores = predict_table(model, to_model_input(features[columns]), params)
-    except MlflowException as error:
-        first = str(error.message).strip().splitlines()[0][:200]
-        raise InvalidDataError(f"The model refused the customer features: {first}") from error
-    if "margin" not in scores.columns:  # a model logged before margins: revenue
-        scores.insert(list(scores.columns).index("clv") + 1, "margin", margin)
-    scores.attrs["data_report"] = report.as_dict()  # JSON-safe (parquet metadata)
-    return scores
-
-
 class _Writer:
     """Append scored chunks to a temporary file; publish it with os.replace."""
 
@@ -315,7 +203,16 @@ class _Writer:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self.writer is None:
                 self.schema = table.schema
-                self.writer = pq.ParquetWriter(self.temporary, self.schema)
+                # Dictionary pages for the text columns only (a handful of distinct
+                # values): tried on unique floats, they cost ~40% of the write for nothing.
+                text = [
+                    f.name
+                    for f in self.schema
+                    if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                ]
+                self.writer = pq.ParquetWriter(
+                    self.temporary, self.schema, use_dictionary=text or False
+                )
             elif not table.schema.equals(self.schema):
                 try:
                     table = table.cast(self.schema)
@@ -604,7 +501,6 @@ def score_file(
         If the model cannot be found or is not a clv model.
     """
     from clv.mlflow_model.margin import check_margin, scoring_margin
-    from clv.serving._models import clv_metadata
     from clv.serving.model_loading import BackgroundModel
 
     source, target = check_paths(transactions_path, output)

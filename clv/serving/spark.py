@@ -82,7 +82,8 @@ def _model_metadata(resolved: Any, interval: float | None = None) -> dict[str, A
 
     With ``interval``, check the model can give intervals at that level.
     """
-    from clv.serving._models import clv_metadata, download_model, load_pyfunc
+    from clv.mlflow_model.scoring import clv_metadata
+    from clv.serving._models import download_model, load_pyfunc
 
     with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
         model = load_pyfunc(download_model(resolved, Path(folder) / "model"))
@@ -114,8 +115,9 @@ def _score(
     from clv.features._engines import is_spark_frame
     from clv.features.behaviour import customer_features
     from clv.mlflow_model.margin import check_margin, scoring_margin
+    from clv.mlflow_model.scoring import model_feature_columns
     from clv.mlflow_model.signature import PREDICTION_COLUMNS
-    from clv.serving._models import download_model, model_feature_columns, resolve_model
+    from clv.serving._models import download_model, resolve_model
 
     if not is_spark_frame(transactions):
         raise InvalidDataError(

@@ -109,8 +109,8 @@ def _recompute_segments(run: Any, tracking_uri: str) -> tuple[pd.DataFrame | Non
             f"({source or 'unknown'}) is not a file here; retrain to record it."
         )
     from clv.features.io import read_transactions
+    from clv.mlflow_model.scoring import score_transactions
     from clv.models.segments import segment_summary
-    from clv.serving.batch import score_transactions
     from clv.training.store_client import load_registered_model
 
     scored = score_transactions(

@@ -23,9 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -228,10 +226,5 @@ def log_comparison(table: pd.DataFrame, markdown: str) -> None:
     """
     import mlflow
 
-    with tempfile.TemporaryDirectory() as folder:
-        csv_path = Path(folder) / "comparison.csv"
-        md_path = Path(folder) / "comparison.md"
-        table.to_csv(csv_path, index_label="model")
-        md_path.write_text(markdown, encoding="utf-8")
-        mlflow.log_artifact(str(csv_path))
-        mlflow.log_artifact(str(md_path))
+    mlflow.log_text(table.to_csv(index_label="model"), "comparison.csv")
+    mlflow.log_text(markdown, "comparison.md")

@@ -183,3 +183,34 @@ def test_the_endpoint_takes_interval_in_params(trained, cdnow, tmp_path):
     pd.testing.assert_frame_equal(
         answers["split", 0.9][BOUNDS], answers["records", 0.9][BOUNDS], rtol=1e-6
     )
+
+
+def test_candidate_intervals_are_those_of_customer_lifetime_value(cdnow):
+    from clv.candidates import make_candidate
+    from clv.features.behaviour import customer_features
+    from clv.models import customer_lifetime_value
+
+    candidate = make_candidate("bg_nbd").fit_transactions(cdnow, as_of="1997-09-30", time_unit="W")
+    features = customer_features(cdnow, as_of="1997-09-30", time_unit="W")
+    features.index = features.index * 3 + 5  # any index
+    bounds = candidate.prediction_intervals(features, horizon=39, level=0.9, discount_rate=0.1)
+    assert bounds.index.equals(features.index)
+    inputs = candidate.decision_inputs(features)
+    table = inputs["customers"].set_axis(features.index)
+    # the candidate discounts a whole horizon by one-unit periods
+    direct = customer_lifetime_value(
+        inputs["transaction_model"],
+        inputs["spend_model"],
+        table,
+        horizon=39,
+        discount_rate=0.1,
+        period=1.0,
+        interval=0.9,
+    )
+    np.testing.assert_allclose(bounds["clv_lower"], direct["clv_lower"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(bounds["clv_upper"], direct["clv_upper"], rtol=1e-9, atol=1e-12)
+    purchases = inputs["transaction_model"].purchases_interval(table, 39, 0.9)
+    pd.testing.assert_frame_equal(
+        bounds[["purchases_lower", "purchases_upper"]],
+        purchases[["purchases_lower", "purchases_upper"]],
+    )

@@ -15,10 +15,10 @@ import pytest
 from clv.datasets import load_cdnow
 from clv.errors import InvalidDataError, ModelLoadError
 from clv.features.behaviour import customer_features
+from clv.mlflow_model.table_scoring import _direct_input, predict_table
 from clv.mlflow_model.validation import to_model_input
 from clv.serving._models import download_model, resolve_model
 from clv.serving.model_loading import BackgroundModel
-from clv.serving.table_scoring import _direct_input, predict_table
 
 
 @pytest.fixture(scope="module")
