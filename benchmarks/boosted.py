@@ -1,13 +1,19 @@
 """XGBoost training time of clv's boosted models, by thread count and machine load.
 
-Run: ``.venv/bin/python benchmarks/boosted.py [n_customers] [--jobs 1,2] [--busy 0,1]``
+Run: ``.venv/bin/python benchmarks/boosted.py [n_customers] [--jobs 1,2,auto] [--busy 0,1]
+[--repeat 1]``
 (default 1,000,000 customers; pass fewer where 1M takes too long on a busy machine).
 Fits BoostedSpendModel (tweedie and hurdle) and BoostedChurnModel (isotonic) with 300
 rounds, depth 4, hist on synthetic behavioural features, for every ``n_jobs`` in
 ``--jobs`` and every number of busy cores in ``--busy``: that many ``while True: pass``
 processes are started next to the fits and stopped by their process ids afterwards,
-to show what a neighbour's job does to each thread count. Prints fit and predict wall
-times and the load average.
+to show what a neighbour's job does to each thread count. ``auto`` is XGBoost's own
+default, one thread per core the process may use (``os.sched_getaffinity``). Prints
+fit and predict wall times, the load average, and for each thread count the ratio of
+its busy-core fits to its quiet ones (the issue-14 target: at most 1.5x). Busy
+process ``i`` is pinned to core ``i``. ``--repeat N`` runs the whole sequence N times
+(quiet and busy interleaved, as the machine's other load drifts) and compares the
+best fits of each.
 """
 
 from __future__ import annotations
@@ -58,28 +64,50 @@ def fits(X: pd.DataFrame, spend: np.ndarray, jobs: int) -> list[tuple[str, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n_customers", type=int, nargs="?", default=1_000_000)
-    parser.add_argument("--jobs", default="2", help="n_jobs values, comma-separated")
+    parser.add_argument("--jobs", default="2", help="n_jobs values (or auto), comma-separated")
     parser.add_argument("--busy", default="0", help="busy cores to add, comma-separated")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of the whole sequence")
     args = parser.parse_args()
     X, spend = features(args.n_customers)
     print(f"{args.n_customers:,} customers x {X.shape[1] - 1} features, 300 rounds, depth 4")
-    for busy in (int(value) for value in args.busy.split(",")):
+    cores = len(os.sched_getaffinity(0))
+    jobs_list = [cores if v.strip() == "auto" else int(v) for v in args.jobs.split(",")]
+    labels = [f"auto ({cores})" if v.strip() == "auto" else v.strip() for v in args.jobs.split(",")]
+    totals: dict[tuple[str, int], float] = {}
+    busy_counts = [int(value) for value in args.busy.split(",")] * args.repeat
+    for busy in busy_counts:
         spinners = [
-            subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import os; os.sched_setaffinity(0, {{{core}}})\nwhile 1: pass",
+                ]
+            )
+            for core in range(busy)
         ]
         try:
             time.sleep(1.0 if busy else 0.0)
-            for jobs in (int(value) for value in args.jobs.split(",")):
+            for label, jobs in zip(labels, jobs_list, strict=True):
                 load = " ".join(f"{x:.2f}" for x in os.getloadavg())
                 results = fits(X, spend, jobs)
                 total = sum(fit for _, fit, _ in results)
-                print(f"busy cores +{busy}, n_jobs={jobs}: fits {total:6.1f} s in all; load {load}")
+                totals[label, busy] = min(total, totals.get((label, busy), float("inf")))
+                print(
+                    f"busy cores +{busy}, n_jobs={label}: fits {total:6.1f} s in all; load {load}"
+                )
                 for label, fit, predict in results:
                     print(f"  {label:32s} fit {fit:7.1f} s   predict {predict:6.1f} s")
         finally:
             for spinner in spinners:
                 spinner.kill()
                 spinner.wait()
+    for (label, busy), total in totals.items():
+        if busy and (label, 0) in totals:
+            print(
+                f"n_jobs={label}: +{busy} busy core(s) {total:.1f} s vs quiet "
+                f"{totals[label, 0]:.1f} s: {total / totals[label, 0]:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ importing clv (or ``clv.cli``) changes no logging or warning state.
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -61,6 +62,11 @@ def library_output(verbose: bool = False) -> Iterator[None]:
     # internal blocks end, so the stream's writes are dropped for the block instead.
     stream = MLFLOW_LOGGING_STREAM
     stream.write = _discard  # type: ignore[method-assign]
+    # Also say so through the level, which code can ask (isEnabledFor): MLflow's
+    # checks that only log a warning are then skipped (clv.serving._models.load_pyfunc).
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -69,6 +75,7 @@ def library_output(verbose: bool = False) -> Iterator[None]:
             warnings.showwarning = _show_clv_warning
             yield
     finally:
+        logger.setLevel(level)
         del stream.write
 
 

@@ -25,6 +25,7 @@ from clv.candidates.base import (
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
 from clv.models._base import collapse_rows
+from clv.models._shared_terms import remembered
 
 __all__ = ["BetaGeoCandidate", "ModifiedBetaGeoCandidate", "ParetoNBDCandidate"]
 
@@ -188,7 +189,12 @@ class _BTYDCandidate(Candidate):
         data, _ = model._prediction_table(table)
         # Customers with one history (frequency, recency, T) get the same transaction
         # predictions: each distinct history is evaluated once, as the fits do.
-        distinct, inverse = _distinct_histories(data)
+        # (Once per scoring call: clv.models._shared_terms.)
+        distinct, inverse = remembered(
+            "btyd._distinct_histories",
+            (np.array(list(data)), *data.values()),
+            lambda: _distinct_histories(data),
+        )
         params = model.params_.to_numpy()
         purchases = model._expected_purchases_curve(params, distinct, np.array([horizon]))[:, 0]
         alive = model._probability_alive(params, distinct)

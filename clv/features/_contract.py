@@ -50,6 +50,7 @@ from clv.errors import (
     InvalidParameterError,
     describe_examples,
 )
+from clv.features._day_numbers import whole_days
 from clv.features._policies import (
     MissingCustomerPolicy,
     PolicyReport,
@@ -100,7 +101,8 @@ class PreparedTransactions:
     report : PolicyReport
         What the data policies dropped, netted or kept, in rows.
     rows : numpy.ndarray or None
-        Position in the caller's frame of every row of ``events``.
+        Position in the caller's frame of every row of ``events``; None when every
+        row was kept, in order (no log-sized array of 0 .. n - 1 to hold).
     """
 
     events: pd.DataFrame
@@ -298,7 +300,8 @@ def prepare_transactions(
         raise InvalidDataError("The transaction log is empty: there is nothing to summarise.")
 
     report = PolicyReport(rows=len(frame))
-    positions = np.arange(len(frame))
+    n_rows = len(frame)
+    positions: np.ndarray | None = None  # of the kept rows; None while every row is kept
     null_ids = frame[customer_id].isna().to_numpy()
     if null_ids.any():
         count = int(null_ids.sum())
@@ -313,25 +316,24 @@ def prepare_transactions(
         report.missing_customer_rows = count
         announce(message + "; they were dropped.", {"missing_customer_rows": count}, warn)
         frame = frame.loc[~null_ids]
-        positions = positions[~null_ids]
+        positions = np.flatnonzero(~null_ids)
     customers = frame[customer_id]
 
     stamps = _parse_timestamps(frame[timestamp], customers, timestamp)
     tz = getattr(stamps.dt, "tz", None)
     if tz is not None:
         stamps = stamps.dt.tz_localize(None)
-    nanos = stamps.astype("datetime64[ns]").to_numpy().view("int64")
     if merge_same_day:
-        t = (nanos // _NANOS_PER_DAY).astype("float64")
+        t = whole_days(stamps.to_numpy())  # no log-sized temporaries (_day_numbers)
     else:
-        t = nanos / _NANOS_PER_DAY
+        t = stamps.astype("datetime64[ns]").to_numpy().view("int64") / _NANOS_PER_DAY
 
     columns: dict[str, object] = {CUSTOMER_ID: customers.to_numpy(), "t": t}
     if has_amount:
         columns[AMOUNT] = _parse_amounts(frame[amount], customers, amount)
     for name in extra_columns:
         columns[name] = frame[name].to_numpy()
-    events = pd.DataFrame(columns)
+    events = pd.DataFrame(columns, copy=False)  # copy-on-write: no copy of the log
 
     if duplicates != "keep":
         duplicated = frame.duplicated().to_numpy()
@@ -355,8 +357,21 @@ def prepare_transactions(
         tz=tz,
         has_amount=has_amount,
         report=report,
-        rows=positions[events.index.to_numpy()],
+        rows=_row_positions(positions, events.index, n_rows),
     )
+
+
+def _row_positions(positions: np.ndarray | None, index: pd.Index, n_rows: int) -> np.ndarray | None:
+    """Positions in the caller's frame of the kept rows; None when every row was kept."""
+    if (
+        positions is None
+        and isinstance(index, pd.RangeIndex)
+        and index.equals(pd.RangeIndex(n_rows))
+    ):
+        return None
+    if positions is None:
+        return index.to_numpy()
+    return positions[index.to_numpy()]
 
 
 def inclusive_end(end_day: float, merge_same_day: bool) -> float:

@@ -116,7 +116,7 @@ def clean_transactions(
         missing_customer_id=missing_customer_id,
         warn=warn,
     )
-    rows = prepared.rows
+    rows = slice(None) if prepared.rows is None else prepared.rows  # None: every row kept
     ids = transactions[customer_id].iloc[rows].reset_index(drop=True)
     if ids.dtype.kind == "f" and np.all(ids.to_numpy() == np.round(ids.to_numpy())):
         ids = ids.astype(np.int64)  # integer ids read as float because some were missing

@@ -10,7 +10,10 @@ the declared types, so :func:`predict_table` checks the types once per column
 64-bit integer column, ``double`` a float64 one, ``any`` an int64 or float64 one,
 ``string`` a column of ``str``), fills the params from the params schema as MLflow
 does, and calls the model's own ``predict`` -- which still validates every value
-by name (:func:`clv.mlflow_model.validation.validate_features`). Any other table, and
+by name (:func:`clv.mlflow_model.validation.validate_features`), inside
+:func:`clv.models._shared_terms.shared_terms` so that the model's predictions
+(at the query's horizon and at the default one for the segments) evaluate their
+common per-row terms once. Any other table, and
 any model that is not a clv model, goes through ``PyFuncModel.predict`` unchanged:
 the shortcut changes speed, never answers (``tests/serving/test_table_scoring.py``).
 """
@@ -115,5 +118,8 @@ def predict_table(
     full = _full_params(model, params)
     if full is None:
         return model.predict(features, params=params)
+    from clv.models._shared_terms import shared_terms
+
     context = getattr(getattr(model, "_model_impl", None), "context", None)
-    return model.unwrap_python_model().predict(context, frame, params=full)
+    with shared_terms():  # the predictions at the query's and the default horizon share terms
+        return model.unwrap_python_model().predict(context, frame, params=full)

@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 
 from clv.models._arrays import dot
 from clv.models._pareto_nbd_integral import FloatArray, _log_integral
+from clv.models._shared_terms import remembered
 from clv.models._stable import digamma_difference, log_add_exp, log_pochhammer
 
 __all__ = ["fit_statistics", "log_likelihood", "total_log_likelihood"]
@@ -43,7 +44,20 @@ def _rows(*arrays: ArrayLike) -> tuple[tuple[FloatArray, ...], tuple[int, ...]]:
 def _log_parts(
     params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray, moments: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
-    """Return (ll, log E, log(s I), moments) with E the 'alive at T' term of eq. 18."""
+    """Return (ll, log E, log(s I), moments) with E the 'alive at T' term of eq. 18.
+
+    Once per equal inputs inside :func:`clv.models._shared_terms.shared_terms`.
+    """
+    return remembered(
+        "pareto_nbd._log_parts",
+        (np.asarray(params, dtype=np.float64), x, t_x, T, moments),
+        lambda: _compute_log_parts(params, x, t_x, T, moments),
+    )
+
+
+def _compute_log_parts(
+    params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray, moments: bool
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
     r, alpha, s, beta = _unpack(params)
     a = r + x
     log_c = log_pochhammer(r, x) + r * np.log(alpha) + s * np.log(beta)

@@ -9,6 +9,7 @@ started with, and the version it reports is the one it used.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +242,11 @@ def load_pyfunc(path: str | Path) -> Any:
     from mlflow.exceptions import MlflowException
 
     verify_model_folder(path)
+    # MLflow compares the model's requirements with every installed distribution
+    # (~0.4 s) only to log warnings: skipped when its warnings are not logged
+    # (`clv` commands without --verbose, clv._cli_output).
+    checks = logging.getLogger("mlflow.utils.requirements_utils").isEnabledFor(logging.WARNING)
     try:
-        return mlflow.pyfunc.load_model(str(path))
+        return mlflow.pyfunc.load_model(str(path), suppress_warnings=not checks)
     except (MlflowException, OSError, ImportError) as error:
         raise ModelLoadError(f"Cannot load the model at {path}: {_first_line(error)}") from error

@@ -1,6 +1,6 @@
-"""The ``clv serve`` and ``clv score`` commands (registered in :mod:`clv.cli`).
+"""``clv score``: every customer of a transaction file, scored (:mod:`clv.serving.batch`).
 
-Only typer is imported here; MLflow, pandas and the scoring code load when a
+Only typer is imported here; MLflow, pandas and the scoring code load when the
 command runs, so ``import clv.cli`` stays light.
 """
 
@@ -13,75 +13,16 @@ from typing import Annotated, Any
 
 import typer
 
+from clv.cli.options import (
+    DUPLICATES_HELP,
+    MISSING_CUSTOMER_HELP,
+    NEGATIVE_AMOUNTS_HELP,
+    TRACKING_HELP,
+    DateFormatOption,
+)
 from clv.errors import CLVError, InvalidParameterError
 
-__all__ = ["score", "serve"]
-
-_TRACKING_HELP = "MLflow store. [default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db]"
-MISSING_CUSTOMER_HELP = "Rows without a customer id: raise or drop (counted). [default: raise]"
-NEGATIVE_AMOUNTS_HELP = (
-    "Returns (negative amounts): raise, drop, or net against the purchases of their day "
-    "(or --invoice). [default: raise]"
-)
-DUPLICATES_HELP = "Exact duplicate rows: keep, drop (counted) or raise. [default: keep]"
-
-#: ``--date-format`` of ``clv score`` and ``clv train``.
-DateFormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--date-format",
-        help="Format of the timestamps, e.g. %d/%m/%Y. [default: ISO 8601 or one "
-        "unambiguous format; mixed formats are refused]",
-        show_default=False,
-    ),
-]
-
-
-def serve(
-    model_uri: Annotated[
-        str,
-        typer.Option(
-            "--model-uri", help="Model to serve, e.g. models:/clv@champion.", show_default=False
-        ),
-    ],
-    host: Annotated[
-        str, typer.Option("--host", help="Interface to listen on (loopback by default).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 5000,
-    workers: Annotated[int, typer.Option("--workers", help="uvicorn worker processes.")] = 1,
-    tracking_uri: Annotated[
-        str | None, typer.Option("--tracking-uri", help=_TRACKING_HELP, show_default=False)
-    ] = None,
-    server: Annotated[
-        str,
-        typer.Option(
-            "--server",
-            help="clv: MLflow's scoring app with clean 4xx errors; mlflow: plain "
-            "`mlflow models serve`.",
-        ),
-    ] = "clv",
-    allow_remote: Annotated[
-        bool,
-        typer.Option(
-            "--allow-remote",
-            help="Allow a --host that is not loopback: the endpoint has no authentication, "
-            "so put it behind a proxy that authenticates.",
-        ),
-    ] = False,
-) -> None:
-    """Serve a registered model over HTTP: /ping, /health, /version, /invocations."""
-    from clv.serving.server import serve as run_server
-
-    run_server(
-        model_uri,
-        host=host,
-        port=port,
-        workers=workers,
-        tracking_uri=tracking_uri,
-        server=server,
-        allow_remote=allow_remote,
-        progress=lambda message: typer.echo(message, err=True),
-    )
+__all__ = ["score"]
 
 
 class _Bars:
@@ -142,7 +83,7 @@ def score(
     ],
     engine: Annotated[str, typer.Option("--engine", help="local or spark.")] = "local",
     tracking_uri: Annotated[
-        str | None, typer.Option("--tracking-uri", help=_TRACKING_HELP, show_default=False)
+        str | None, typer.Option("--tracking-uri", help=TRACKING_HELP, show_default=False)
     ] = None,
     discount_rate: Annotated[
         float | None,

@@ -1,71 +1,29 @@
-"""The ``clv`` command line.
+"""``clv demo``, ``clv train``, ``clv promote`` and ``clv report``: training and its runs.
 
-User errors (bad data, bad arguments, missing files) print one line and exit with
-code 2; ``--debug`` shows the traceback instead. SIGTERM is handled like Ctrl-C:
-the command stops, removes what it was writing, marks its MLflow runs failed, and
-exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). MLflow's
-HTTP client is given bounded retries (:data:`clv.training.stores.HTTP_DEFAULTS`)
-unless its variables are set.
+Only typer is imported here; the training code loads when a command runs.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clv._cli_output import quiet_command, set_verbose
-from clv._interrupts import interrupts_as_keyboard_interrupt
+from clv.cli.options import (
+    DUPLICATES_HELP,
+    MISSING_CUSTOMER_HELP,
+    NEGATIVE_AMOUNTS_HELP,
+    DateFormatOption,
+    TrackingUriOption,
+)
 from clv.errors import CLVError
-from clv.serving import commands as serving_commands
-from clv.serving.commands import DUPLICATES_HELP, MISSING_CUSTOMER_HELP, NEGATIVE_AMOUNTS_HELP
 
 if TYPE_CHECKING:
-    from clv.training.train import TrainingResult
+    from clv.training.result import TrainingResult
 
-app = typer.Typer(
-    name="clv",
-    help="Customer lifetime value: features, models, training, scoring.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-_STATE = {"debug": False}
-#: Signals that stop a command cleanly (cleanup runs, exit code 128 + signal).
+__all__ = ["demo", "promote", "report", "train_command"]
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        from clv import __version__
-
-        typer.echo(f"clv {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option("--verbose", help="Show MLflow's log lines and the libraries' warnings."),
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
-        ),
-    ] = False,
-) -> None:
-    _STATE["debug"] = debug
-    set_verbose(verbose)
-
-
-@app.command()
-@quiet_command
 def demo(
     tracking_uri: Annotated[
         str | None,
@@ -124,8 +82,6 @@ def _print_training_summary(result: TrainingResult) -> None:
     typer.echo(result.summary())
 
 
-@app.command("train")
-@quiet_command
 def train_command(
     transactions: Annotated[
         str, typer.Argument(help="Transaction log: a .csv or .parquet file.", show_default=False)
@@ -142,10 +98,7 @@ def train_command(
             "--time-unit", help="D (days), W (weeks) or M (calendar months). [default: W]"
         ),
     ] = None,
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
-    ] = None,
+    tracking_uri: TrackingUriOption = None,
     experiment: Annotated[
         str | None, typer.Option("--experiment", help="MLflow experiment. [default: clv]")
     ] = None,
@@ -161,7 +114,7 @@ def train_command(
     amount: Annotated[
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
-    date_format: serving_commands.DateFormatOption = None,
+    date_format: DateFormatOption = None,
     invoice: Annotated[
         str | None,
         typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
@@ -238,15 +191,10 @@ def train_command(
     _print_training_summary(result)
 
 
-@app.command()
-@quiet_command
 def promote(
     name: Annotated[str, typer.Argument(help="Registered model name.", show_default=False)],
     version: Annotated[str, typer.Argument(help="Version to make champion.", show_default=False)],
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
-    ] = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Move the champion alias of NAME to VERSION by hand (overrides the gate)."""
     from clv.training.registry import promote as promote_version
@@ -256,12 +204,6 @@ def promote(
     typer.echo(f"{name}@champion -> version {version} ({before})")
 
 
-app.command()(quiet_command(serving_commands.serve))
-app.command()(quiet_command(serving_commands.score))
-
-
-@app.command()
-@quiet_command
 def report(
     run_id: Annotated[
         str | None,
@@ -270,10 +212,7 @@ def report(
     experiment: Annotated[
         str, typer.Option("--experiment", help="Experiment searched without --run-id.")
     ] = "clv",
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option("--tracking-uri", help="MLflow URI. [default: sqlite:///mlflow.db]"),
-    ] = None,
+    tracking_uri: TrackingUriOption = None,
     output: Annotated[str, typer.Option("--output", help="HTML file to write.")] = "report.html",
     currency: Annotated[
         str, typer.Option("--currency", help="Shown with every amount, e.g. USD or $.")
@@ -295,40 +234,3 @@ def report(
         acquisition_cost=acquisition_cost,
     )
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``clv`` console script.
-
-    Usage errors are click's (exit code 2); clv's own errors and missing files
-    print one line and exit with code 2 unless ``--debug`` is given.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        The arguments after the program name; ``sys.argv[1:]`` by default.
-    """
-    from clv.training.stores import HTTP_DEFAULTS
-
-    args = sys.argv[1:] if argv is None else argv
-    for name, value in HTTP_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    with interrupts_as_keyboard_interrupt() as received:
-        try:
-            app(args=args, prog_name="clv")
-        except (SystemExit, KeyboardInterrupt) as stop:
-            if received or isinstance(stop, KeyboardInterrupt):
-                number = received[0] if received else signal.SIGINT
-                typer.echo(f"clv: interrupted by {signal.Signals(number).name}", err=True)
-                raise SystemExit(128 + number) from None
-            raise
-        except (CLVError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            if "--debug" in args:
-                raise
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            typer.echo(f"error: {message}", err=True)
-            raise SystemExit(2) from None
-
-
-if __name__ == "__main__":
-    main()

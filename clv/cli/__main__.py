@@ -1,0 +1,5 @@
+"""``python -m clv.cli``."""
+
+from clv.cli import main
+
+main()
