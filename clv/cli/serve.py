@@ -22,7 +22,9 @@ def serve(
         str, typer.Option("--host", help="Interface to listen on (loopback by default).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 5000,
-    workers: Annotated[int, typer.Option("--workers", help="uvicorn worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Processes serving requests (uvicorn workers).")
+    ] = 1,
     tracking_uri: Annotated[
         str | None, typer.Option("--tracking-uri", help=TRACKING_HELP, show_default=False)
     ] = None,
@@ -30,8 +32,8 @@ def serve(
         str,
         typer.Option(
             "--server",
-            help="clv: MLflow's scoring app with clean 4xx errors; mlflow: plain "
-            "`mlflow models serve`.",
+            help="clv: clv's own app (MLflow's request formats, clean 4xx errors, limits); "
+            "mlflow: plain `mlflow models serve` on the same pinned version.",
         ),
     ] = "clv",
     allow_remote: Annotated[

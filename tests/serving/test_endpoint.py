@@ -49,7 +49,7 @@ def _request(port, method, path, body=None, content_type="application/json"):
 
 
 def _start_server(
-    trained, log: Path, environment: dict[str, str] | None = None
+    trained, log: Path, environment: dict[str, str] | None = None, *extra: str
 ) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     command = [
@@ -65,6 +65,7 @@ def _start_server(
         str(port),
         "--tracking-uri",
         trained.tracking_uri,
+        *extra,
     ]
     environment = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", **(environment or {}))
     with open(log, "wb") as handle:
@@ -236,6 +237,35 @@ def test_clv_serve_end_to_end(trained, tmp_path):
     log = (tmp_path / "server.log").read_text()
     assert "SECRET-TEXT-VALUE" not in log
     assert " 500 " not in log
+
+
+@pytest.mark.slow
+def test_plain_mlflow_models_serve_answers_as_clv_serve(trained, tmp_path):
+    """The registered model works under plain `mlflow models serve` (clv serve --server mlflow)."""
+    from mlflow.models import Model
+
+    from clv.serving._models import download_model, resolve_model
+
+    local = download_model(resolve_model(trained.model_uri, trained.tracking_uri), tmp_path / "m")
+    example = Model.load(str(local)).load_input_example(str(local))
+    split = example.to_dict(orient="split")
+    split.pop("index", None)
+    answers = []
+    for name, extra in (("mlflow", ("--server", "mlflow")), ("clv", ())):
+        process, port = _start_server(trained, tmp_path / f"{name}.log", None, *extra)
+        try:
+            body = {"dataframe_split": split, "params": {"horizon": 10.0, "discount_rate": 0.1}}
+            status, text = _request(port, "POST", "/invocations", body)
+            assert status == 200, text
+            answers.append(pd.DataFrame(json.loads(text)["predictions"]))
+            assert _request(port, "GET", "/ping", content_type=None)[0] == 200
+        finally:
+            _stop(process)
+    plain, ours = answers
+    assert list(plain.columns) == list(ours.columns)
+    for column in ("customer_id", "segment", "action"):
+        assert plain[column].tolist() == ours[column].tolist()
+    np.testing.assert_allclose(plain[PREDICTIONS], ours[PREDICTIONS], rtol=1e-12)
 
 
 def test_server_command_runs_plain_mlflow_models_serve():
