@@ -57,10 +57,6 @@ customers only.
 
 from __future__ import annotations
 
-import math
-import os
-import stat
-from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -68,18 +64,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clv.errors import InvalidDataError, InvalidParameterError
+from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
 from clv.features.io import (
     READ_ERRORS,
-    apply_date_format,
-    check_date_range,
-    check_id_column,
-    check_transaction_file,
-    choose_date_format,
     read_error,
     read_transactions,
-    unparsed_dates_error,
 )
 from clv.mlflow_model.intervals import (
     check_interval,
@@ -88,6 +78,15 @@ from clv.mlflow_model.intervals import (
 )
 from clv.mlflow_model.scoring import clv_metadata, score_transactions
 from clv.mlflow_model.signature import OUTPUT_COLUMNS as MODEL_OUTPUT_COLUMNS
+from clv.serving.output import _PARQUET, _suffix, _Writer, check_paths
+from clv.serving.partition import (
+    Progress,
+    _csv_header,
+    _estimate_csv_rows,
+    _partition,
+    _read_columns_parquet,
+    _read_piece,
+)
 from clv.serving.workspace import work_folder
 from clv.training.preflight import check_columns, check_discount_rate, check_positive
 
@@ -96,72 +95,8 @@ __all__ = ["OUTPUT_COLUMNS", "score_file", "score_transactions"]
 #: Columns of the scored output, in order: the model's, then where and when it scored.
 OUTPUT_COLUMNS = (*MODEL_OUTPUT_COLUMNS, "model_version", "scored_at")
 
-#: ``progress(phase, done, total)``: phase ``"reading"`` or ``"scoring"``, in transactions.
-Progress = Callable[[str, int, int], None]
 
 DEFAULT_CHUNK_CUSTOMERS = 500_000
-
-_PARQUET = (".parquet", ".pq")
-_CSV = (".csv",)
-
-
-def _suffix(path: Path) -> str:
-    return path.suffix.lower()
-
-
-def _check_output(output: str | Path) -> Path:
-    location = Path(output)
-    if _suffix(location) not in _PARQUET + _CSV:
-        raise InvalidParameterError(
-            f"The output {str(location)!r} must end in .parquet, .pq or .csv (the format "
-            "follows the extension)."
-        )
-    parent = location.resolve().parent
-    if not parent.is_dir():
-        raise FileNotFoundError(f"No such folder for the output: {parent}")
-    if location.is_dir():
-        raise IsADirectoryError(f"The output is a directory: {location}")
-    if location.exists() and not stat.S_ISREG(location.stat().st_mode):
-        raise InvalidParameterError(f"The output {location} exists and is not a regular file.")
-    return location
-
-
-_check_input = check_transaction_file
-
-
-def check_paths(transactions_path: str | Path, output: str | Path) -> tuple[Path, Path]:
-    """Check the transaction file and the output of a scoring job (both engines).
-
-    Parameters
-    ----------
-    transactions_path, output : str or pathlib.Path
-        As given to ``score_file``.
-
-    Returns
-    -------
-    (pathlib.Path, pathlib.Path)
-        The transaction file and the output.
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        If the output is the transaction file (through any path, symlink or hard
-        link), or its extension is unknown.
-    FileNotFoundError, IsADirectoryError, clv.errors.InvalidDataError
-        See :func:`clv.features.io.check_transaction_file`.
-    """
-    source = _check_input(transactions_path)
-    target = _check_output(output)
-    same = source.resolve() == target.resolve()
-    if not same and target.exists():
-        same = os.path.samefile(source, target)
-    if same:
-        raise InvalidParameterError(
-            f"The output {str(target)!r} is the transaction file {str(source)!r}: scoring "
-            "would replace the log with its scores. Choose another --output."
-        )
-    return source, target
-
 
 _positive = check_positive
 _check_discount_rate = check_discount_rate
@@ -181,218 +116,6 @@ def _check_score_arguments(
     to_day_number(as_of, "as_of")
     check_columns(columns)
     return horizon, chunk
-
-
-class _Writer:
-    """Append scored chunks to a temporary file; publish it with os.replace."""
-
-    def __init__(self, output: Path, folder: Path) -> None:
-        self.output = output
-        self.temporary = folder / f"scores{output.suffix}"
-        self.parquet = _suffix(output) in _PARQUET
-        self.writer: Any = None
-        self.handle: Any = None
-        self.schema: Any = None
-        self.rows = 0
-
-    def append(self, frame: pd.DataFrame) -> None:
-        if self.parquet:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self.writer is None:
-                self.schema = table.schema
-                # Dictionary pages for the text columns only (a handful of distinct
-                # values): tried on unique floats, they cost ~40% of the write for nothing.
-                text = [
-                    f.name
-                    for f in self.schema
-                    if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-                ]
-                self.writer = pq.ParquetWriter(
-                    self.temporary, self.schema, use_dictionary=text or False
-                )
-            elif not table.schema.equals(self.schema):
-                try:
-                    table = table.cast(self.schema)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as error:
-                    raise InvalidDataError(
-                        f"The customer ids change type between chunks: {error}"
-                    ) from error
-            self.writer.write_table(table)
-        else:
-            if self.handle is None:
-                self.handle = open(self.temporary, "w", encoding="utf-8", newline="")  # noqa: SIM115
-            frame.to_csv(self.handle, index=False, header=self.rows == 0)
-        self.rows += len(frame)
-
-    def commit(self) -> None:
-        self._close()
-        if self.rows == 0:
-            raise InvalidDataError("No customer was scored: nothing to write.")
-        os.replace(self.temporary, self.output)
-
-    def abort(self) -> None:
-        try:
-            self._close()
-        finally:
-            self.temporary.unlink(missing_ok=True)
-
-    def _close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-
-
-def _read_columns_parquet(path: Path, columns: list[str]) -> None:
-    import pyarrow.parquet as pq
-
-    names = pq.ParquetFile(path).schema_arrow.names
-    missing = [name for name in columns if name not in names]
-    if missing:
-        raise InvalidDataError(
-            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, names[:10]))}. Map your names with --customer-id, "
-            "--timestamp, --amount."
-        )
-
-
-def _csv_header(path: Path, columns: list[str]) -> pd.DataFrame:
-    try:
-        head = pd.read_csv(path, nrows=10_000, dtype={columns[1]: str})
-    except (pd.errors.ParserError, *READ_ERRORS) as error:
-        raise read_error(path, error) from error
-    missing = [name for name in columns if name not in head.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, map(str, head.columns[:10])))}. Map your names with "
-            "--customer-id, --timestamp, --amount."
-        )
-    return head
-
-
-def _estimate_csv_rows(path: Path) -> int:
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        sample = handle.read(1 << 20)
-    lines = max(1, sample.count(b"\n"))
-    return max(1, int(size / (len(sample) / lines)))
-
-
-def _batches(path: Path, columns: list[str], rows: int, id_dtype: Any) -> Iterator[pd.DataFrame]:
-    if _suffix(path) in _PARQUET:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        try:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
-                yield batch.to_pandas()
-        except (pa.ArrowException, *READ_ERRORS) as error:
-            raise read_error(path, error) from error
-        return
-    dtypes = {columns[0]: id_dtype, columns[1]: str}
-    try:
-        with pd.read_csv(path, usecols=columns, chunksize=rows, dtype=dtypes) as reader:
-            for chunk in reader:
-                yield chunk[columns]
-    except (pd.errors.ParserError, *READ_ERRORS) as error:
-        raise read_error(path, error) from error
-
-
-def _write_piece(piece: pd.DataFrame, target: Path) -> None:
-    """Write a bucket piece as an uncompressed Arrow IPC file.
-
-    A temporary file read once: Arrow's own format writes 2M rows in about 0.1 s
-    where parquet (encoding, snappy) takes about 1 s, and reads back twice as fast,
-    to the same dtypes (both go through an Arrow table).
-    """
-    import pyarrow as pa
-    import pyarrow.feather as feather
-
-    table = pa.Table.from_pandas(piece, preserve_index=False)
-    feather.write_feather(table, target, compression="uncompressed")
-
-
-def _read_piece(path: Path) -> pd.DataFrame:
-    import pyarrow.feather as feather
-
-    return feather.read_table(path).to_pandas()
-
-
-def _partition(
-    path: Path,
-    columns: list[str],
-    chunk: int,
-    folder: Path,
-    total_rows: int,
-    id_dtype: Any,
-    progress: Progress | None,
-    date_format: str | None = None,
-) -> list[tuple[list[Path], int]]:
-    """Pass 1: hash-partition the log by customer into bucket folders of Arrow pieces.
-
-    Every batch's dates are parsed with the format chosen on the first batch; rows
-    it does not read are counted over the whole file and refused at the end.
-    """
-    buckets: list[tuple[list[Path], int]] = []
-    count = 0
-    done = 0
-    chosen: str | None = None
-    unparsed: list[pd.DataFrame] = []
-    n_unparsed = 0
-    for index, batch in enumerate(_batches(path, columns, chunk, id_dtype)):
-        if batch.empty:
-            continue
-        ids = batch[columns[0]]
-        check_id_column(ids, columns[0])
-        if not buckets:
-            chosen = choose_date_format(
-                batch[columns[1]], column=columns[1], date_format=date_format
-            )
-        parsed, bad = apply_date_format(batch[columns[1]], chosen)
-        if bad.any():
-            n_unparsed += int(bad.sum())
-            if len(unparsed) < 3:
-                unparsed.append(batch.loc[bad, columns[:2]])
-        check_date_range(parsed, columns[1], ids)
-        batch = batch.assign(**{columns[1]: parsed})
-        if not buckets:
-            ratio = max(ids.nunique(dropna=False) / len(batch), 1.0 / chunk)
-            count = max(1, math.ceil(total_rows * ratio / chunk))
-            buckets = [([], 0) for _ in range(count)]
-        codes = pd.util.hash_array(ids.to_numpy()) % np.uint64(count)
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(count + 1, dtype=np.uint64))
-        for bucket in range(count):
-            start, stop = int(bounds[bucket]), int(bounds[bucket + 1])
-            if start == stop:
-                continue
-            piece = batch.iloc[order[start:stop]]
-            target = folder / f"b{bucket:05d}-p{index:06d}.arrow"
-            _write_piece(piece, target)
-            files, rows = buckets[bucket]
-            files.append(target)
-            buckets[bucket] = (files, rows + (stop - start))
-        done += len(batch)
-        if progress is not None:
-            progress("reading", done, max(done, total_rows))
-    if n_unparsed:
-        examples = pd.concat(unparsed)
-        raise unparsed_dates_error(
-            columns[1],
-            n_unparsed,
-            done,
-            str(chosen),
-            explicit=date_format is not None,
-            values=examples[columns[1]],
-            customers=examples[columns[0]],
-        )
-    return buckets
 
 
 def _observed_by(

@@ -57,18 +57,15 @@ from clv.mlflow_model.intervals import (
     output_columns,
 )
 from clv.serving.batch import (
-    _PARQUET,
     DEFAULT_CHUNK_CUSTOMERS,
     OUTPUT_COLUMNS,
     Progress,
     _check_discount_rate,
-    _check_input,
-    _check_output,
     _check_score_arguments,
     _combine,
     _positive,
-    _suffix,
 )
+from clv.serving.output import _PARQUET, _check_input, _check_output, _suffix
 from clv.serving.spark_session import spark_error, spark_session
 
 __all__ = ["score_file", "score_spark"]
