@@ -9,8 +9,7 @@ batch scoring), :mod:`clv.datasets` (bundled data and simulators) and
 Spark nor matplotlib.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from clv._version import __version__
 from clv.datasets import load_cdnow, load_donations
 from clv.errors import CLVError, ConvergenceError, InvalidDataError
 from clv.features import calibration_holdout_split, rfm_summary
@@ -22,11 +21,6 @@ from clv.models import (
     ParetoNBDModel,
     customer_lifetime_value,
 )
-
-try:
-    __version__ = version("clv")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "BetaGeoBetaBinomModel",

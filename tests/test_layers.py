@@ -17,7 +17,7 @@ import clv
 ROOT = Path(clv.__file__).parent
 #: The layers, lowest first: a module imports only from its own layer or earlier ones.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("clv.errors", "clv._validation", "clv._interrupts", "clv._cli_output"),
+    ("clv.errors", "clv._version", "clv._validation", "clv._interrupts", "clv._cli_output"),
     ("clv.datasets",),
     ("clv.features",),
     ("clv.models",),

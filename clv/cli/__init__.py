@@ -41,7 +41,7 @@ _STATE = {"debug": False}
 
 def _print_version(value: bool) -> None:
     if value:
-        from clv import __version__
+        from clv._version import __version__
 
         typer.echo(f"clv {__version__}")
         raise typer.Exit()

@@ -40,8 +40,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from clv._validation import DAY_UNITS
 from clv.features._calendar import duration
-from clv.features._contract import CUSTOMER_ID, TIME_UNITS
+from clv.features._contract import CUSTOMER_ID
 from clv.features._definitions import purchases_of, rfm_columns
 from clv.features._purchases import run_sums
 
@@ -99,7 +100,7 @@ def behaviour_table(
     """
     purchases = purchases_of(events, start=-np.inf, end=end, merge=merge)
     table = rfm_columns(
-        purchases, end=end_day, unit_days=TIME_UNITS.get(time_unit, np.nan), time_unit=time_unit
+        purchases, end=end_day, unit_days=DAY_UNITS.get(time_unit, np.nan), time_unit=time_unit
     )
     t = purchases.t
     amount = purchases.amount

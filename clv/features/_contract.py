@@ -44,7 +44,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from clv._validation import DAY_UNITS, check_choice, days_per_unit
+from clv._validation import check_choice
 from clv.errors import (
     InvalidDataError,
     InvalidParameterError,
@@ -62,12 +62,6 @@ from clv.features._policies import (
 CUSTOMER_ID = "customer_id"
 TIMESTAMP = "timestamp"
 AMOUNT = "amount"
-
-#: The units a log is summarised in, with their length in days (one definition:
-#: :data:`clv._validation.TIME_UNITS`); ``check_time_unit`` is the older name of
-#: :func:`clv._validation.days_per_unit`.
-TIME_UNITS = DAY_UNITS
-check_time_unit = days_per_unit
 
 _NANOS_PER_DAY = 86_400 * 10**9
 

@@ -109,9 +109,7 @@ def jsonable(value: Any) -> Any:
 
 def _copy_clv_sources(target: Path) -> Path:
     """Copy the clv package's Python sources (no data, no caches) into ``target/clv``."""
-    import clv
-
-    source = Path(clv.__file__).resolve().parent
+    source = Path(__file__).resolve().parents[1]  # clv/training/packaging.py -> clv
     destination = target / "clv"
     shutil.copytree(
         source,
