@@ -129,7 +129,7 @@ class PredictiveDistributionMixin:
         """
         owner = type(self).__name__
         counts, scalar = _check_counts(owner, n)
-        horizon = check_number("horizon", horizon, owner=owner, integer=self.discrete_time)
+        horizon = self._check_horizon(horizon)  # type: ignore[attr-defined]
         data, index = self._prediction_table(X)
         values = np.clip(self._count_pmf(self.params_.to_numpy(), data, horizon, counts), 0, 1)
         if scalar:
@@ -156,7 +156,7 @@ class PredictiveDistributionMixin:
         self._check_is_fitted()
         owner = type(self).__name__
         counts, scalar = _check_counts(owner, n)
-        horizon = check_number("horizon", horizon, owner=owner, integer=self.discrete_time)
+        horizon = self._check_horizon(horizon)  # type: ignore[attr-defined]
         values = np.clip(
             self._count_pmf_new_customer(self.params_.to_numpy(), horizon, counts), 0, 1
         )
@@ -184,9 +184,7 @@ class PredictiveDistributionMixin:
         """
         if horizon is None:
             return super().probability_alive(X)  # type: ignore[misc]
-        horizon = check_number(
-            "horizon", horizon, owner=type(self).__name__, integer=self.discrete_time
-        )
+        horizon = self._check_horizon(horizon)  # type: ignore[attr-defined]
         data, index = self._prediction_table(X)
         values = self._probability_alive_at(self.params_.to_numpy(), data, horizon)
         return pd.Series(np.clip(values, 0.0, 1.0), index=index, name="probability_alive")
@@ -219,7 +217,7 @@ class PredictiveDistributionMixin:
         """
         owner = type(self).__name__
         level = check_level(owner, level)
-        horizon = check_number("horizon", horizon, owner=owner, integer=self.discrete_time)
+        horizon = self._check_horizon(horizon)  # type: ignore[attr-defined]
         data, index = self._prediction_table(X)
         params = self.params_.to_numpy()
         point = self._expected_purchases_curve(params, data, np.array([horizon]))[:, 0]

@@ -48,6 +48,12 @@ class TransactionModel(ProbabilisticModel):
         """Closed-form DERT over an infinite horizon, or None when there is none."""
         return None
 
+    def _check_horizon(self, horizon: object) -> float:
+        """Check a future window: a non-negative number (whole periods in discrete time)."""
+        return check_number(
+            "horizon", horizon, owner=type(self).__name__, integer=self.discrete_time
+        )
+
     def expected_purchases(self, X: pd.DataFrame, horizon: float) -> pd.Series:
         """Predict the number of purchases in the next ``horizon``, given each history.
 
@@ -63,9 +69,7 @@ class TransactionModel(ProbabilisticModel):
         pandas.Series
             ``E[Y(horizon) | history]``, indexed like ``X``.
         """
-        horizon = check_number(
-            "horizon", horizon, owner=type(self).__name__, integer=self.discrete_time
-        )
+        horizon = self._check_horizon(horizon)
         data, index = self._prediction_table(X)
         curve = self._expected_purchases_curve(self.params_.to_numpy(), data, np.array([horizon]))
         return pd.Series(curve[:, 0], index=index, name="expected_purchases")
@@ -85,12 +89,7 @@ class TransactionModel(ProbabilisticModel):
         pandas.DataFrame
             One column per horizon, indexed like ``X``.
         """
-        values = np.array(
-            [
-                check_number("horizon", h, owner=type(self).__name__, integer=self.discrete_time)
-                for h in horizons
-            ]
-        )
+        values = np.array([self._check_horizon(h) for h in horizons])
         data, index = self._prediction_table(X)
         curve = self._expected_purchases_curve(self.params_.to_numpy(), data, values)
         return pd.DataFrame(curve, index=index, columns=list(values))
@@ -127,9 +126,7 @@ class TransactionModel(ProbabilisticModel):
         pandas.Series
             ``P(Y(horizon) = 0 | history)`` in [0, 1], indexed like ``X``.
         """
-        horizon = check_number(
-            "horizon", horizon, owner=type(self).__name__, integer=self.discrete_time
-        )
+        horizon = self._check_horizon(horizon)
         data, index = self._prediction_table(X)
         values = self._probability_no_purchase(self.params_.to_numpy(), data, horizon)
         return pd.Series(np.clip(values, 0.0, 1.0), index=index, name="probability_no_purchase")
