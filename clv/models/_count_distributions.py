@@ -43,12 +43,10 @@ import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
 from clv.models._arrays import pairs_inverse
-from clv.models._stable import beta_rule as stable_beta_rule
-from clv.models._stable import log_pochhammer, softplus
+from clv.models._stable import beta_rule, log_pochhammer, softplus
 
 __all__ = [
     "bg_count_pmf",
-    "beta_rule",
     "bg_survival",
     "bgbb_count_pmf",
     "mix_with_dead",
@@ -167,19 +165,10 @@ def bg_survival(t: float, r, alpha, a: float, b) -> np.ndarray:
         return out
     for value in np.unique(b):
         part = b == value
-        p, weights = beta_rule(_JACOBI_NODES, a, value)
+        p, weights = beta_rule(a, value, _JACOBI_NODES)
         log_ratio = np.log(alpha[part, None]) - np.log(alpha[part, None] + p * t)
         out[part] = np.exp(r[part, None] * log_ratio) @ weights
     return out
-
-
-def beta_rule(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss rule for ``E[f(p)]``, ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
-
-    :func:`clv.models._stable.beta_rule` (Golub-Welsch, finite for any ``a, b`` in
-    ``[1e-11, 1e11]``, also at ``a + b = 1``) with the node count first.
-    """
-    return stable_beta_rule(a, b, n)
 
 
 def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:
