@@ -24,7 +24,7 @@ from clv.candidates.base import (
 )
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
-from clv.models._base import collapse_rows
+from clv.models._arrays import collapse_rows
 from clv.models._shared_terms import remembered
 
 __all__ = ["BetaGeoCandidate", "ModifiedBetaGeoCandidate", "ParetoNBDCandidate"]
@@ -111,7 +111,7 @@ def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discou
     :func:`clv.models.value.customer_lifetime_value`); ``data`` comes from
     ``transaction._prediction_table``.
     """
-    from clv.models._base import units_per_year
+    from clv._validation import units_per_year
     from clv.models.value import lifetime_value_arrays
 
     whole = horizon >= 1 and abs(horizon - round(horizon)) < 1e-9
