@@ -53,7 +53,7 @@ def collapse_rows(
 
 
 def _column_codes(column: np.ndarray, dense_limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row codes into the column's distinct values (small non-negative integers as themselves)."""
+    """Per-row codes into the column's distinct values (small integers: themselves)."""
     if column.dtype.kind in "iu" and len(column):
         low, high = int(column.min()), int(column.max())
         if low >= 0 and high < dense_limit:

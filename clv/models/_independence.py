@@ -24,7 +24,7 @@ CORRELATION_THRESHOLD = 0.3
 def spend_frequency_correlation(
     frequency: np.ndarray, monetary_value: np.ndarray, weights: np.ndarray | None = None
 ) -> float:
-    """Spearman correlation of frequency and mean spend (weighted Pearson of the ranks; NaN if constant)."""
+    """Spearman correlation of frequency and mean spend (weighted; NaN if one is constant)."""
     rank_x = pd.Series(frequency).rank().to_numpy()
     rank_m = pd.Series(monetary_value).rank().to_numpy()
     w = np.ones(len(rank_x)) if weights is None else np.asarray(weights, dtype=np.float64)

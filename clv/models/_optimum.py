@@ -92,7 +92,7 @@ def _trial_points(
 
 
 class CertifiedOptimum(OptimizeResult):
-    """An ``OptimizeResult`` with ``shortfall`` (gain still found, 0 if certified) and ``direction``."""
+    """An ``OptimizeResult`` with ``shortfall`` (gain left, 0 if certified) and ``direction``."""
 
 
 def _probe(objective: Objective, x: np.ndarray, f: float, bound: float):

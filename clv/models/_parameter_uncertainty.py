@@ -22,7 +22,7 @@ _SEED = 20240901
 
 
 def parameter_draws(model, n_draws: int = N_DRAWS, seed: int = _SEED) -> np.ndarray:
-    """Draw ``(n_draws, k)`` positive parameter vectors from the asymptotic normal of the log-parameters.
+    """Draw ``(n_draws, k)`` parameter vectors from the asymptotic normal of the log-parameters.
 
     ``model`` must have ``covariance_`` (fitted with ``compute_standard_errors=True``).
     """

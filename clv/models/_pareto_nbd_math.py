@@ -1,4 +1,4 @@
-r"""Pareto/NBD's predictions and simulation, on ``params = [r, alpha, s, beta]`` and ``x, t_x, T``."""
+r"""Pareto/NBD's predictions and simulation, on ``[r, alpha, s, beta]`` and ``x, t_x, T``."""
 
 from __future__ import annotations
 

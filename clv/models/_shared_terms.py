@@ -49,7 +49,7 @@ def _digest(name: str, inputs: tuple[Any, ...]) -> bytes:
 
 
 def remembered(name: str, inputs: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
-    """Return ``compute()``, computed once per equal ``inputs`` (arrays, numbers) inside :func:`shared_terms`."""
+    """Return ``compute()``, once per equal ``inputs`` (arrays, numbers) in :func:`shared_terms`."""
     terms = _TERMS.get()
     if terms is None:
         return compute()

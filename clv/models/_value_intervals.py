@@ -56,7 +56,7 @@ def _spend_cdf(probabilities, spend_model, x, m):
 
 
 def spend_distribution_at(model, params, data, spend_model, spend_data, horizon, spend):
-    """``P(S < s)`` and ``P(S <= s)`` of the total spend in ``horizon`` at ``s = spend`` (for the PIT)."""
+    """``P(S < s)`` and ``P(S <= s)`` of the total spend in ``horizon`` at ``s = spend``."""
     spend = np.asarray(spend, dtype=np.float64)
     below, upto = np.zeros(len(spend)), np.zeros(len(spend))
     x, m = spend_data["frequency"], spend_data["monetary_value"]
