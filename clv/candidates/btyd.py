@@ -14,13 +14,14 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from clv._validation import check_number
+from clv._validation import check_number, units_per_year
 from clv.candidates.base import _RFM, Candidate, _customer_table, _output, _rfm_view
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
 from clv.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
-from clv.models._base import collapse_rows
+from clv.models._arrays import collapse_rows
 from clv.models._shared_terms import remembered
+from clv.models.value import lifetime_value_arrays
 
 __all__ = ["BetaGeoCandidate", "ModifiedBetaGeoCandidate", "ParetoNBDCandidate"]
 
@@ -95,9 +96,6 @@ def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discou
     :func:`clv.models.value.customer_lifetime_value`); ``data`` comes from
     ``transaction._prediction_table``.
     """
-    from clv.models._base import units_per_year
-    from clv.models.value import lifetime_value_arrays
-
     whole = horizon >= 1 and abs(horizon - round(horizon)) < 1e-9
     return lifetime_value_arrays(
         transaction,

@@ -36,17 +36,21 @@ _LARGE_SHAPE = 1e4
 _JACOBI_NODES = 48
 
 
-def frequency_terms(r: float, a: float, b: float):
-    """Parts of the log-likelihood that depend on the row only through x (eq. 6)."""
+def frequency_terms(r: float, a: float, b: float, shift: float = 0.0):
+    """Parts of the log-likelihood that depend on the row only through x (eq. 6).
+
+    ``shift=1`` gives MBG/NBD's (a dropout at time 0 too: ``b + x`` becomes ``b + x + 1``).
+    """
 
     def table(k: np.ndarray):
-        # log Gamma(r+k)/Gamma(r) + log B(a, b+k)/B(a, b), without cancellation at 1e10
-        constant = log_pochhammer(r, k) + log_pochhammer(b, k) - log_pochhammer(a + b, k)
+        j = k + shift
+        # log Gamma(r+k)/Gamma(r) + log B(a, b+j)/B(a, b), without cancellation at 1e10
+        constant = log_pochhammer(r, k) + log_pochhammer(b, j) - log_pochhammer(a + b, j)
         d_r = digamma_difference(r, k)
-        d_a = -digamma_difference(a + b, k)
-        d_b = digamma_difference(b, k) - digamma_difference(a + b, k)
-        positive = k > 0
-        safe = np.where(positive, b + k - 1.0, 1.0)
+        d_a = -digamma_difference(a + b, j)
+        d_b = digamma_difference(b, j) + d_a
+        positive = j > 0
+        safe = np.where(positive, b + j - 1.0, 1.0)
         log_dropout = np.where(positive, np.log(a) - np.log(safe), -np.inf)
         inverse_bk = np.where(positive, 1.0 / safe, 0.0)
         return constant, d_r, d_a, d_b, log_dropout, inverse_bk
@@ -54,12 +58,15 @@ def frequency_terms(r: float, a: float, b: float):
     return table
 
 
-def bgnbd_log_likelihood(params: np.ndarray, data: Mapping[str, np.ndarray]):
-    """Per-customer log-likelihood (eq. 6) and its gradient in (r, alpha, a, b)."""
+def bgnbd_log_likelihood(params: np.ndarray, data: Mapping[str, np.ndarray], shift: float = 0.0):
+    """Per-customer log-likelihood (eq. 6) and its gradient in (r, alpha, a, b).
+
+    ``shift=1``: MBG/NBD's (Batislam et al. 2007, eq. 4).
+    """
     r, alpha, a, b = params
     x, t_x, T = data["frequency"], data["recency"], data["T"]
     constant, d_r, d_a, d_b, log_dropout, inverse_bk = gather_by_integer(
-        x, frequency_terms(r, a, b)
+        x, frequency_terms(r, a, b, shift)
     )
     log_T = np.log(alpha + T)
     growth_T, growth_tx = np.log1p(T / alpha), np.log1p(t_x / alpha)  # log((alpha+T)/alpha)
@@ -122,16 +129,15 @@ def mixture_statistics(
 
 
 def mixture_total_log_likelihood(
-    params: np.ndarray, stats: Mapping, terms
+    params: np.ndarray, stats: Mapping, shift: float = 0.0
 ) -> tuple[float, np.ndarray]:
     """Weighted total log-likelihood and gradient of the BG/NBD family from ``stats``.
 
-    ``terms(r, a, b)`` maps distinct frequencies to ``(constant, d_r, d_a, d_b,
-    log_dropout, inverse_b)``, where ``log_dropout = log(a) - log(b + ...)`` and
-    ``inverse_b`` its derivative in ``-b``; see :func:`mixture_statistics`.
+    See :func:`mixture_statistics`; ``shift`` as in :func:`frequency_terms`.
     """
     r, alpha, a, b = params
-    constant, d_r, d_a, d_b, log_dropout, inverse_b = terms(r, a, b)(stats["x_levels"])
+    terms = frequency_terms(r, a, b, shift)
+    constant, d_r, d_a, d_b, log_dropout, inverse_b = terms(stats["x_levels"])
     by_x, by_T = stats["by_x"], stats["by_T"]
     alpha_T = alpha + stats["T_levels"]
     alpha_tx = alpha + stats["tx_levels"]
@@ -206,11 +212,14 @@ def gamma_rate_moments(data: Mapping[str, np.ndarray], weights: np.ndarray) -> t
     return 1.0, 1.0 / rate
 
 
-def log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
-    """``log(P(dead) / P(alive))`` given the history (eq. 13 rearranged)."""
+def log_odds_dead(params: np.ndarray, x, t_x, T, shift: float = 0.0):
+    """``log(P(dead) / P(alive))`` given the history (eq. 13 rearranged).
+
+    ``shift=1``: MBG/NBD's (Batislam et al. 2007, Appendix A eq. 5).
+    """
     r, alpha, a, b = params
-    positive = x > 0
-    safe = np.where(positive, b + x - 1.0, 1.0)
+    positive = x + shift > 0
+    safe = np.where(positive, b + x - 1.0 + shift, 1.0)
     value = np.log(a) - np.log(safe) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     return np.where(positive, value, -np.inf)
 
@@ -332,13 +341,19 @@ def conditional_expected_purchases(
     return out
 
 
-def expected_purchases_new_customer(params: np.ndarray, horizon) -> np.ndarray | float:
+def expected_purchases_new_customer(
+    params: np.ndarray, horizon, dropout_at_start: bool = False
+) -> np.ndarray | float:
     """Eq. (9): ``E[X(t)]`` for a customer who just made a first purchase.
 
     Falls back to :func:`expected_purchases_given_alive` at ``x = T = 0`` where the
-    closed form is ill-conditioned.
+    closed form is ill-conditioned. ``dropout_at_start`` (MBG/NBD): survive time 0
+    with probability ``b / (a + b)``, then BG/NBD's process with ``b + 1``.
     """
     r, alpha, a, b = params
+    if dropout_at_start:
+        shifted = np.array([r, alpha, a, b + 1.0])
+        return b / (a + b) * expected_purchases_new_customer(shifted, horizon)
     with np.errstate(all="ignore"):
         hyp = hyp2f1(r, b, a + b - 1, horizon / (alpha + horizon))
         value = (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)

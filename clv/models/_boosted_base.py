@@ -36,34 +36,18 @@ def _xgboost():
     return xgboost
 
 
+def _store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+    """Set a constructor's keyword arguments as attributes (the scikit-learn contract)."""
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 class _BoostedModel(BaseEstimator):
     """Shared machinery: feature checks, DMatrix building, training, persistence."""
 
     _booster_files: ClassVar[tuple[str, ...]] = ("booster.ubj",)
     _logit_margin: ClassVar[bool] = False  # the offset is a probability (churn)
-
-    def __init__(
-        self,
-        *,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        max_depth: int = 4,
-        min_child_weight: float = 5.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        random_state: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.min_child_weight = min_child_weight
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     # -- checks ----------------------------------------------------------------------
 

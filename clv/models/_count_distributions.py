@@ -43,12 +43,10 @@ import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
 from clv.models._arrays import pairs_inverse
-from clv.models._stable import beta_rule as stable_beta_rule
-from clv.models._stable import log_pochhammer, softplus
+from clv.models._stable import beta_rule, log_pochhammer, softplus
 
 __all__ = [
     "bg_count_pmf",
-    "beta_rule",
     "bg_survival",
     "bgbb_count_pmf",
     "mix_with_dead",
@@ -65,8 +63,10 @@ _BLOCK = 1 << 21
 _JACOBI_NODES = 48
 
 
-def _column(value, rows: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(value, dtype=np.float64), (rows,))[:, None]
+def _per_row(*values) -> list[np.ndarray]:
+    """Return the values as float arrays of one length: one value per row."""
+    rows = max(np.size(value) for value in values)
+    return [np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)) for v in values]
 
 
 def _log_nbd(n: np.ndarray, r: np.ndarray, alpha: np.ndarray, t: float) -> np.ndarray:
@@ -117,8 +117,7 @@ def bg_count_pmf(n, t: float, r, alpha, a: float, b, *, dropout_at_start: bool =
         Shape ``(rows, len(n))``.
     """
     n = np.asarray(n, dtype=np.float64)[None, :]
-    rows = max(np.size(r), np.size(alpha), np.size(b))
-    r, alpha, b = _column(r, rows), _column(alpha, rows), _column(b, rows)
+    r, alpha, b = (v[:, None] for v in _per_row(r, alpha, b))
     shift = 1.0 if dropout_at_start else 0.0
     log_norm = betaln(a, b)
     alive = np.exp(betaln(a, b + n + shift) - log_norm + _log_nbd(n, r, alpha, t))
@@ -159,27 +158,17 @@ def bg_survival(t: float, r, alpha, a: float, b) -> np.ndarray:
     numpy.ndarray
         One probability per row.
     """
-    rows = max(np.size(r), np.size(alpha), np.size(b))
-    r, alpha, b = (np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)) for v in (r, alpha, b))
-    out = np.empty(rows)
+    r, alpha, b = _per_row(r, alpha, b)
+    out = np.empty(len(r))
     if t <= 0:
         out[:] = 1.0
         return out
     for value in np.unique(b):
         part = b == value
-        p, weights = beta_rule(_JACOBI_NODES, a, value)
+        p, weights = beta_rule(a, value, _JACOBI_NODES)
         log_ratio = np.log(alpha[part, None]) - np.log(alpha[part, None] + p * t)
         out[part] = np.exp(r[part, None] * log_ratio) @ weights
     return out
-
-
-def beta_rule(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss rule for ``E[f(p)]``, ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
-
-    :func:`clv.models._stable.beta_rule` (Golub-Welsch, finite for any ``a, b`` in
-    ``[1e-11, 1e11]``, also at ``a + b = 1``) with the node count first.
-    """
-    return stable_beta_rule(a, b, n)
 
 
 def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -300,10 +289,7 @@ def pareto_nbd_count_pmf(n, t: float, r, alpha, s: float, beta) -> np.ndarray:
         Shape ``(rows, len(n))``.
     """
     values = np.asarray(n, dtype=np.float64)
-    rows = max(np.size(r), np.size(alpha), np.size(beta))
-    r, alpha, beta = (
-        np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)).copy() for v in (r, alpha, beta)
-    )
+    r, alpha, beta = _per_row(r, alpha, beta)
     survive = -s * np.log1p(t / beta)
     alive = np.exp(_log_nbd(values[None, :], r[:, None], alpha[:, None], t) + survive[:, None])
     dead = np.stack([_pareto_dropout_term(k, t, r, alpha, s, beta) for k in values], axis=1)
@@ -339,8 +325,7 @@ def bgbb_count_pmf(n, m: int, alpha, beta, gamma: float, delta) -> np.ndarray:
         Shape ``(rows, len(n))``.
     """
     n = np.asarray(n, dtype=np.float64)[None, :]
-    rows = max(np.size(alpha), np.size(beta), np.size(delta))
-    alpha, beta, delta = _column(alpha, rows), _column(beta, rows), _column(delta, rows)
+    alpha, beta, delta = (v[:, None] for v in _per_row(alpha, beta, delta))
     log_norm = betaln(alpha, beta) + betaln(gamma, delta)
 
     def log_binom(i):

@@ -1,20 +1,10 @@
 """The base estimator of clv's probabilistic models: maximum likelihood done once.
 
-A model subclass declares its parameters (the papers' symbols), the customer-table
-columns its likelihood reads, a deterministic starting point and one function that
-returns, for every data row, the log-likelihood and its gradient with respect to the
-natural parameters. :class:`ProbabilisticModel` does the rest: it validates the
-customer table once (:class:`clv._validation.CustomerTable`), collapses identical data
-rows into integer weights combined with ``sample_weight``
-(:func:`clv.models._arrays.distinct_rows`, the big saving on day-resolution data),
-maximises the likelihood (:func:`clv.models._fitting.maximise`), computes standard
-errors only when asked and persists as small JSON (:mod:`clv.models._persistence`).
-
-The optional L2 penalty is on a documented, sample-size-free scale: the optimiser
-maximises ``mean log-likelihood per customer - penalty * sum(log(theta_j) ** 2)``,
-i.e. the total objective is ``LL - n_customers * penalty * sum(log(theta_j) ** 2)``.
-It shrinks every parameter towards 1 on the log scale; ``penalty=0`` (the default) is
-maximum likelihood.
+A model declares its parameters, the columns its likelihood reads, a deterministic
+start and the per-row log-likelihood with its gradient; :class:`ProbabilisticModel`
+validates, collapses identical rows, maximises (:mod:`clv.models._fitting`) and
+persists (:mod:`clv.models._persistence`). The L2 penalty is on a sample-size-free
+scale: the total objective is ``LL - n_customers * penalty * sum(log(theta_j) ** 2)``.
 """
 
 from __future__ import annotations
@@ -117,6 +107,14 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
         """Weighted total log-likelihood and gradient (override with sufficient statistics)."""
         ll_rows, grad_rows = self._log_likelihood_rows(params, data)
         return dot(weights, ll_rows), dot(weights, grad_rows)
+
+    @staticmethod
+    def _once_per_fit(data: dict, key: str, weights: np.ndarray, compute) -> Any:
+        """``compute()`` once per fit: kept in ``data`` under ``key`` for these ``weights``."""
+        kept = data.get(key)
+        if kept is None or kept[0] is not weights:
+            kept = data[key] = (weights, compute())
+        return kept[1]
 
     def _check_table(self, table: CustomerTable, *, fitting: bool) -> None:
         """Model-specific relations between columns (default: frequency/recency/T)."""

@@ -25,7 +25,7 @@ import pandas as pd
 from clv._validation import check_number
 from clv.errors import InvalidParameterError
 
-__all__ = ["PredictiveDistributionMixin", "check_level", "count_quantiles"]
+__all__ = ["PredictiveDistributionMixin", "check_level", "count_quantiles", "rows_pmf"]
 
 #: Counts evaluated per step while searching a quantile of the count distribution.
 _COUNT_STEP = 16
@@ -89,6 +89,13 @@ def count_quantiles(pmf, rows: int, probabilities: Sequence[float]) -> np.ndarra
     if len(pending):  # a vanishing tail never reaches the level: the search limit
         out[out < 0] = _MAX_COUNT
     return out
+
+
+def rows_pmf(model, params, data: dict[str, np.ndarray], horizon: float):
+    """``pmf(rows, n)``: ``model``'s count PMF of the selected rows, for :func:`count_quantiles`."""
+    return lambda rows, n: model._count_pmf(
+        params, {k: v[rows] for k, v in data.items()}, horizon, n
+    )
 
 
 class PredictiveDistributionMixin:
@@ -222,9 +229,7 @@ class PredictiveDistributionMixin:
         params = self.params_.to_numpy()
         point = self._expected_purchases_curve(params, data, np.array([horizon]))[:, 0]
         bounds = count_quantiles(
-            lambda rows, n: self._count_pmf(
-                params, {k: v[rows] for k, v in data.items()}, horizon, n
-            ),
+            rows_pmf(self, params, data, horizon),
             len(point),
             [(1.0 - level) / 2.0, (1.0 + level) / 2.0],
         ).astype(np.float64)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc
 
-from clv.models._predictive import count_quantiles
+from clv.models._predictive import count_quantiles, rows_pmf
 
 __all__ = ["spend_distribution_at", "value_interval"]
 
@@ -52,12 +52,8 @@ def _count_groups(model, params, data, horizon: float):
     ``N`` is the count below which all but 1e-6 of a row's mass lies, rounded up to
     a power of two (few groups; customers likely to buy little need few counts).
     """
-    rows = len(next(iter(data.values())))
-
-    def pmf(selected, n):
-        return model._count_pmf(params, {k: v[selected] for k, v in data.items()}, horizon, n)
-
-    top = count_quantiles(pmf, rows, [1.0 - _TAIL])[:, 0]
+    pmf = rows_pmf(model, params, data, horizon)
+    top = count_quantiles(pmf, len(next(iter(data.values()))), [1.0 - _TAIL])[:, 0]
     width = 1 << np.ceil(np.log2(top + 2.0)).astype(np.int64)
     for size in np.unique(width):
         selected = np.flatnonzero(width == size)
@@ -167,11 +163,8 @@ def value_interval(
     with np.errstate(divide="ignore", invalid="ignore"):
         discount = np.where(undiscounted > 0, point / undiscounted, 1.0)
     if spend_data is None:
-        rows = len(expected)
-        pmf = lambda selected, n: model._count_pmf(  # noqa: E731
-            params, {k: v[selected] for k, v in data.items()}, horizon, n
-        )
-        quantiles = count_quantiles(pmf, rows, targets) * spend_values[:, None]
+        pmf = rows_pmf(model, params, data, horizon)
+        quantiles = count_quantiles(pmf, len(expected), targets) * spend_values[:, None]
     else:
         quantiles = np.empty((len(expected), len(targets)))
         x, m = spend_data["frequency"], spend_data["monetary_value"]

@@ -46,7 +46,7 @@ import pandas as pd
 
 from clv._validation import check_choice, check_number
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._boosted_base import _BoostedModel
+from clv.models._boosted_base import _BoostedModel, _store
 from clv.models._boosted_churn import BoostedChurnModel
 from clv.models._persistence import register
 
@@ -121,20 +121,7 @@ class BoostedSpendModel(_BoostedModel):
         random_state: int = 0,
         n_jobs: int = 1,
     ):
-        super().__init__(
-            n_estimators=n_estimators,
-            learning_rate=learning_rate,
-            max_depth=max_depth,
-            min_child_weight=min_child_weight,
-            subsample=subsample,
-            colsample_bytree=colsample_bytree,
-            reg_lambda=reg_lambda,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
-        self.objective = objective
-        self.tweedie_variance_power = tweedie_variance_power
-        self.offset = offset
+        _store(self, locals())
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
