@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 
 from clv._validation import check_is_fitted, check_number, check_sample_weight
 from clv.errors import InvalidDataError, ModelLoadError
-from clv.models._persistence import check_header, header, parse, read_text, write_json
+from clv.models._persistence import check_header, header, model_folder, parse, read_text, write_json
 
 __all__ = ["FORMAT_NAME"]
 
@@ -220,9 +220,7 @@ class _BoostedModel(BaseEstimator):
         directory : str or pathlib.Path
             Folder to write into (created if needed).
         """
-        self._check_is_fitted()
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = model_folder(self, directory)
         boosters = self._boosters()
         files = list(self._booster_files[: len(boosters)])
         for booster, name in zip(boosters, files, strict=True):

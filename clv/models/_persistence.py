@@ -136,6 +136,14 @@ def read_text(path: str | Path) -> str:
         raise ModelLoadError(f"Cannot read model file {str(path)!r}: {error.strerror}.") from None
 
 
+def model_folder(model: Any, directory: str | Path) -> Path:
+    """Check that ``model`` is fitted; return ``directory`` as a Path, created if needed."""
+    model._check_is_fitted()
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def write_json(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` as indented, key-sorted JSON."""
     Path(path).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
