@@ -1,10 +1,8 @@
-"""BG/NBD's mathematics: the likelihood, its sufficient statistics and the predictions.
+"""BG/NBD's mathematics (MBG/NBD's with ``shift=1``): likelihood, statistics, predictions.
 
 Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting Your Customers the Easy
 Way: An Alternative to the Pareto/NBD Model." *Marketing Science* 24(2), 275-284.
-Equation numbers refer to that paper. :class:`clv.models.beta_geo.BetaGeoModel` wires
-these functions to the fitting machinery and the prediction API; MBG/NBD reuses the
-mixture likelihood and the quadrature.
+Equation numbers refer to that paper.
 """
 
 from __future__ import annotations
@@ -94,17 +92,12 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def mixture_statistics(
     data: Mapping[str, np.ndarray], weights: np.ndarray, mixture: np.ndarray
 ) -> dict[str, np.ndarray | float]:
-    """Parameter-free summaries of the data for :func:`mixture_total_log_likelihood`.
+    """Parameter-free summaries of the data for :func:`mixture_total_log_likelihood`, once per fit.
 
-    Computed once per fit. The log-likelihood of the BG/NBD family is
-    ``c(x) + r log(alpha) - (r + x) log(alpha + T) + [mixture] softplus(gap)`` with
-    ``gap = log_dropout(x) + (r + x) (log(alpha + T) - log(alpha + t_x))``: the terms
-    in ``x`` alone are summed with weights totalled per distinct ``x``, those in ``T``
-    alone with weights totalled per distinct ``T``, and only ``gap`` needs every row
-    (and only the rows where ``mixture`` holds: BG/NBD customers without repeat
-    purchases cannot have dropped out, so their likelihood depends on ``T`` alone).
-    Logarithms and reciprocals of ``alpha + T`` and ``alpha + t_x`` are then taken once
-    per distinct value and gathered.
+    The log-likelihood is ``c(x) + r log(alpha) - (r + x) log(alpha + T) + [mixture]
+    softplus(gap)``: terms in ``x`` alone are summed per distinct ``x``, in ``T`` alone per
+    distinct ``T``, and only ``gap`` needs the rows where ``mixture`` holds (those who may
+    have dropped out).
     """
     x, t_x, T = data["frequency"], data["recency"], data["T"]
     x_levels, x_code = _codes(x)
@@ -187,13 +180,10 @@ def mixture_total_log_likelihood(
 
 
 def gamma_rate_moments(data: Mapping[str, np.ndarray], weights: np.ndarray) -> tuple[float, float]:
-    """Method-of-moments ``(r, alpha)`` of the gamma purchase rate, a starting point.
+    """Method-of-moments ``(r, alpha)`` of the gamma purchase rate (dropout ignored), a start.
 
-    With ``x | lambda ~ Poisson(lambda T)`` and ``lambda ~ Gamma(r, alpha)``, the
-    observed rates ``x / T`` have mean ``r / alpha`` and variance ``r / alpha**2 +
-    E[lambda / T]``; matching both (dropout ignored) gives ``alpha = mean / excess
-    variance`` and ``r = mean * alpha``. Falls back to ``(1, 1 / mean rate)`` when the
-    rates are not over-dispersed.
+    Rates ``x / T`` have mean ``r / alpha`` and variance ``r / alpha**2 + E[lambda / T]``;
+    ``(1, 1 / mean rate)`` when they are not over-dispersed.
     """
     x, T = data["frequency"].astype(np.float64), data["T"]
     observed = T > 0
@@ -225,32 +215,19 @@ def log_odds_dead(params: np.ndarray, x, t_x, T, shift: float = 0.0):
 
 
 def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
-    """Rows where eq. (10)'s closed form is ill-conditioned.
-
-    ``2F1(.; .; c; z)`` has poles at ``c = 0, -1, -2, ...`` and the prefactor
-    ``1 / (a - 1)`` at ``a = 1``; the expectation itself is finite there.
-    """
+    """Rows near a pole of eq. (10)'s ``2F1`` (``c = 0, -1, ...``) or of ``1 / (a - 1)``."""
     c = np.asarray(c, dtype=float)
     near_pole = (c < 0.5) & (np.abs(c - np.round(c)) < tolerance)
     return near_pole | (abs(a - 1.0) < tolerance)
 
 
 def _closed_form_unreliable(params: np.ndarray, limit: float = 1e4) -> bool:
-    """Tell whether eq. (10)'s ``2F1`` loses precision: a parameter ran past ``limit``.
-
-    With ``a``, ``b``, ``r`` or ``alpha`` in the thousands and beyond (the limits of
-    the model as a parameter runs away on a small or degenerate log) the closed form
-    cancels catastrophically (it gave -217 at b = 9.4e9); the quadrature does not.
-    """
+    """Tell whether a parameter passed ``limit``: eq. (10)'s ``2F1`` cancels (-217 at b=9.4e9)."""
     return bool(np.max(params) > limit)
 
 
 def closed_form_in_range(value: np.ndarray, shape: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """Rows where an expected count given alive lies in its bounds ``[0, shape * spread]``.
-
-    Given alive, ``E[Y(t)]`` is at most the expected purchases without dropout,
-    ``(r + x) t / (alpha + T)``; a closed form outside these bounds lost precision.
-    """
+    """Rows where an expected count given alive lies in ``[0, shape * spread]`` (else imprecise)."""
     with np.errstate(invalid="ignore", over="ignore"):
         upper = np.asarray(shape * spread, dtype=float) * (1.0 + 1e-9)
         return np.isfinite(value) & (value >= 0.0) & (value <= upper)
@@ -261,34 +238,12 @@ def expected_purchases_given_alive(
 ) -> np.ndarray:
     """``E[Y(t) | x, T, alive]`` by Gauss-Jacobi quadrature over the dropout probability.
 
-    Given alive at ``T``, BG/NBD's purchase rate is Gamma(r + x, alpha + T) and the
-    dropout probability Beta(a, b + x), independently; a customer with rate ``lam``
-    and dropout probability ``p`` makes ``(1 - exp(-lam p t)) / p`` expected purchases
-    in ``t`` (death after a purchase makes the lifetime Exp(lam p)). Averaging over
-    the rate gives ``(1 - ((alpha+T) / (alpha+T+p t)) ** (r+x)) / p``, a smooth,
-    bounded function of ``p``, integrated against the Beta weight by a Gauss-Jacobi
-    rule (:func:`clv.models._stable.beta_rule`, exact for any ``a`` and ``b`` the fit
-    can return, also where ``a`` or ``b`` runs to 1e10). It equals eq. (10) of Fader, Hardie & Lee (2005) divided by
-    P(alive), and stays finite where that closed form meets a pole of ``2F1`` (e.g.
-    ``a + b -> 0`` when a short history shows no dropout).
-
-    Parameters
-    ----------
-    params : numpy.ndarray
-        ``[r, alpha, a, b]``.
-    x, T : numpy.ndarray
-        Repeat purchases and observation length (one row per customer).
-    horizon : float
-        Length of the forecast period.
-    dropout_scale : float, default 1.0
-        Multiplies every customer's dropout probability from ``T`` on (``c p``);
-        1.0 is the model itself, below 1 the retention scenario of
-        :mod:`clv.models.retention`.
-
-    Returns
-    -------
-    numpy.ndarray
-        Expected purchases in ``(T, T + horizon]`` for a customer alive at ``T``.
+    Given alive at ``T``, the rate is Gamma(r + x, alpha + T) and the dropout probability
+    ``p`` Beta(a, b + x); a customer makes ``(1 - ((alpha+T) / (alpha+T+p t)) ** (r+x)) / p``
+    expected purchases, a smooth bounded function of ``p`` integrated by
+    :func:`clv.models._stable.beta_rule`. It is eq. (10) over P(alive), finite where that
+    closed form meets a pole. ``dropout_scale`` multiplies ``p`` from ``T`` on (the
+    retention scenario of :mod:`clv.models.retention`).
     """
     r, alpha, a, b = (float(v) for v in params)
     x = np.asarray(x, dtype=float)

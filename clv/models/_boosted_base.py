@@ -1,12 +1,8 @@
-"""The machinery the boosted models share: feature checks, XGBoost training, persistence.
+"""What the boosted models share: feature checks, XGBoost training, persistence.
 
-Features are the numeric and pandas ``category`` columns of the table
-(``customer_id``, ``cutoff`` and the labels are never features); the categories seen
-at fit are stored and applied at prediction. XGBoost is imported only when a model is
-fitted, predicts or is loaded. A fitted model is a folder: its booster(s) in
-XGBoost's own UBJSON format and ``model.json``, which starts with the header of
-:mod:`clv.models._persistence` (format ``"clv-boosted-model"``); never pickled.
-Training is deterministic (``random_state``, ``n_jobs`` threads, ``tree_method="hist"``).
+XGBoost is imported only when a model is fitted, predicts or is loaded. A fitted model
+is a folder: its booster(s) in XGBoost's UBJSON format and ``model.json``, which starts
+with the header of :mod:`clv.models._persistence` (format ``"clv-boosted-model"``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""Gradient-boosted churn model (XGBoost), calibrated on held-out customers.
-
-See :mod:`clv.models.boosted` for the choices and the thread measurement.
-"""
+"""Gradient-boosted churn model (XGBoost), calibrated on held-out customers."""
 
 from __future__ import annotations
 

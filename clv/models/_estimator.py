@@ -40,26 +40,9 @@ __all__ = ["ProbabilisticModel"]
 class ProbabilisticModel(JsonPersistence, BaseEstimator):
     """Base class of clv's probabilistic models: maximum likelihood done once.
 
-    Subclasses set the class attributes ``parameter_names``, ``data_columns`` and
-    ``integer_columns`` and implement :meth:`_log_likelihood_rows` and
-    :meth:`_initial_parameters`. No subclass overrides :meth:`fit`.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty on the log-parameters, on a sample-size-free scale: the fit maximises
-        ``mean log-likelihood per customer - penalty * sum(log(theta_j) ** 2)``.
-        ``0`` is maximum likelihood.
-    compute_standard_errors : bool, default False
-        Compute the Hessian at the optimum and set ``standard_errors_`` and
-        ``covariance_`` (the inverse observed information).
-    n_restarts : int, default 3
-        Further deterministic starting points tried when the first run fails.
-    max_iter : int, default 1000
-        Maximum quasi-Newton (BFGS) iterations per run.
-    time_unit : {"D", "W", "Y"} or None, default None
-        Unit of the durations. ``None`` takes the table's ``attrs["time_unit"]``
-        (set by :func:`clv.features.rfm_summary`) when present.
+    Subclasses set ``parameter_names``, ``data_columns`` and ``integer_columns`` and
+    implement :meth:`_log_likelihood_rows` and :meth:`_initial_parameters`; none overrides
+    :meth:`fit`. The constructor's parameters are documented on each model.
     """
 
     parameter_names: ClassVar[tuple[str, ...]] = ()
@@ -233,12 +216,7 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
         return data
 
     def _rescaled(self, data: dict[str, np.ndarray], weights: np.ndarray):
-        """Return the data in the units the fit works in (hook for scale-equivariant models).
-
-        Returns the data, the log-factors that map the fitted parameters back to the
-        caller's units and the shift of the total log-likelihood; by default the data
-        unchanged, zeros and 0.
-        """
+        """Return the data in the fit's units, the log-factors back, the LL shift (scale hook)."""
         return data, np.zeros(len(self.parameter_names)), 0.0
 
     def _standard_errors(self, params, data, weights) -> pd.Series:
