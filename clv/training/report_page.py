@@ -16,13 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from clv._validation import TIME_UNIT_NAMES
 from clv.errors import InvalidParameterError
 from clv.training.compare import _DISPLAY, format_number
 
 __all__ = ["TIME_UNIT_NAMES", "duration", "number", "render_page"]
 
-#: Time units spelled out.
-TIME_UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
 
 _SETTINGS = (
     ("calibration_end", "Calibration end"),
