@@ -30,6 +30,7 @@ from clv.models.acquisition import new_customer_value_curve, payback_time
 from clv.models.actions import segment_actions
 from clv.models.retention import retention_what_if
 from clv.models.segments import SegmentRules
+from clv.models.value import whole_periods
 
 __all__ = ["decision_tables"]
 
@@ -41,10 +42,6 @@ def _step(horizon: float) -> float:
     """
     wanted = float(max(1, math.ceil(horizon / 100)))
     return horizon / max(1, math.ceil(horizon / wanted - 1e-9))
-
-
-def _whole(horizon: float) -> bool:
-    return abs(horizon - round(horizon)) <= 1e-9 * max(1.0, horizon)
 
 
 def decision_tables(
@@ -125,7 +122,7 @@ def decision_tables(
             transaction_model, spend_model, step=_step(horizon), time_unit=unit, **options
         )
         # as the candidates discount: whole periods of one unit, continuously otherwise
-        if not _whole(horizon) and not transaction_model.discrete_time:
+        if not whole_periods(horizon) and not transaction_model.discrete_time:
             options["discounting"] = "continuous"
         tables["new_customer"] = curve.rename("cumulative_value").to_frame()
         present = [s for s in target if s in set(scored["segment"])]

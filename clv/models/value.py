@@ -41,7 +41,7 @@ import pandas as pd
 from clv._validation import check_choice, check_number, units_per_year
 from clv.errors import InvalidParameterError
 
-__all__ = ["customer_lifetime_value", "lifetime_value_arrays"]
+__all__ = ["customer_lifetime_value", "lifetime_value_arrays", "whole_periods"]
 
 _GAUSS_NODES = 64
 _CHUNK_ROWS = 250_000
@@ -116,10 +116,16 @@ def _discounted_transactions_continuous(model, params, data, horizon: float, del
     return math.exp(-delta * horizon) * curve[:, -1] + delta * integral
 
 
-def _discounted_transactions_discrete(model, params, data, horizon, period, per_period_rate):
+def whole_periods(horizon: float, period: float = 1.0) -> int:
+    """Return how many periods make up ``horizon``: a whole number >= 1 (to 1e-9), else 0."""
     steps = horizon / period
-    n_periods = int(round(steps))
-    if n_periods < 1 or abs(steps - n_periods) > 1e-9 * max(1.0, steps):
+    count = round(steps)
+    return count if count >= 1 and abs(steps - count) <= 1e-9 * max(1.0, steps) else 0
+
+
+def _discounted_transactions_discrete(model, params, data, horizon, period, per_period_rate):
+    n_periods = whole_periods(horizon, period)
+    if not n_periods:
         raise InvalidParameterError(
             f"The 'horizon' ({horizon:g}) must be a whole number of periods of length {period:g}."
         )
