@@ -40,6 +40,7 @@ from sklearn.base import BaseEstimator
 
 from clv._validation import check_is_fitted, check_number
 from clv.errors import InvalidDataError, ModelLoadError
+from clv.models._persistence import check_format
 
 __all__ = ["SEGMENTS", "SegmentRules", "segment_summary"]
 
@@ -297,13 +298,7 @@ class SegmentRules(BaseEstimator):
         clv.errors.ModelLoadError
             If the dict is not a saved SegmentRules of a supported version.
         """
-        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
-            raise ModelLoadError(f"Not a saved SegmentRules (expected format {_FORMAT!r}).")
-        if data.get("format_version") != _FORMAT_VERSION:
-            raise ModelLoadError(
-                f"Unsupported SegmentRules format_version {data.get('format_version')!r} "
-                f"(this clv reads {_FORMAT_VERSION})."
-            )
+        check_format(data, _FORMAT, _FORMAT_VERSION, "saved SegmentRules")
         try:
             rules = cls(**dict(data["params"]))
             rules._check_params()
