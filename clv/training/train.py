@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
+from clv.features._policies import data_policies
 from clv.features.io import read_transactions
 from clv.mlflow_model.margin import apply_margin, check_margin
 from clv.training.config import CONFIG_KEYS, load_config
@@ -168,12 +169,7 @@ def train(
         customer_id=customer_id,
         timestamp=timestamp,
         amount=amount,
-        policies={
-            "invoice": invoice,
-            "missing_customer_id": missing_customer_id,
-            "negative_amounts": negative_amounts,
-            "duplicates": duplicates,
-        },
+        policies=data_policies(invoice, missing_customer_id, negative_amounts, duplicates),
         segments=segments,
     )
     data_lines = [inputs.cleaned.report.line()]
