@@ -14,18 +14,14 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from clv._validation import check_number
-from clv.candidates.base import (
-    _RFM,
-    Candidate,
-    _customer_table,
-    _output,
-    _rfm_view,
-)
+from clv._validation import check_number, units_per_year
+from clv.candidates.base import _RFM, Candidate, _customer_table, _output, _rfm_view
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
-from clv.models._base import collapse_rows
+from clv.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from clv.models._arrays import collapse_rows
 from clv.models._shared_terms import remembered
+from clv.models.value import lifetime_value_arrays
 
 __all__ = ["BetaGeoCandidate", "ModifiedBetaGeoCandidate", "ParetoNBDCandidate"]
 
@@ -33,24 +29,15 @@ _COLLAPSE_FROM_ROWS = 256
 """Below this many rows, predictions are evaluated per row (collapsing costs more)."""
 
 
-def _transaction_model_class(kind: str):
-    if kind == "bg_nbd":
-        from clv.models.beta_geo import BetaGeoModel
-
-        return BetaGeoModel
-    if kind == "mbg_nbd":
-        from clv.models.modified_beta_geo import ModifiedBetaGeoModel
-
-        return ModifiedBetaGeoModel
-    from clv.models.pareto_nbd import ParetoNBDModel
-
-    return ParetoNBDModel
+_TRANSACTION_MODELS = {
+    "bg_nbd": BetaGeoModel,
+    "mbg_nbd": ModifiedBetaGeoModel,
+    "pareto_nbd": ParetoNBDModel,
+}
 
 
 def _fit_btyd(kind: str, table: pd.DataFrame, penalty: float):
-    from clv.models.gamma_gamma import GammaGammaModel
-
-    transaction = _transaction_model_class(kind)(penalty=penalty).fit(table)
+    transaction = _TRANSACTION_MODELS[kind](penalty=penalty).fit(table)
     repeat = table[table["frequency"] > 0]
     spend = GammaGammaModel(penalty=penalty).fit(repeat) if len(repeat) else None
     return transaction, spend
@@ -66,9 +53,7 @@ def _save_btyd(folder: Path, transaction, spend) -> dict[str, bool]:
 
 def _load_btyd(folder: Path, state: dict, kind: str):
     """Read back what :func:`_save_btyd` wrote: (transaction model, spend model or None)."""
-    from clv.models.gamma_gamma import GammaGammaModel
-
-    transaction = _transaction_model_class(kind).load(folder / "transaction_model.json")
+    transaction = _TRANSACTION_MODELS[kind].load(folder / "transaction_model.json")
     has_spend = state.get("has_spend_model")
     return transaction, GammaGammaModel.load(folder / "spend_model.json") if has_spend else None
 
@@ -86,21 +71,26 @@ def _spend_per_purchase(spend_model, table: pd.DataFrame) -> np.ndarray:
     return np.where(x > 0, m, population)
 
 
+def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | slice]:
+    """Return the first row of each distinct row and each row's distinct row.
+
+    ``(None, slice(None))``, "every row is its own", when collapsing does not pay (a
+    handful of rows, as on the endpoint, or no repeated history).
+    """
+    n = len(columns[0]) if columns else 0
+    if n < _COLLAPSE_FROM_ROWS:
+        return None, slice(None)
+    first, inverse, _ = collapse_rows(columns, np.ones(n))
+    return (None, slice(None)) if len(first) == n else (first, inverse)
+
+
 def _distinct_histories(
     data: dict[str, np.ndarray],
 ) -> tuple[dict[str, np.ndarray], np.ndarray | slice]:
-    """Collapse a prediction table to its distinct rows; give each row its distinct row.
-
-    ``slice(None)`` stands for "every row is its own" when collapsing does not pay
-    (a handful of rows, as on the endpoint, or no repeated history).
-    """
-    columns = list(data.values())
-    n = len(columns[0]) if columns else 0
-    if n < _COLLAPSE_FROM_ROWS:
-        return data, slice(None)
-    first, inverse, _ = collapse_rows(columns, np.ones(n))
-    if len(first) == n:
-        return data, slice(None)
+    """Collapse a prediction table to its distinct rows (:func:`_distinct_rows`)."""
+    first, inverse = _distinct_rows(list(data.values()))
+    if first is None:
+        return data, inverse
     return {name: values[first] for name, values in data.items()}, inverse
 
 
@@ -111,9 +101,6 @@ def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discou
     :func:`clv.models.value.customer_lifetime_value`); ``data`` comes from
     ``transaction._prediction_table``.
     """
-    from clv.models._base import units_per_year
-    from clv.models.value import lifetime_value_arrays
-
     whole = horizon >= 1 and abs(horizon - round(horizon)) < 1e-9
     return lifetime_value_arrays(
         transaction,
@@ -129,13 +116,7 @@ def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discou
 
 
 class _BTYDCandidate(Candidate):
-    """A transaction model x Gamma-Gamma, fitted on the RFM table as of ``as_of``.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty of both models (see :class:`clv.models.beta_geo.BetaGeoModel`).
-    """
+    """A transaction model x Gamma-Gamma, fitted on the RFM table as of ``as_of``."""
 
     #: The feature columns ``predict`` reads (the endpoint passes only these).
     input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
@@ -252,14 +233,11 @@ class _BTYDCandidate(Candidate):
         per_purchase = _spend_per_purchase(spend, table)  # (its fallback: the whole table)
         # Customers with one history (frequency, recency, T, mean spend) get the same
         # intervals: each distinct history is computed once, as predict does.
-        inverse: np.ndarray | slice = slice(None)
-        if len(table) >= _COLLAPSE_FROM_ROWS:
-            history = ("frequency", "recency", "T", "monetary_value")
-            columns = [table[name].to_numpy(dtype="float64") for name in history]
-            first, found, _ = collapse_rows(columns, np.ones(len(table)))
-            if len(first) < len(table):
-                table = table.iloc[first].reset_index(drop=True)
-                per_purchase, inverse = per_purchase[first], found
+        history = ("frequency", "recency", "T", "monetary_value")
+        first, inverse = _distinct_rows([table[name].to_numpy(dtype="float64") for name in history])
+        if first is not None:
+            table = table.iloc[first].reset_index(drop=True)
+            per_purchase = per_purchase[first]
         purchases = model.purchases_interval(table, horizon, level)
         data, _ = model._prediction_table(table)
         point = per_purchase * _btyd_clv_arrays(
@@ -347,37 +325,25 @@ class _BTYDCandidate(Candidate):
         self.transaction_model_, self.spend_model_ = _load_btyd(folder, state, self.name)
 
 
-class BetaGeoCandidate(_BTYDCandidate):
-    """BG/NBD x Gamma-Gamma.
+_DOC = """{} x Gamma-Gamma.
 
     Parameters
     ----------
     penalty : float, default 0.0
-        L2 penalty of both models.
+        L2 penalty of both models (see :class:`clv.models.beta_geo.BetaGeoModel`).
     """
 
+
+class BetaGeoCandidate(_BTYDCandidate):  # noqa: D101 (the docstring is _DOC)
+    __doc__ = _DOC.format("BG/NBD")
     name: ClassVar[str] = "bg_nbd"
 
 
-class ModifiedBetaGeoCandidate(_BTYDCandidate):
-    """MBG/NBD x Gamma-Gamma.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty of both models.
-    """
-
+class ModifiedBetaGeoCandidate(_BTYDCandidate):  # noqa: D101
+    __doc__ = _DOC.format("MBG/NBD")
     name: ClassVar[str] = "mbg_nbd"
 
 
-class ParetoNBDCandidate(_BTYDCandidate):
-    """Pareto/NBD x Gamma-Gamma.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty of both models.
-    """
-
+class ParetoNBDCandidate(_BTYDCandidate):  # noqa: D101
+    __doc__ = _DOC.format("Pareto/NBD")
     name: ClassVar[str] = "pareto_nbd"
