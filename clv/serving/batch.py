@@ -85,7 +85,7 @@ from clv.serving.partition import (
     csv_header,
     estimate_csv_rows,
     partition_by_customer,
-    read_piece,
+    read_bucket,
 )
 from clv.serving.workspace import work_folder
 from clv.training.preflight import check_columns, check_discount_rate, check_positive
@@ -321,7 +321,7 @@ def score_file(
                 for files, rows in buckets:
                     if not files:
                         continue
-                    frame = pd.concat([read_piece(file) for file in files], ignore_index=True)
+                    frame = read_bucket(files)
                     try:
                         emit(score_transactions(frame, **loaded()))
                     except InvalidDataError:
