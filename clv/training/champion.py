@@ -26,30 +26,10 @@ def register_and_gate(
     actuals: pd.DataFrame,
     progress: Progress | None,
 ) -> tuple[str, Any]:
-    """Register ``model_uri`` (alias ``challenger``), gate it and tag the run.
+    """Register ``model_uri`` (alias ``challenger``), gate it, log the gate into ``run``.
 
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The parent run, which the version records and which gets the gate's tags.
-    model_uri : str
-        The logged pyfunc model.
-    inputs : clv.training.train._Inputs
-        The training's settings (model name, store, holdout period) and cleaned log.
-    kind : str
-        The candidate kind.
-    metrics : mapping
-        The kind's holdout metrics.
-    actuals : pandas.DataFrame
-        The holdout's actuals, to judge a champion evaluated on another holdout.
-    progress : callable, optional
-        Told the version and the gate's decision.
-
-    Returns
-    -------
-    version : str
-        The new version.
-    decision : clv.training.registry.GateDecision
+    A champion evaluated on another holdout is judged again on this one (``actuals``).
+    Returns the new version and the gate's decision.
     """
     from clv.training import registry
 

@@ -24,31 +24,9 @@ def describe_model(
     kind: str,
     holdout_metrics: dict[str, Any],
 ) -> tuple[dict[str, Any], pd.DataFrame, Any]:
-    """Build the metadata, input example and signature of the model to log.
+    """Return the metadata, a five-row input example and the signature of the model to log.
 
-    Parameters
-    ----------
-    candidate : clv.candidates.Candidate
-        The refitted candidate (its ``input_columns``, when it has them, are the
-        columns the model requires).
-    features : pandas.DataFrame
-        Every customer's features as of the end of training.
-    inputs : clv.training.train._Inputs
-        The training's checked settings (the served model's defaults) and the
-        dataset digest.
-    kind : str
-        The candidate kind.
-    holdout_metrics : dict
-        The kind's holdout metrics.
-
-    Returns
-    -------
-    metadata : dict
-        Saved with the model (``clv_version``, ``kind``, the columns, ...).
-    example : pandas.DataFrame
-        Five rows of the required columns.
-    signature : mlflow.models.ModelSignature
-        :func:`clv.mlflow_model.signature.build_signature`.
+    The required columns are the candidate's ``input_columns`` when it has them.
     """
     from clv.features.behaviour import FEATURE_COLUMNS
     from clv.mlflow_model.signature import build_signature
@@ -110,30 +88,7 @@ def log_model(
     inputs: Any,
     **description: Any,
 ) -> str:
-    """Log the candidate and its segments as one pyfunc model of the run.
-
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The parent run.
-    candidate : clv.candidates.Candidate
-        The refitted candidate.
-    features : pandas.DataFrame
-        Every customer's features as of the end of training.
-    segments : dict
-        The fitted segment rules (``SegmentRules.to_dict()``) with their ``actions``.
-    progress : callable, optional
-        Told about the step.
-    inputs : clv.training.train._Inputs
-        The training's checked settings.
-    **description
-        ``kind`` and ``holdout_metrics`` (:func:`describe_model`).
-
-    Returns
-    -------
-    str
-        The URI of the logged model.
-    """
+    """Log the candidate and its segments (rules and actions) as the run's pyfunc model; its URI."""
     from clv.training.packaging import log_pyfunc_model
 
     metadata, example, signature = describe_model(candidate, features, inputs, **description)

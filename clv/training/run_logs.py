@@ -98,24 +98,9 @@ def log_comparison(
 ) -> dict[str, str]:
     """Log the comparison into the parent run: one child run per candidate.
 
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The parent run; the child runs are opened in its experiment.
-    comparison : clv.training.compare.ComparisonResult
-        The fitted candidates, their holdout predictions and metrics, the actuals.
-    inputs : clv.training.train._Inputs
-        The checked settings (the run's parameters) and the cleaned log with its
-        digest (the run's dataset, the cohorts up to the holdout end).
-    source : str, optional
-        Where the log came from.
-    progress : callable, optional
-        Told about each step (and about plots that could not be drawn).
-
-    Returns
-    -------
-    dict of str to str
-        Candidate kind -> its child run id.
+    The parameters (:func:`run_params`, package versions), the dataset, a child run per
+    kind with its plots, the comparison table and plots, the cohorts, the chosen kind's
+    metrics and tag ``clv.best_model``. Returns kind -> child run id.
     """
     from clv.training import tracking
     from clv.training.compare import comparison_table
@@ -161,17 +146,7 @@ def log_comparison(
 
 
 def log_segments(run: Any, segmented: pd.DataFrame, progress: Progress | None) -> None:
-    """Log the segment summary of every customer (for ``clv report``) and its plot.
-
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The parent run.
-    segmented : pandas.DataFrame
-        The predictions of every customer with their ``segment``.
-    progress : callable, optional
-        Told when the plot cannot be drawn.
-    """
+    """Log the segment summary of every customer (for ``clv report``) and its plot."""
     from clv.models.segments import segment_summary
     from clv.training import tracking
 
@@ -181,21 +156,7 @@ def log_segments(run: Any, segmented: pd.DataFrame, progress: Progress | None) -
 
 
 def run_params(inputs: Any, kinds: list[Any], n_customers: int) -> dict[str, Any]:
-    """Return the parent run's parameters: the settings, the policies and what they did.
-
-    Parameters
-    ----------
-    inputs : clv.training.train._Inputs
-        The checked settings and the cleaned log with its policy report.
-    kinds : list
-        The kinds compared.
-    n_customers : int
-        Customers judged on the holdout.
-
-    Returns
-    -------
-    dict
-    """
+    """Return the parent run's parameters: the settings, the policies and what they did."""
     from clv.training.selection import PRIMARY_METRIC
 
     checked, cleaned = inputs.checked, inputs.cleaned

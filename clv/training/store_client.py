@@ -191,23 +191,11 @@ class TrackedRun:
 def tracked_run(
     store: str | Any, experiment_id: str, name: str, *, parent_run_id: str | None = None
 ) -> Iterator[TrackedRun]:
-    """Create a run, yield it, and end it ``FINISHED`` (``FAILED`` on any exception).
+    """Create a run (nested under ``parent_run_id`` if given), yield it, end it.
 
-    Parameters
-    ----------
-    store : str or mlflow.tracking.MlflowClient
-        A resolved tracking URI, or the client of one.
-    experiment_id : str
-        The run's experiment.
-    name : str
-        The run's name.
-    parent_run_id : str, optional
-        Makes it a nested run of that run (tag ``mlflow.parentRunId``).
-
-    Yields
-    ------
-    TrackedRun
-        The run; MLflow's context tags (user, source) are set as its fluent API sets them.
+    ``store`` is a tracking URI or its client. The run gets MLflow's context tags (user,
+    source) as its fluent API sets them, and ends ``FINISHED``, or ``FAILED`` on any
+    exception or interruption.
     """
     from mlflow.entities import RunStatus
     from mlflow.tracking.context.registry import resolve_tags

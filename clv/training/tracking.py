@@ -74,21 +74,7 @@ def dataset_digest(frame: pd.DataFrame) -> str:
 def log_dataset(
     run: TrackedRun, transactions: pd.DataFrame, *, name: str, source: str | None, digest: str
 ) -> None:
-    """Log the transaction log as the run's training input (schema and digest only).
-
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The run.
-    transactions : pandas.DataFrame
-        The canonical transaction log.
-    name : str
-        Dataset name shown in the UI.
-    source : str, optional
-        Where the data came from (a path or URI).
-    digest : str
-        From :func:`dataset_digest`.
-    """
+    """Log the transaction log as the run's training input: its schema, row count and digest."""
     # An empty frame with the same columns: MLflow records the schema and our digest;
     # neither the rows nor MLflow's own sampled digest are computed. The origin goes
     # in a tag (a path given as ``source`` would be guessed among several source types).
@@ -132,23 +118,11 @@ def log_candidate_run(
     plots: Mapping[str, Callable[[], Any]] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> None:
-    """Log one candidate into its (child) run.
+    """Log one candidate into its child run: tag ``clv.model``, params, metrics, plots.
 
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The candidate's run.
-    kind : str
-        Candidate kind (also the ``clv.model`` tag).
-    candidate : object
-        The fitted candidate; its ``get_params()`` (if any) become run params and
-        its ``diagnostics()`` the ``fit.*`` metrics and ``diagnostics.json``.
-    metrics : mapping
-        The candidate's holdout metrics (its row of the comparison table).
-    plots : mapping of str to callable, optional
-        File name to a function returning a matplotlib figure.
-    warn : callable, optional
-        Receives a message when a plot cannot be drawn.
+    Its ``get_params()`` (if any) become run params, its ``diagnostics()`` the ``fit.*``
+    metrics (booleans as tags) and ``diagnostics.json``; ``plots`` maps a file name to a
+    function drawing a figure, and ``warn`` is told about a plot that cannot be drawn.
     """
     params = {"kind": kind}
     get_params = getattr(candidate, "get_params", None)
@@ -180,25 +154,9 @@ def log_figure(
     *,
     warn: Callable[[str], None] | None = None,
 ) -> bool:
-    """Draw a matplotlib figure and log it as a PNG artifact of the run.
+    """Draw a figure and log it as ``plots/<file_name>`` of the run; ``True`` if logged.
 
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The run.
-    draw : callable
-        Returns a :class:`matplotlib.figure.Figure` (called only if matplotlib is
-        installed).
-    file_name : str
-        Name of the PNG under the run's ``plots/`` artifact folder.
-    warn : callable, optional
-        Receives a message when the plot is skipped.
-
-    Returns
-    -------
-    bool
-        ``True`` if logged; ``False`` (and ``warn`` called) when matplotlib is not
-        installed or the plot needs a missing optional package.
+    ``False`` (and ``warn`` told) when matplotlib or an optional package it needs is missing.
     """
     try:
         import matplotlib  # noqa: F401 - only to know whether plots can be drawn
@@ -217,16 +175,6 @@ def log_figure(
 
 
 def log_comparison(run: TrackedRun, table: pd.DataFrame, markdown: str) -> None:
-    """Log the comparison table of the parent run as CSV and Markdown.
-
-    Parameters
-    ----------
-    run : clv.training.store_client.TrackedRun
-        The parent run.
-    table : pandas.DataFrame
-        One row per candidate kind (index), metric columns.
-    markdown : str
-        The same table as Markdown (:func:`clv.training.compare.comparison_table`).
-    """
+    """Log the comparison table of the parent run as ``comparison.csv`` and ``comparison.md``."""
     run.log_text(table.to_csv(index_label="model"), "comparison.csv")
     run.log_text(markdown, "comparison.md")

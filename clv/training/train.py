@@ -82,13 +82,11 @@ def train(
     Parameters
     ----------
     transactions : pandas.DataFrame
-        The transaction log (customer id, timestamp, amount).
-    calibration_end : date-like
-        Last day (inclusive) of the calibration period the candidates learn from.
-    holdout_end : date-like
-        Last day (inclusive) of the holdout period they are judged on; the chosen
-        candidate is then refitted on everything up to this day (DESIGN.md,
-        "MLflow", says why).
+        One row per purchase: customer id, timestamp, amount (column names below).
+    calibration_end, holdout_end : date-like
+        Last days (inclusive) of the calibration period the candidates learn from
+        and of the holdout period they are judged on; the chosen candidate is then
+        refitted on everything up to ``holdout_end`` (DESIGN.md, "MLflow", says why).
     time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration, of ``horizon``, and of the model.
     tracking_uri : str, optional
