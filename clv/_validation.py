@@ -10,8 +10,9 @@ the accepted range and the value given (scikit-learn's wording)::
 Numbers (:func:`check_number`), choices (:func:`check_choice`), time units
 (:data:`TIME_UNITS`, the one definition, with :func:`check_time_unit`,
 :func:`days_per_unit` and :func:`units_per_year`), fitted state
-(:func:`check_is_fitted`) and the customer table (:class:`CustomerTable`,
-:func:`check_sample_weight`). Errors are those of :mod:`clv.errors`.
+(:func:`check_is_fitted`), columns (:func:`require_columns`) and the customer table
+(:class:`CustomerTable`, :func:`check_sample_weight`). Errors are those of
+:mod:`clv.errors`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "check_sample_weight",
     "check_time_unit",
     "days_per_unit",
+    "require_columns",
     "units_per_year",
 ]
 
@@ -69,35 +71,9 @@ def check_number(
 ) -> float:
     """Return ``value`` as a float if it is a number in the range; raise otherwise.
 
-    Parameters
-    ----------
-    name : str
-        The parameter's name, for the message.
-    value : object
-        What was given. Booleans are not numbers here.
-    owner : str, optional
-        The class or function the parameter belongs to, for the message.
-    low, high : float
-        The range's ends.
-    low_open : bool, default False
-        Exclude ``low``.
-    high_open : bool, optional
-        Exclude ``high``; by default open when ``high`` is infinite, closed otherwise
-        (``high=inf, high_open=False`` accepts infinity).
-    integer : bool, default False
-        Require an integer (``numbers.Integral``).
-    note : str, default ""
-        Text added after the range in the message.
-
-    Returns
-    -------
-    float
-        The value.
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        ``value`` is not such a number.
+    Booleans are not numbers; ``high_open`` defaults to open when ``high`` is infinite
+    (``high=inf, high_open=False`` accepts infinity); ``integer`` requires
+    ``numbers.Integral``; ``owner`` and ``note`` only enrich the message.
     """
     if high_open is None:
         high_open = math.isinf(high)
@@ -125,28 +101,10 @@ def check_parameters(
     params: object,
     aliases: Mapping[str, str] | None = None,
 ) -> pd.Series:
-    """Check a model's known parameters: exactly ``names``, each finite and positive.
+    """Check a model's known parameters (``from_params``): exactly ``names``, finite, > 0.
 
-    Parameters
-    ----------
-    owner : str
-        The model class's name, for the messages.
-    names : sequence of str
-        The parameters, in order.
-    params : mapping or pandas.Series
-        One value per name (``aliases`` maps other accepted names to them).
-    aliases : mapping of str to str, optional
-        Other names accepted (lifetimes').
-
-    Returns
-    -------
-    pandas.Series
-        The values indexed by ``names``, named ``"estimate"``.
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        Not a mapping, other names, or a value that is not finite and positive.
+    ``aliases`` maps other accepted names (lifetimes') to ours; returns a Series
+    indexed by ``names``, named ``"estimate"``.
     """
     given = dict(params.items()) if hasattr(params, "items") else None
     if given is None:
@@ -185,28 +143,9 @@ def check_choice(
     *,
     owner: str | None = None,
 ) -> object:
-    """Return ``value`` if it is one of ``choices``; raise otherwise.
+    """Return ``value`` if it is one of ``choices``, else raise InvalidParameterError.
 
-    Parameters
-    ----------
-    name : str
-        The parameter's name, for the message.
-    value : object
-        What was given.
-    choices : sequence, or mapping of choice to its meaning
-        The accepted values (a mapping's meanings are shown in the message).
-    owner : str, optional
-        The class or function the parameter belongs to, for the message.
-
-    Returns
-    -------
-    object
-        ``value``.
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        ``value`` is not one of ``choices``.
+    A mapping of choices gives each one's meaning in the message.
     """
     if value not in choices:
         raise InvalidParameterError(
@@ -216,13 +155,7 @@ def check_choice(
 
 
 def check_time_unit(time_unit: object, units: str = "DWMY", *, owner: str | None = None) -> str:
-    """Return ``time_unit`` if it is one of ``units`` (letters of :data:`TIME_UNITS`).
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        The message lists the accepted units, sorted, with their meaning.
-    """
+    """Return ``time_unit`` if it is one of ``units`` (letters of :data:`TIME_UNITS`)."""
     if time_unit not in list(units):
         meanings = ", ".join(f"{unit!r} {TIME_UNITS[unit][1]}" for unit in units)
         raise InvalidParameterError(
@@ -233,40 +166,27 @@ def check_time_unit(time_unit: object, units: str = "DWMY", *, owner: str | None
 
 
 def days_per_unit(time_unit: object) -> float:
-    """Length in days of a unit a transaction log is cut into (:data:`DAY_UNITS`).
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        ``time_unit`` is not ``"D"`` or ``"W"``.
-    """
+    """Length in days of a unit a transaction log is cut into: "D" or "W" (else raise)."""
     return DAY_UNITS[check_time_unit(time_unit, "DW")]
 
 
 def units_per_year(time_unit: object) -> float:
-    """Length of one year in ``time_unit`` ('D': 365.25, 'W': 365.25 / 7, 'M': 12, 'Y': 1).
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        ``time_unit`` is not one of :data:`TIME_UNITS`.
-    """
+    """Length of one year in ``time_unit`` ('D': 365.25, 'W': 365.25 / 7, 'M': 12, 'Y': 1)."""
     days = TIME_UNITS[check_time_unit(time_unit)][0]
     return 12.0 if days is None else 365.25 / days
 
 
-def check_is_fitted(estimator: object, attribute: str, how: str) -> None:
-    """Raise :class:`~clv.errors.NotFittedError` unless ``estimator`` has ``attribute``.
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str, hint: str = "") -> None:
+    """Raise InvalidDataError naming the ``columns`` that ``frame`` lacks (``what`` lacks)."""
+    present = set(frame.columns)  # `in frame.columns` builds a hash table per call
+    missing = [name for name in columns if name not in present]
+    if missing:
+        names = ", ".join(map(repr, missing))
+        raise InvalidDataError(f"{what} is missing column(s) {names}{hint}.")
 
-    Parameters
-    ----------
-    estimator : object
-        The estimator.
-    attribute : str
-        An attribute that fitting sets.
-    how : str
-        How to fit it, for the message (``"fit(X)"``).
-    """
+
+def check_is_fitted(estimator: object, attribute: str, how: str) -> None:
+    """Raise NotFittedError unless ``estimator`` has ``attribute``; ``how`` is e.g. ``"fit(X)"``."""
     if not hasattr(estimator, attribute):
         raise NotFittedError(
             f"This {type(estimator).__name__} is not fitted yet: call {how} first."
@@ -274,23 +194,10 @@ def check_is_fitted(estimator: object, attribute: str, how: str) -> None:
 
 
 class CustomerTable:
-    """Validated numeric columns of a customer table, plus labels for messages.
+    """The customer table's ``columns``, checked numeric, finite and non-negative.
 
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The customer table.
-    columns : sequence of str
-        Columns that must be there, numeric, finite and non-negative.
-    integer : sequence of str
-        Those of ``columns`` that must hold whole numbers (returned as int64).
-
-    Attributes
-    ----------
-    arrays : dict of str to ndarray
-        The checked columns.
-    labels : ndarray
-        ``customer_id`` (else the index), to name customers in messages.
+    ``arrays`` holds them (those in ``integer`` as int64, checked whole); ``labels``
+    (``customer_id``, else the index) name customers in messages.
     """
 
     def __init__(self, frame: pd.DataFrame, columns: Sequence[str], integer: Sequence[str]):
@@ -299,13 +206,7 @@ class CustomerTable:
                 "The customer table must be a pandas DataFrame with columns "
                 f"{', '.join(columns)}; got {type(frame).__name__}."
             )
-        missing = [name for name in columns if name not in frame.columns]
-        if missing:
-            raise InvalidDataError(
-                "The customer table is missing column(s) "
-                + ", ".join(repr(name) for name in missing)
-                + f" (required: {', '.join(columns)})."
-            )
+        require_columns(frame, columns, "The customer table", f" (required: {', '.join(columns)})")
         if len(frame) == 0:
             raise InvalidDataError("The customer table has no rows.")
         self.frame = frame
@@ -346,18 +247,7 @@ class CustomerTable:
 
 
 def check_sample_weight(sample_weight: object, n_rows: int) -> np.ndarray:
-    """Validate ``sample_weight`` (None, or finite non-negative weights, one per row).
-
-    Returns
-    -------
-    ndarray
-        The weights (ones for None).
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-        Wrong length, a negative or non-finite weight, or all weights zero.
-    """
+    """Return the weights: ones for None, else finite non-negative ones, one per row, not all 0."""
     if sample_weight is None:
         return np.ones(n_rows)
     weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)

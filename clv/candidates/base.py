@@ -11,7 +11,6 @@ table the same way for every kind.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,8 +18,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from clv._validation import check_is_fitted, check_number, check_time_unit
+from clv._validation import check_is_fitted, check_number, check_time_unit, require_columns
 from clv.errors import InvalidDataError
+from clv.models._persistence import header, model_folder, write_json
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "KINDS", "PREDICTION_COLUMNS", "Candidate"]
 
@@ -43,13 +43,8 @@ def _customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
             f"Candidates predict from a pandas DataFrame (clv.features.customer_features); "
             f"got {type(features).__name__}."
         )
-    present = set(features.columns)  # `in features.columns` builds a hash table per frame
-    missing = [name for name in _RFM if name not in present]
-    if missing:
-        raise InvalidDataError(
-            f"The feature table lacks column(s) {', '.join(map(repr, missing))}; build it with "
-            "clv.features.customer_features."
-        )
+    hint = "; build it with clv.features.customer_features"
+    require_columns(features, _RFM, "The feature table", hint)
     declared = features.attrs.get("time_unit")
     if declared is not None and declared != time_unit:
         raise InvalidDataError(
@@ -185,17 +180,6 @@ class Candidate(BaseEstimator):
         directory : str or pathlib.Path
             Folder to write into (created if needed).
         """
-        self._check_is_fitted()
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "kind": self.name,
-            "hyperparameters": self.get_params(),
-            "time_unit": self.time_unit_,
-            **self._state(folder),
-        }
-        (folder / "candidate.json").write_text(
-            json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        folder = model_folder(self, directory)
+        state = {**header(self, FORMAT_NAME), "kind": self.name, "time_unit": self.time_unit_}
+        write_json(folder / "candidate.json", {**state, **self._state(folder)})

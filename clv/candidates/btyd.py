@@ -14,18 +14,14 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from clv._validation import check_number
-from clv.candidates.base import (
-    _RFM,
-    Candidate,
-    _customer_table,
-    _output,
-    _rfm_view,
-)
+from clv._validation import check_number, units_per_year
+from clv.candidates.base import _RFM, Candidate, _customer_table, _output, _rfm_view
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
-from clv.models._base import collapse_rows
+from clv.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from clv.models._arrays import collapse_rows
 from clv.models._shared_terms import remembered
+from clv.models.value import lifetime_value_arrays
 
 __all__ = ["BetaGeoCandidate", "ModifiedBetaGeoCandidate", "ParetoNBDCandidate"]
 
@@ -33,24 +29,15 @@ _COLLAPSE_FROM_ROWS = 256
 """Below this many rows, predictions are evaluated per row (collapsing costs more)."""
 
 
-def _transaction_model_class(kind: str):
-    if kind == "bg_nbd":
-        from clv.models.beta_geo import BetaGeoModel
-
-        return BetaGeoModel
-    if kind == "mbg_nbd":
-        from clv.models.modified_beta_geo import ModifiedBetaGeoModel
-
-        return ModifiedBetaGeoModel
-    from clv.models.pareto_nbd import ParetoNBDModel
-
-    return ParetoNBDModel
+_TRANSACTION_MODELS = {
+    "bg_nbd": BetaGeoModel,
+    "mbg_nbd": ModifiedBetaGeoModel,
+    "pareto_nbd": ParetoNBDModel,
+}
 
 
 def _fit_btyd(kind: str, table: pd.DataFrame, penalty: float):
-    from clv.models.gamma_gamma import GammaGammaModel
-
-    transaction = _transaction_model_class(kind)(penalty=penalty).fit(table)
+    transaction = _TRANSACTION_MODELS[kind](penalty=penalty).fit(table)
     repeat = table[table["frequency"] > 0]
     spend = GammaGammaModel(penalty=penalty).fit(repeat) if len(repeat) else None
     return transaction, spend
@@ -66,9 +53,7 @@ def _save_btyd(folder: Path, transaction, spend) -> dict[str, bool]:
 
 def _load_btyd(folder: Path, state: dict, kind: str):
     """Read back what :func:`_save_btyd` wrote: (transaction model, spend model or None)."""
-    from clv.models.gamma_gamma import GammaGammaModel
-
-    transaction = _transaction_model_class(kind).load(folder / "transaction_model.json")
+    transaction = _TRANSACTION_MODELS[kind].load(folder / "transaction_model.json")
     has_spend = state.get("has_spend_model")
     return transaction, GammaGammaModel.load(folder / "spend_model.json") if has_spend else None
 
@@ -111,9 +96,6 @@ def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discou
     :func:`clv.models.value.customer_lifetime_value`); ``data`` comes from
     ``transaction._prediction_table``.
     """
-    from clv.models._base import units_per_year
-    from clv.models.value import lifetime_value_arrays
-
     whole = horizon >= 1 and abs(horizon - round(horizon)) < 1e-9
     return lifetime_value_arrays(
         transaction,
@@ -129,13 +111,7 @@ def _btyd_clv_arrays(transaction, data, per_purchase, horizon, time_unit, discou
 
 
 class _BTYDCandidate(Candidate):
-    """A transaction model x Gamma-Gamma, fitted on the RFM table as of ``as_of``.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty of both models (see :class:`clv.models.beta_geo.BetaGeoModel`).
-    """
+    """A transaction model x Gamma-Gamma, fitted on the RFM table as of ``as_of``."""
 
     #: The feature columns ``predict`` reads (the endpoint passes only these).
     input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
@@ -347,37 +323,25 @@ class _BTYDCandidate(Candidate):
         self.transaction_model_, self.spend_model_ = _load_btyd(folder, state, self.name)
 
 
-class BetaGeoCandidate(_BTYDCandidate):
-    """BG/NBD x Gamma-Gamma.
+_DOC = """{} x Gamma-Gamma.
 
     Parameters
     ----------
     penalty : float, default 0.0
-        L2 penalty of both models.
+        L2 penalty of both models (see :class:`clv.models.beta_geo.BetaGeoModel`).
     """
 
+
+class BetaGeoCandidate(_BTYDCandidate):  # noqa: D101 (the docstring is _DOC)
+    __doc__ = _DOC.format("BG/NBD")
     name: ClassVar[str] = "bg_nbd"
 
 
-class ModifiedBetaGeoCandidate(_BTYDCandidate):
-    """MBG/NBD x Gamma-Gamma.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty of both models.
-    """
-
+class ModifiedBetaGeoCandidate(_BTYDCandidate):  # noqa: D101
+    __doc__ = _DOC.format("MBG/NBD")
     name: ClassVar[str] = "mbg_nbd"
 
 
-class ParetoNBDCandidate(_BTYDCandidate):
-    """Pareto/NBD x Gamma-Gamma.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty of both models.
-    """
-
+class ParetoNBDCandidate(_BTYDCandidate):  # noqa: D101
+    __doc__ = _DOC.format("Pareto/NBD")
     name: ClassVar[str] = "pareto_nbd"

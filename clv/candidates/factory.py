@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from clv.candidates.boosted import BoostedCandidate
 from clv.candidates.btyd import BetaGeoCandidate, ModifiedBetaGeoCandidate, ParetoNBDCandidate
 from clv.candidates.hybrid import HybridCandidate
 from clv.errors import InvalidParameterError, ModelLoadError
+from clv.models._persistence import parse, read_text
 
 __all__ = ["load_candidate", "make_candidate"]
 
@@ -82,10 +82,7 @@ def load_candidate(directory: str | Path) -> Candidate:
         If the folder does not hold a clv candidate.
     """
     folder = Path(directory)
-    try:
-        state = json.loads((folder / "candidate.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ModelLoadError(f"Cannot read a candidate from {str(folder)!r}: {error}.") from None
+    state = parse(read_text(folder / "candidate.json"))
     if (
         not isinstance(state, dict)
         or state.get("format") != FORMAT_NAME

@@ -26,7 +26,7 @@ import pandas as pd
 from clv._validation import check_number
 from clv.errors import InvalidDataError
 from clv.features._calendar import duration, unit_day, unit_time
-from clv.features._contract import prepare_transactions
+from clv.features._options import LogOptions
 
 __all__ = ["plan_cutoffs"]
 
@@ -77,7 +77,7 @@ def plan_cutoffs(
         If the history before ``as_of`` leaves no cutoff.
     """
     check_number("n_cutoffs", n_cutoffs, owner=owner, low=1, integer=True)
-    prepared = prepare_transactions(transactions, require_amount=True)
+    prepared = LogOptions().prepare(transactions, require_amount=True)
     first = float(np.floor(prepared.events["t"].min()))
     end = prepared.day_of(as_of, "as_of")
     history_units = float(duration(first, end, time_unit))

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from clv.errors import InvalidDataError
 from clv.features._contract import (
     AMOUNT,
     CUSTOMER_ID,
@@ -37,7 +38,15 @@ class LogOptions:
     negative_amounts: NegativeAmountsPolicy = "raise"
 
     def prepare(
-        self, transactions: pd.DataFrame, *, require_amount: bool = False
+        self, transactions: pd.DataFrame | PreparedTransactions, *, require_amount: bool = False
     ) -> PreparedTransactions:
-        """Validate ``transactions`` with these options (:func:`prepare_transactions`)."""
+        """Validate ``transactions`` with these options (:func:`prepare_transactions`).
+
+        A log validated already (a :class:`PreparedTransactions`, as
+        :func:`clv.training.compare.compare_models` hands its candidates) is returned as is.
+        """
+        if isinstance(transactions, PreparedTransactions):
+            if require_amount and not transactions.has_amount:
+                raise InvalidDataError("The transaction log has no amounts.")
+            return transactions
         return prepare_transactions(transactions, require_amount=require_amount, **asdict(self))

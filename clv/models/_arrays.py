@@ -1,12 +1,4 @@
-"""Array helpers of the likelihoods: sums without BLAS, distinct rows, per-integer tables.
-
-The likelihoods of the probabilistic models are sums over customers of terms that
-depend on a few integer or day-resolution columns; these helpers make them cheap:
-:func:`distinct_rows` collapses identical rows into weights (the big saving on
-day-resolution data), :func:`gather_by_integer` evaluates a special function once per
-distinct integer, :func:`dot` sums with numpy's own loops instead of the threaded BLAS
-(see :mod:`clv.models._optimizer` for the measurement).
-"""
+"""Array helpers of the likelihoods: sums without BLAS, distinct rows, per-integer tables."""
 
 from __future__ import annotations
 
@@ -27,12 +19,7 @@ __all__ = [
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> Any:
-    """Compute ``a @ b`` (1-D ``a``) by numpy's own loops (``einsum``), not the threaded BLAS.
-
-    The threaded BLAS ``ddot``/``dgemv`` wake worker threads on every call; on a busy
-    machine that costs more than the arithmetic of a likelihood evaluation. ``b`` may
-    be 1-D (returns a float) or 2-D with rows matching ``a`` (returns a vector).
-    """
+    """Compute ``a @ b`` (1-D ``a``) by ``einsum``, not the threaded BLAS (see ``_optimizer``)."""
     if b.ndim == 1:
         return float(np.einsum("i,i->", a, b))
     return np.einsum("i,ij->j", a, b)
@@ -41,23 +28,10 @@ def dot(a: np.ndarray, b: np.ndarray) -> Any:
 def collapse_rows(
     columns: Sequence[np.ndarray], weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Collapse identical rows of ``columns`` into unique rows with summed weights.
+    """Collapse identical rows of ``columns`` (equal-length 1-D arrays) with summed ``weights``.
 
-    Parameters
-    ----------
-    columns : sequence of ndarray
-        Equal-length 1-D arrays; a row is the tuple of their values.
-    weights : ndarray
-        Weight of every row.
-
-    Returns
-    -------
-    first : ndarray of int
-        Index of the first occurrence of every unique row.
-    inverse : ndarray of int
-        For every input row, the index of its unique row.
-    unique_weights : ndarray of float
-        Sum of ``weights`` per unique row.
+    Returns the index of each unique row's first occurrence, each input row's unique-row
+    index and the summed weights.
     """
     n = len(columns[0])
     key = np.zeros(n, dtype=np.int64)
@@ -79,11 +53,7 @@ def collapse_rows(
 
 
 def _column_codes(column: np.ndarray, dense_limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row codes into the column's distinct values, and those values.
-
-    Non-negative integers below ``dense_limit`` are their own codes (no hashing);
-    anything else is factorised.
-    """
+    """Per-row codes into the column's distinct values (small integers: themselves)."""
     if column.dtype.kind in "iu" and len(column):
         low, high = int(column.min()), int(column.max())
         if low >= 0 and high < dense_limit:
@@ -95,27 +65,11 @@ def _column_codes(column: np.ndarray, dense_limit: int) -> tuple[np.ndarray, np.
 def distinct_rows(
     columns: Sequence[np.ndarray], weights: np.ndarray
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Find the distinct rows of ``columns`` (as columns) and the total weight of each.
+    """Distinct rows of ``columns`` (as columns) and their total weights, zero totals dropped.
 
-    What fitting needs from :func:`collapse_rows`, without the per-row inverse: each
-    column is coded once (non-negative integers by value, others by hashing), the
-    codes are combined into one integer key and, when the key space is at most a few
-    times the number of rows, weights are totalled by ``np.bincount`` over the key
-    space instead of hashing the key. Rows of zero total weight are dropped.
-
-    Parameters
-    ----------
-    columns : sequence of ndarray
-        Equal-length 1-D arrays; a row is the tuple of their values.
-    weights : ndarray
-        Weight of every row.
-
-    Returns
-    -------
-    values : list of ndarray
-        One array per column, the values of the distinct rows.
-    unique_weights : ndarray of float
-        Sum of ``weights`` per distinct row (all positive).
+    What fitting needs from :func:`collapse_rows` without the inverse: columns coded once
+    (non-negative integers by value), codes combined into one key and, when the key space
+    is at most a few times the rows, weights totalled by ``np.bincount`` instead of hashing.
     """
     n = len(columns[0])
     dense_limit = max(4 * n, 1024)
@@ -147,23 +101,10 @@ def distinct_rows(
 
 
 def gather_by_integer(x: np.ndarray, function: Callable[[np.ndarray], Any]) -> Any:
-    """Evaluate ``function`` on the distinct integers of ``x`` and gather per row.
+    """``function(x)`` for non-negative integers ``x``, evaluated once per integer in ``0..max(x)``.
 
-    Special functions of ``parameter + frequency`` depend on the row only through
-    the integer frequency; evaluating them on ``0..max(x)`` and indexing is much
-    cheaper than evaluating them per row.
-
-    Parameters
-    ----------
-    x : ndarray of int
-        Non-negative integers.
-    function : callable
-        Maps an integer array to an array or a tuple of arrays of the same length.
-
-    Returns
-    -------
-    ndarray or tuple of ndarray
-        ``function(x)``.
+    ``function`` returns an array or a tuple of arrays; special functions of ``parameter +
+    frequency`` are far cheaper on the distinct integers than per row.
     """
     top = int(x.max()) + 1 if len(x) else 0
     if top > len(x):

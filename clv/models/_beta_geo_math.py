@@ -1,10 +1,8 @@
-"""BG/NBD's mathematics: the likelihood, its sufficient statistics and the predictions.
+"""BG/NBD's mathematics (MBG/NBD's with ``shift=1``): likelihood, statistics, predictions.
 
 Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting Your Customers the Easy
 Way: An Alternative to the Pareto/NBD Model." *Marketing Science* 24(2), 275-284.
-Equation numbers refer to that paper. :class:`clv.models.beta_geo.BetaGeoModel` wires
-these functions to the fitting machinery and the prediction API; MBG/NBD reuses the
-mixture likelihood and the quadrature.
+Equation numbers refer to that paper.
 """
 
 from __future__ import annotations
@@ -36,17 +34,21 @@ _LARGE_SHAPE = 1e4
 _JACOBI_NODES = 48
 
 
-def frequency_terms(r: float, a: float, b: float):
-    """Parts of the log-likelihood that depend on the row only through x (eq. 6)."""
+def frequency_terms(r: float, a: float, b: float, shift: float = 0.0):
+    """Parts of the log-likelihood that depend on the row only through x (eq. 6).
+
+    ``shift=1`` gives MBG/NBD's (a dropout at time 0 too: ``b + x`` becomes ``b + x + 1``).
+    """
 
     def table(k: np.ndarray):
-        # log Gamma(r+k)/Gamma(r) + log B(a, b+k)/B(a, b), without cancellation at 1e10
-        constant = log_pochhammer(r, k) + log_pochhammer(b, k) - log_pochhammer(a + b, k)
+        j = k + shift
+        # log Gamma(r+k)/Gamma(r) + log B(a, b+j)/B(a, b), without cancellation at 1e10
+        constant = log_pochhammer(r, k) + log_pochhammer(b, j) - log_pochhammer(a + b, j)
         d_r = digamma_difference(r, k)
-        d_a = -digamma_difference(a + b, k)
-        d_b = digamma_difference(b, k) - digamma_difference(a + b, k)
-        positive = k > 0
-        safe = np.where(positive, b + k - 1.0, 1.0)
+        d_a = -digamma_difference(a + b, j)
+        d_b = digamma_difference(b, j) + d_a
+        positive = j > 0
+        safe = np.where(positive, b + j - 1.0, 1.0)
         log_dropout = np.where(positive, np.log(a) - np.log(safe), -np.inf)
         inverse_bk = np.where(positive, 1.0 / safe, 0.0)
         return constant, d_r, d_a, d_b, log_dropout, inverse_bk
@@ -54,12 +56,15 @@ def frequency_terms(r: float, a: float, b: float):
     return table
 
 
-def bgnbd_log_likelihood(params: np.ndarray, data: Mapping[str, np.ndarray]):
-    """Per-customer log-likelihood (eq. 6) and its gradient in (r, alpha, a, b)."""
+def bgnbd_log_likelihood(params: np.ndarray, data: Mapping[str, np.ndarray], shift: float = 0.0):
+    """Per-customer log-likelihood (eq. 6) and its gradient in (r, alpha, a, b).
+
+    ``shift=1``: MBG/NBD's (Batislam et al. 2007, eq. 4).
+    """
     r, alpha, a, b = params
     x, t_x, T = data["frequency"], data["recency"], data["T"]
     constant, d_r, d_a, d_b, log_dropout, inverse_bk = gather_by_integer(
-        x, frequency_terms(r, a, b)
+        x, frequency_terms(r, a, b, shift)
     )
     log_T = np.log(alpha + T)
     growth_T, growth_tx = np.log1p(T / alpha), np.log1p(t_x / alpha)  # log((alpha+T)/alpha)
@@ -87,17 +92,12 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def mixture_statistics(
     data: Mapping[str, np.ndarray], weights: np.ndarray, mixture: np.ndarray
 ) -> dict[str, np.ndarray | float]:
-    """Parameter-free summaries of the data for :func:`mixture_total_log_likelihood`.
+    """Parameter-free summaries of the data for :func:`mixture_total_log_likelihood`, once per fit.
 
-    Computed once per fit. The log-likelihood of the BG/NBD family is
-    ``c(x) + r log(alpha) - (r + x) log(alpha + T) + [mixture] softplus(gap)`` with
-    ``gap = log_dropout(x) + (r + x) (log(alpha + T) - log(alpha + t_x))``: the terms
-    in ``x`` alone are summed with weights totalled per distinct ``x``, those in ``T``
-    alone with weights totalled per distinct ``T``, and only ``gap`` needs every row
-    (and only the rows where ``mixture`` holds: BG/NBD customers without repeat
-    purchases cannot have dropped out, so their likelihood depends on ``T`` alone).
-    Logarithms and reciprocals of ``alpha + T`` and ``alpha + t_x`` are then taken once
-    per distinct value and gathered.
+    The log-likelihood is ``c(x) + r log(alpha) - (r + x) log(alpha + T) + [mixture]
+    softplus(gap)``: terms in ``x`` alone are summed per distinct ``x``, in ``T`` alone per
+    distinct ``T``, and only ``gap`` needs the rows where ``mixture`` holds (those who may
+    have dropped out).
     """
     x, t_x, T = data["frequency"], data["recency"], data["T"]
     x_levels, x_code = _codes(x)
@@ -122,16 +122,15 @@ def mixture_statistics(
 
 
 def mixture_total_log_likelihood(
-    params: np.ndarray, stats: Mapping, terms
+    params: np.ndarray, stats: Mapping, shift: float = 0.0
 ) -> tuple[float, np.ndarray]:
     """Weighted total log-likelihood and gradient of the BG/NBD family from ``stats``.
 
-    ``terms(r, a, b)`` maps distinct frequencies to ``(constant, d_r, d_a, d_b,
-    log_dropout, inverse_b)``, where ``log_dropout = log(a) - log(b + ...)`` and
-    ``inverse_b`` its derivative in ``-b``; see :func:`mixture_statistics`.
+    See :func:`mixture_statistics`; ``shift`` as in :func:`frequency_terms`.
     """
     r, alpha, a, b = params
-    constant, d_r, d_a, d_b, log_dropout, inverse_b = terms(r, a, b)(stats["x_levels"])
+    terms = frequency_terms(r, a, b, shift)
+    constant, d_r, d_a, d_b, log_dropout, inverse_b = terms(stats["x_levels"])
     by_x, by_T = stats["by_x"], stats["by_T"]
     alpha_T = alpha + stats["T_levels"]
     alpha_tx = alpha + stats["tx_levels"]
@@ -181,13 +180,10 @@ def mixture_total_log_likelihood(
 
 
 def gamma_rate_moments(data: Mapping[str, np.ndarray], weights: np.ndarray) -> tuple[float, float]:
-    """Method-of-moments ``(r, alpha)`` of the gamma purchase rate, a starting point.
+    """Method-of-moments ``(r, alpha)`` of the gamma purchase rate (dropout ignored), a start.
 
-    With ``x | lambda ~ Poisson(lambda T)`` and ``lambda ~ Gamma(r, alpha)``, the
-    observed rates ``x / T`` have mean ``r / alpha`` and variance ``r / alpha**2 +
-    E[lambda / T]``; matching both (dropout ignored) gives ``alpha = mean / excess
-    variance`` and ``r = mean * alpha``. Falls back to ``(1, 1 / mean rate)`` when the
-    rates are not over-dispersed.
+    Rates ``x / T`` have mean ``r / alpha`` and variance ``r / alpha**2 + E[lambda / T]``;
+    ``(1, 1 / mean rate)`` when they are not over-dispersed.
     """
     x, T = data["frequency"].astype(np.float64), data["T"]
     observed = T > 0
@@ -206,42 +202,32 @@ def gamma_rate_moments(data: Mapping[str, np.ndarray], weights: np.ndarray) -> t
     return 1.0, 1.0 / rate
 
 
-def log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
-    """``log(P(dead) / P(alive))`` given the history (eq. 13 rearranged)."""
+def log_odds_dead(params: np.ndarray, x, t_x, T, shift: float = 0.0):
+    """``log(P(dead) / P(alive))`` given the history (eq. 13 rearranged).
+
+    ``shift=1``: MBG/NBD's (Batislam et al. 2007, Appendix A eq. 5).
+    """
     r, alpha, a, b = params
-    positive = x > 0
-    safe = np.where(positive, b + x - 1.0, 1.0)
+    positive = x + shift > 0
+    safe = np.where(positive, b + x - 1.0 + shift, 1.0)
     value = np.log(a) - np.log(safe) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     return np.where(positive, value, -np.inf)
 
 
 def _near_hypergeometric_pole(a: float, c: np.ndarray, tolerance: float = 1e-3) -> np.ndarray:
-    """Rows where eq. (10)'s closed form is ill-conditioned.
-
-    ``2F1(.; .; c; z)`` has poles at ``c = 0, -1, -2, ...`` and the prefactor
-    ``1 / (a - 1)`` at ``a = 1``; the expectation itself is finite there.
-    """
+    """Rows near a pole of eq. (10)'s ``2F1`` (``c = 0, -1, ...``) or of ``1 / (a - 1)``."""
     c = np.asarray(c, dtype=float)
     near_pole = (c < 0.5) & (np.abs(c - np.round(c)) < tolerance)
     return near_pole | (abs(a - 1.0) < tolerance)
 
 
 def _closed_form_unreliable(params: np.ndarray, limit: float = 1e4) -> bool:
-    """Tell whether eq. (10)'s ``2F1`` loses precision: a parameter ran past ``limit``.
-
-    With ``a``, ``b``, ``r`` or ``alpha`` in the thousands and beyond (the limits of
-    the model as a parameter runs away on a small or degenerate log) the closed form
-    cancels catastrophically (it gave -217 at b = 9.4e9); the quadrature does not.
-    """
+    """Tell whether a parameter passed ``limit``: eq. (10)'s ``2F1`` cancels (-217 at b=9.4e9)."""
     return bool(np.max(params) > limit)
 
 
 def closed_form_in_range(value: np.ndarray, shape: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """Rows where an expected count given alive lies in its bounds ``[0, shape * spread]``.
-
-    Given alive, ``E[Y(t)]`` is at most the expected purchases without dropout,
-    ``(r + x) t / (alpha + T)``; a closed form outside these bounds lost precision.
-    """
+    """Rows where an expected count given alive lies in ``[0, shape * spread]`` (else imprecise)."""
     with np.errstate(invalid="ignore", over="ignore"):
         upper = np.asarray(shape * spread, dtype=float) * (1.0 + 1e-9)
         return np.isfinite(value) & (value >= 0.0) & (value <= upper)
@@ -252,34 +238,12 @@ def expected_purchases_given_alive(
 ) -> np.ndarray:
     """``E[Y(t) | x, T, alive]`` by Gauss-Jacobi quadrature over the dropout probability.
 
-    Given alive at ``T``, BG/NBD's purchase rate is Gamma(r + x, alpha + T) and the
-    dropout probability Beta(a, b + x), independently; a customer with rate ``lam``
-    and dropout probability ``p`` makes ``(1 - exp(-lam p t)) / p`` expected purchases
-    in ``t`` (death after a purchase makes the lifetime Exp(lam p)). Averaging over
-    the rate gives ``(1 - ((alpha+T) / (alpha+T+p t)) ** (r+x)) / p``, a smooth,
-    bounded function of ``p``, integrated against the Beta weight by a Gauss-Jacobi
-    rule (:func:`clv.models._stable.beta_rule`, exact for any ``a`` and ``b`` the fit
-    can return, also where ``a`` or ``b`` runs to 1e10). It equals eq. (10) of Fader, Hardie & Lee (2005) divided by
-    P(alive), and stays finite where that closed form meets a pole of ``2F1`` (e.g.
-    ``a + b -> 0`` when a short history shows no dropout).
-
-    Parameters
-    ----------
-    params : numpy.ndarray
-        ``[r, alpha, a, b]``.
-    x, T : numpy.ndarray
-        Repeat purchases and observation length (one row per customer).
-    horizon : float
-        Length of the forecast period.
-    dropout_scale : float, default 1.0
-        Multiplies every customer's dropout probability from ``T`` on (``c p``);
-        1.0 is the model itself, below 1 the retention scenario of
-        :mod:`clv.models.retention`.
-
-    Returns
-    -------
-    numpy.ndarray
-        Expected purchases in ``(T, T + horizon]`` for a customer alive at ``T``.
+    Given alive at ``T``, the rate is Gamma(r + x, alpha + T) and the dropout probability
+    ``p`` Beta(a, b + x); a customer makes ``(1 - ((alpha+T) / (alpha+T+p t)) ** (r+x)) / p``
+    expected purchases, a smooth bounded function of ``p`` integrated by
+    :func:`clv.models._stable.beta_rule`. It is eq. (10) over P(alive), finite where that
+    closed form meets a pole. ``dropout_scale`` multiplies ``p`` from ``T`` on (the
+    retention scenario of :mod:`clv.models.retention`).
     """
     r, alpha, a, b = (float(v) for v in params)
     x = np.asarray(x, dtype=float)
@@ -332,13 +296,19 @@ def conditional_expected_purchases(
     return out
 
 
-def expected_purchases_new_customer(params: np.ndarray, horizon) -> np.ndarray | float:
+def expected_purchases_new_customer(
+    params: np.ndarray, horizon, dropout_at_start: bool = False
+) -> np.ndarray | float:
     """Eq. (9): ``E[X(t)]`` for a customer who just made a first purchase.
 
     Falls back to :func:`expected_purchases_given_alive` at ``x = T = 0`` where the
-    closed form is ill-conditioned.
+    closed form is ill-conditioned. ``dropout_at_start`` (MBG/NBD): survive time 0
+    with probability ``b / (a + b)``, then BG/NBD's process with ``b + 1``.
     """
     r, alpha, a, b = params
+    if dropout_at_start:
+        shifted = np.array([r, alpha, a, b + 1.0])
+        return b / (a + b) * expected_purchases_new_customer(shifted, horizon)
     with np.errstate(all="ignore"):
         hyp = hyp2f1(r, b, a + b - 1, horizon / (alpha + horizon))
         value = (a + b - 1) / (a - 1) * (1 - hyp * (alpha / (alpha + horizon)) ** r)

@@ -1,12 +1,8 @@
-"""The machinery the boosted models share: feature checks, XGBoost training, persistence.
+"""What the boosted models share: feature checks, XGBoost training, persistence.
 
-Features are the numeric and pandas ``category`` columns of the table
-(``customer_id``, ``cutoff`` and the labels are never features); the categories seen
-at fit are stored and applied at prediction. XGBoost is imported only when a model is
-fitted, predicts or is loaded. A fitted model is a folder: its booster(s) in
-XGBoost's own UBJSON format and ``model.json``, which starts with the header of
-:mod:`clv.models._persistence` (format ``"clv-boosted-model"``); never pickled.
-Training is deterministic (``random_state``, ``n_jobs`` threads, ``tree_method="hist"``).
+XGBoost is imported only when a model is fitted, predicts or is loaded. A fitted model
+is a folder: its booster(s) in XGBoost's UBJSON format and ``model.json``, which starts
+with the header of :mod:`clv.models._persistence` (format ``"clv-boosted-model"``).
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ from sklearn.base import BaseEstimator
 
 from clv._validation import check_is_fitted, check_number, check_sample_weight
 from clv.errors import InvalidDataError, ModelLoadError
-from clv.models._persistence import check_header, header, parse, read_text, write_json
+from clv.models._persistence import check_header, header, model_folder, parse, read_text, write_json
 
 __all__ = ["FORMAT_NAME"]
 
@@ -36,34 +32,18 @@ def _xgboost():
     return xgboost
 
 
+def _store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+    """Set a constructor's keyword arguments as attributes (the scikit-learn contract)."""
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 class _BoostedModel(BaseEstimator):
     """Shared machinery: feature checks, DMatrix building, training, persistence."""
 
     _booster_files: ClassVar[tuple[str, ...]] = ("booster.ubj",)
     _logit_margin: ClassVar[bool] = False  # the offset is a probability (churn)
-
-    def __init__(
-        self,
-        *,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        max_depth: int = 4,
-        min_child_weight: float = 5.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        random_state: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.min_child_weight = min_child_weight
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     # -- checks ----------------------------------------------------------------------
 
@@ -240,9 +220,7 @@ class _BoostedModel(BaseEstimator):
         directory : str or pathlib.Path
             Folder to write into (created if needed).
         """
-        self._check_is_fitted()
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = model_folder(self, directory)
         boosters = self._boosters()
         files = list(self._booster_files[: len(boosters)])
         for booster, name in zip(boosters, files, strict=True):

@@ -1,7 +1,4 @@
-"""Gradient-boosted churn model (XGBoost), calibrated on held-out customers.
-
-See :mod:`clv.models.boosted` for the choices and the thread measurement.
-"""
+"""Gradient-boosted churn model (XGBoost), calibrated on held-out customers."""
 
 from __future__ import annotations
 
@@ -12,12 +9,16 @@ import pandas as pd
 
 from clv._validation import check_choice, check_number
 from clv.errors import InvalidDataError
-from clv.models._boosted_base import _BoostedModel
+from clv.models._boosted_base import _BoostedModel, _store
 from clv.models._persistence import register
 
 __all__ = ["BoostedChurnModel"]
 
 _CALIBRATIONS = ("isotonic", "sigmoid", None)
+
+
+def _logit(probability: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(probability, 1e-9, 1 - 1e-9) / np.clip(1 - probability, 1e-9, 1))
 
 
 @register
@@ -71,20 +72,7 @@ class BoostedChurnModel(_BoostedModel):
         random_state: int = 0,
         n_jobs: int = 1,
     ):
-        super().__init__(
-            n_estimators=n_estimators,
-            learning_rate=learning_rate,
-            max_depth=max_depth,
-            min_child_weight=min_child_weight,
-            subsample=subsample,
-            colsample_bytree=colsample_bytree,
-            reg_lambda=reg_lambda,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
-        self.calibration = calibration
-        self.calibration_fraction = calibration_fraction
-        self.offset = offset
+        _store(self, locals())
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()
@@ -173,8 +161,7 @@ class BoostedChurnModel(_BoostedModel):
             }
         from sklearn.linear_model import LogisticRegression
 
-        logit = np.log(np.clip(raw, 1e-9, 1 - 1e-9) / np.clip(1 - raw, 1e-9, 1))
-        platt = LogisticRegression(C=1e6).fit(logit[:, None], target, sample_weight=weights)
+        platt = LogisticRegression(C=1e6).fit(_logit(raw)[:, None], target, sample_weight=weights)
         return {"kind": "sigmoid", "a": float(platt.coef_[0, 0]), "b": float(platt.intercept_[0])}
 
     def _apply_map(self, raw: np.ndarray) -> np.ndarray:
@@ -182,8 +169,9 @@ class BoostedChurnModel(_BoostedModel):
         if kind == "isotonic":
             return np.interp(raw, self.calibration_["x"], self.calibration_["y"])
         if kind == "sigmoid":
-            logit = np.log(np.clip(raw, 1e-9, 1 - 1e-9) / np.clip(1 - raw, 1e-9, 1))
-            return 1.0 / (1.0 + np.exp(-(self.calibration_["a"] * logit + self.calibration_["b"])))
+            return 1.0 / (
+                1.0 + np.exp(-(self.calibration_["a"] * _logit(raw) + self.calibration_["b"]))
+            )
         return raw
 
     def predict_proba(self, X: pd.DataFrame, *, calibrated: bool = True) -> np.ndarray:

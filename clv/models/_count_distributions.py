@@ -1,40 +1,21 @@
 r"""Predictive distributions of purchase counts and survival, for every transaction model.
 
-Every model here has the same structure once the history is summarised. A customer
-is alive at the end of observation with probability ``P(alive)``; a dead customer
-buys nothing more; given alive, the posterior of the latent quantities is the prior
-with updated parameters, and the future is the model's own process restarted from
-that posterior. Hence, for ``Y(t)`` the purchases in ``(T, T + t]``,
-
-.. math::
-
-    P(Y(t) = n \mid \text{history}) = [n = 0]\,(1 - P(\text{alive}))
-        + P(\text{alive})\; P_{\text{new}}(X(t) = n \mid \theta'),
-
-where :math:`P_{\text{new}}` is the distribution of purchases of a customer alive at
-time 0 (the "new customer" formula) and :math:`\theta'` the posterior parameters:
+Dead at the end of observation, a customer buys nothing more; alive, the future is
+the model's new-customer process at the posterior parameters, so
+``P(Y(t) = n | history) = [n = 0] (1 - P(alive)) + P(alive) P_new(X(t) = n | theta')``
+and ``P(alive at T + t) = P(alive) S(t | theta')``:
 
 ==========  ========================================  ==================================
 model       new-customer formula                      posterior given alive at T (or n)
 ==========  ========================================  ==================================
 BG/NBD      Fader, Hardie & Lee (2005) eq. (8)        r+x, alpha+T, a, b+x
 MBG/NBD     BG/NBD's eq. (8) (no dropout at T)        r+x, alpha+T, a, b+x+1
-Pareto/NBD  Fader & Hardie (2006) note 028            r+x, alpha+T, s, beta+T
+Pareto/NBD  Fader & Hardie (2006) note 028 eq. (16)   r+x, alpha+T, s, beta+T
 BG/BB       Fader, Hardie & Shang (2010) eq. (7)      alpha+x, beta+n-x, gamma, delta+n
 ==========  ========================================  ==================================
 
-The Pareto/NBD line is eq. (16) of Fader & Hardie, "Deriving the Conditional PMF of
-the Pareto/NBD Model" (2006, note 028), written as that mixture; the MBG/NBD line
-holds because, given alive at T, an MBG/NBD customer can only drop out after a
-further purchase (the drop-out at time 0 of Batislam, Denizel & Filiztekin 2007 has
-already been survived), which is BG/NBD's process with ``b + x + 1``. The same
-decomposition gives the probability of being alive ``t`` after the end of
-observation: ``P(alive) * S(t | theta')`` with ``S`` the survival of a customer alive
-at time 0 (BG/NBD: ``E[exp(-lambda p t)]``; Pareto/NBD: ``((beta+T)/(beta+T+t))^s``;
-BG/BB: ``B(gamma, delta+n+m)/B(gamma, delta+n)``, Fader, Hardie & Shang eq. (11)).
-
-All functions take the (posterior) parameters as per-row arrays and a list of counts
-``n`` and return arrays of shape ``(rows, len(n))``.
+Functions take the (posterior) parameters as per-row arrays and counts ``n``, and
+return arrays of shape ``(rows, len(n))``.
 """
 
 from __future__ import annotations
@@ -43,12 +24,10 @@ import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
 from clv.models._arrays import pairs_inverse
-from clv.models._stable import beta_rule as stable_beta_rule
-from clv.models._stable import log_pochhammer, softplus
+from clv.models._stable import beta_rule, log_pochhammer, softplus
 
 __all__ = [
     "bg_count_pmf",
-    "beta_rule",
     "bg_survival",
     "bgbb_count_pmf",
     "mix_with_dead",
@@ -65,8 +44,10 @@ _BLOCK = 1 << 21
 _JACOBI_NODES = 48
 
 
-def _column(value, rows: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(value, dtype=np.float64), (rows,))[:, None]
+def _per_row(*values) -> list[np.ndarray]:
+    """Return the values as float arrays of one length: one value per row."""
+    rows = max(np.size(value) for value in values)
+    return [np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)) for v in values]
 
 
 def _log_nbd(n: np.ndarray, r: np.ndarray, alpha: np.ndarray, t: float) -> np.ndarray:
@@ -91,34 +72,12 @@ def bg_count_pmf(n, t: float, r, alpha, a: float, b, *, dropout_at_start: bool =
         P(X(t)=n) = \frac{B(a, b+n)}{B(a,b)} \mathrm{NB}(n)
             + [n > 0] \frac{B(a+1, b+n-1)}{B(a,b)} P(N \ge n),
 
-    with ``NB(n)`` the negative binomial probability of ``n`` purchases of a
-    gamma-Poisson process by ``t`` and ``P(N >= n) = I_{t/(alpha+t)}(n, r)`` (the
-    regularised incomplete beta function replaces the paper's finite sum). With
-    ``dropout_at_start`` (MBG/NBD, Batislam et al. 2007) the customer may also drop
-    out at time 0: ``b + n`` becomes ``b + n + 1`` in both terms and the second also
-    holds at ``n = 0``.
-
-    Parameters
-    ----------
-    n : array-like of int
-        Counts.
-    t : float
-        Length of the window.
-    r, alpha, b : float or numpy.ndarray
-        Parameters, one value or one per row.
-    a : float
-        Beta shape of the drop-out probability.
-    dropout_at_start : bool, default False
-        MBG/NBD instead of BG/NBD.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(rows, len(n))``.
+    with ``P(N >= n) = I_{t/(alpha+t)}(n, r)`` (the regularised incomplete beta replaces
+    the paper's finite sum). ``dropout_at_start`` (MBG/NBD): ``b + n`` becomes
+    ``b + n + 1`` in both terms and the second also holds at ``n = 0``.
     """
     n = np.asarray(n, dtype=np.float64)[None, :]
-    rows = max(np.size(r), np.size(alpha), np.size(b))
-    r, alpha, b = _column(r, rows), _column(alpha, rows), _column(b, rows)
+    r, alpha, b = (v[:, None] for v in _per_row(r, alpha, b))
     shift = 1.0 if dropout_at_start else 0.0
     log_norm = betaln(a, b)
     alive = np.exp(betaln(a, b + n + shift) - log_norm + _log_nbd(n, r, alpha, t))
@@ -137,49 +96,21 @@ def bg_count_pmf(n, t: float, r, alpha, a: float, b, *, dropout_at_start: bool =
 def bg_survival(t: float, r, alpha, a: float, b) -> np.ndarray:
     r"""``P(alive at t)`` for a BG/NBD customer alive at 0: ``E[(alpha / (alpha + p t))^r]``.
 
-    With rate ``lambda`` and drop-out probability ``p`` a customer survives each
-    purchase with probability ``1 - p``, so survives to ``t`` with probability
-    ``E[(1-p)^N(t)] = exp(-lambda p t)``; averaging over ``lambda ~ Gamma(r, alpha)``
-    gives ``(alpha / (alpha + p t))^r`` and over ``p ~ Beta(a, b)`` the expectation,
-    a smooth bounded function of ``p`` integrated by a 48-node Gauss-Jacobi rule (the
-    closed form is ``(alpha/(alpha+t))^r 2F1(r, b; a+b; t/(alpha+t))``, whose
-    hypergeometric factor overflows for heavy buyers).
-
-    Parameters
-    ----------
-    t : float
-        Time since the customer was known to be alive.
-    r, alpha, b : float or numpy.ndarray
-        Posterior parameters, one value or one per row.
-    a : float
-        Beta shape of the drop-out probability.
-
-    Returns
-    -------
-    numpy.ndarray
-        One probability per row.
+    Surviving each purchase with probability ``1 - p`` gives ``exp(-lambda p t)``, then
+    ``(alpha / (alpha + p t))^r`` over the rate; the expectation over ``p ~ Beta(a, b)``
+    is a 48-node Gauss-Jacobi rule (the closed form's ``2F1`` overflows for heavy buyers).
     """
-    rows = max(np.size(r), np.size(alpha), np.size(b))
-    r, alpha, b = (np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)) for v in (r, alpha, b))
-    out = np.empty(rows)
+    r, alpha, b = _per_row(r, alpha, b)
+    out = np.empty(len(r))
     if t <= 0:
         out[:] = 1.0
         return out
     for value in np.unique(b):
         part = b == value
-        p, weights = beta_rule(_JACOBI_NODES, a, value)
+        p, weights = beta_rule(a, value, _JACOBI_NODES)
         log_ratio = np.log(alpha[part, None]) - np.log(alpha[part, None] + p * t)
         out[part] = np.exp(r[part, None] * log_ratio) @ weights
     return out
-
-
-def beta_rule(n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss rule for ``E[f(p)]``, ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
-
-    :func:`clv.models._stable.beta_rule` (Golub-Welsch, finite for any ``a, b`` in
-    ``[1e-11, 1e11]``, also at ``a + b = 1``) with the node count first.
-    """
-    return stable_beta_rule(a, b, n)
 
 
 def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,10 +120,9 @@ def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _log_panel_integral(log_integrand, low, width, step) -> np.ndarray:
-    """Log of ``int_low^(low+width) exp(log_integrand(rows, z)) dz`` per row, by panels.
+    """Log of ``int_low^(low+width) exp(log_integrand(rows, z)) dz`` per row.
 
-    Each row's range is cut into a power of two of equal panels no wider than
-    ``step`` (rows are grouped by that number) with 10 Gauss-Legendre nodes each.
+    Each row's range is cut into a power of two of panels no wider than ``step``.
     """
     out = np.full(len(low), -np.inf)
     panels = np.ceil(width / step).astype(np.int64)
@@ -211,11 +141,7 @@ def _log_panel_integral(log_integrand, low, width, step) -> np.ndarray:
 
 
 def _largest_curvature(k, centre, low, high) -> np.ndarray:
-    """Largest of ``k * sigma (1 - sigma)``, ``sigma = 1 / (1 + exp(centre - z))``, on ``[low, high]``.
-
-    The curvature of ``-k log(exp(centre) + exp(z))`` in ``z``: ``k / 4`` at ``z =
-    centre``, falling like ``k exp(-|z - centre|)`` away from it.
-    """
+    """Largest curvature of ``-k log(exp(centre) + exp(z))`` in ``z`` on ``[low, high]``."""
     distance = np.abs(np.clip(centre, low, high) - centre)
     return k / (4.0 * np.cosh(0.5 * np.minimum(distance, 600.0)) ** 2)
 
@@ -268,42 +194,20 @@ def _pareto_dropout_term(n: float, t: float, r, alpha, s: float, beta) -> np.nda
 def pareto_nbd_count_pmf(n, t: float, r, alpha, s: float, beta) -> np.ndarray:
     r"""``P(X(t) = n)`` for a Pareto/NBD customer alive at time 0.
 
-    Fader & Hardie (2006), "Deriving an Expression for P(X(t) = x) Under the
-    Pareto/NBD Model" (note 027), and the conditional version, eq. (16) of note 028:
-    alive throughout ``(0, t]`` and ``n`` gamma-Poisson purchases, or dead at
-    ``tau < t`` after ``n`` purchases,
+    Fader & Hardie (2006), notes 027 and 028 (eq. 16): alive throughout ``(0, t]``, or
+    dead at ``tau < t`` after ``n`` purchases,
 
     .. math::
 
         P(X(t)=n) = \mathrm{NB}(n \mid r, \alpha, t) \left(\frac{\beta}{\beta+t}\right)^s
             + \int_0^t \mathrm{NB}(n \mid r, \alpha, \tau)
-              \frac{s \beta^s}{(\beta+\tau)^{s+1}} d\tau .
+              \frac{s \beta^s}{(\beta+\tau)^{s+1}} d\tau ,
 
-    The notes write the integral with Gauss hypergeometric functions (a difference
-    that cancels badly for short windows); it is computed here by quadrature (see
-    :func:`_pareto_dropout_term`), agreeing with lifetimes' closed form to about 1e-9.
-
-    Parameters
-    ----------
-    n : array-like of int
-        Counts.
-    t : float
-        Length of the window.
-    r, alpha, beta : float or numpy.ndarray
-        Parameters, one value or one per row.
-    s : float
-        Gamma shape of the death rate.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(rows, len(n))``.
+    the integral by quadrature (:func:`_pareto_dropout_term`; the notes' hypergeometric
+    difference cancels badly for short windows); agrees with lifetimes to about 1e-9.
     """
     values = np.asarray(n, dtype=np.float64)
-    rows = max(np.size(r), np.size(alpha), np.size(beta))
-    r, alpha, beta = (
-        np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)).copy() for v in (r, alpha, beta)
-    )
+    r, alpha, beta = _per_row(r, alpha, beta)
     survive = -s * np.log1p(t / beta)
     alive = np.exp(_log_nbd(values[None, :], r[:, None], alpha[:, None], t) + survive[:, None])
     dead = np.stack([_pareto_dropout_term(k, t, r, alpha, s, beta) for k in values], axis=1)
@@ -321,26 +225,9 @@ def bgbb_count_pmf(n, m: int, alpha, beta, gamma: float, delta) -> np.ndarray:
             \frac{B(\gamma, \delta+m)}{B(\gamma,\delta)}
           + \sum_{i=n}^{m-1} \binom{i}{n} \frac{B(\alpha+n, \beta+i-n)}{B(\alpha,\beta)}
             \frac{B(\gamma+1, \delta+i)}{B(\gamma,\delta)} .
-
-    Parameters
-    ----------
-    n : array-like of int
-        Counts.
-    m : int
-        Opportunities.
-    alpha, beta, delta : float or numpy.ndarray
-        Parameters, one value or one per row.
-    gamma : float
-        First Beta shape of the drop-out probability.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(rows, len(n))``.
     """
     n = np.asarray(n, dtype=np.float64)[None, :]
-    rows = max(np.size(alpha), np.size(beta), np.size(delta))
-    alpha, beta, delta = _column(alpha, rows), _column(beta, rows), _column(delta, rows)
+    alpha, beta, delta = (v[:, None] for v in _per_row(alpha, beta, delta))
     log_norm = betaln(alpha, beta) + betaln(gamma, delta)
 
     def log_binom(i):
@@ -363,10 +250,6 @@ def mix_with_dead(p_alive: np.ndarray, pmf_alive: np.ndarray, n) -> np.ndarray:
 
 
 def per_distinct_history(x: np.ndarray, T: np.ndarray, compute) -> np.ndarray:
-    """Evaluate ``compute(x, T)`` once per distinct ``(x, T)`` pair and gather per row.
-
-    The posterior parameters of the continuous-time models depend on the history
-    only through ``x`` and ``T``; day-resolution tables repeat those pairs a lot.
-    """
+    """Evaluate ``compute(x, T)`` once per distinct ``(x, T)`` pair and gather per row."""
     first, inverse = pairs_inverse(x, T)
     return np.asarray(compute(x[first], T[first]))[inverse]

@@ -1,20 +1,10 @@
 """The base estimator of clv's probabilistic models: maximum likelihood done once.
 
-A model subclass declares its parameters (the papers' symbols), the customer-table
-columns its likelihood reads, a deterministic starting point and one function that
-returns, for every data row, the log-likelihood and its gradient with respect to the
-natural parameters. :class:`ProbabilisticModel` does the rest: it validates the
-customer table once (:class:`clv._validation.CustomerTable`), collapses identical data
-rows into integer weights combined with ``sample_weight``
-(:func:`clv.models._arrays.distinct_rows`, the big saving on day-resolution data),
-maximises the likelihood (:func:`clv.models._fitting.maximise`), computes standard
-errors only when asked and persists as small JSON (:mod:`clv.models._persistence`).
-
-The optional L2 penalty is on a documented, sample-size-free scale: the optimiser
-maximises ``mean log-likelihood per customer - penalty * sum(log(theta_j) ** 2)``,
-i.e. the total objective is ``LL - n_customers * penalty * sum(log(theta_j) ** 2)``.
-It shrinks every parameter towards 1 on the log scale; ``penalty=0`` (the default) is
-maximum likelihood.
+A model declares its parameters, the columns its likelihood reads, a deterministic
+start and the per-row log-likelihood with its gradient; :class:`ProbabilisticModel`
+validates, collapses identical rows, maximises (:mod:`clv.models._fitting`) and
+persists (:mod:`clv.models._persistence`). The L2 penalty is on a sample-size-free
+scale: the total objective is ``LL - n_customers * penalty * sum(log(theta_j) ** 2)``.
 """
 
 from __future__ import annotations
@@ -50,26 +40,9 @@ __all__ = ["ProbabilisticModel"]
 class ProbabilisticModel(JsonPersistence, BaseEstimator):
     """Base class of clv's probabilistic models: maximum likelihood done once.
 
-    Subclasses set the class attributes ``parameter_names``, ``data_columns`` and
-    ``integer_columns`` and implement :meth:`_log_likelihood_rows` and
-    :meth:`_initial_parameters`. No subclass overrides :meth:`fit`.
-
-    Parameters
-    ----------
-    penalty : float, default 0.0
-        L2 penalty on the log-parameters, on a sample-size-free scale: the fit maximises
-        ``mean log-likelihood per customer - penalty * sum(log(theta_j) ** 2)``.
-        ``0`` is maximum likelihood.
-    compute_standard_errors : bool, default False
-        Compute the Hessian at the optimum and set ``standard_errors_`` and
-        ``covariance_`` (the inverse observed information).
-    n_restarts : int, default 3
-        Further deterministic starting points tried when the first run fails.
-    max_iter : int, default 1000
-        Maximum quasi-Newton (BFGS) iterations per run.
-    time_unit : {"D", "W", "Y"} or None, default None
-        Unit of the durations. ``None`` takes the table's ``attrs["time_unit"]``
-        (set by :func:`clv.features.rfm_summary`) when present.
+    Subclasses set ``parameter_names``, ``data_columns`` and ``integer_columns`` and
+    implement :meth:`_log_likelihood_rows` and :meth:`_initial_parameters`; none overrides
+    :meth:`fit`. The constructor's parameters are documented on each model.
     """
 
     parameter_names: ClassVar[tuple[str, ...]] = ()
@@ -117,6 +90,14 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
         """Weighted total log-likelihood and gradient (override with sufficient statistics)."""
         ll_rows, grad_rows = self._log_likelihood_rows(params, data)
         return dot(weights, ll_rows), dot(weights, grad_rows)
+
+    @staticmethod
+    def _once_per_fit(data: dict, key: str, weights: np.ndarray, compute) -> Any:
+        """``compute()`` once per fit: kept in ``data`` under ``key`` for these ``weights``."""
+        kept = data.get(key)
+        if kept is None or kept[0] is not weights:
+            kept = data[key] = (weights, compute())
+        return kept[1]
 
     def _check_table(self, table: CustomerTable, *, fitting: bool) -> None:
         """Model-specific relations between columns (default: frequency/recency/T)."""
@@ -235,12 +216,7 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
         return data
 
     def _rescaled(self, data: dict[str, np.ndarray], weights: np.ndarray):
-        """Return the data in the units the fit works in (hook for scale-equivariant models).
-
-        Returns the data, the log-factors that map the fitted parameters back to the
-        caller's units and the shift of the total log-likelihood; by default the data
-        unchanged, zeros and 0.
-        """
+        """Return the data in the fit's units, the log-factors back, the LL shift (scale hook)."""
         return data, np.zeros(len(self.parameter_names)), 0.0
 
     def _standard_errors(self, params, data, weights) -> pd.Series:

@@ -1,14 +1,9 @@
 """Maximum likelihood for every probabilistic model, written once.
 
-:func:`maximise` maximises ``mean log-likelihood per customer - penalty *
-sum(log(theta_j) ** 2)`` over the log-parameters (chain rule ``d ll / d log(theta) =
-theta * d ll / d theta``) with :func:`clv.models._optimizer.minimize_bfgs_box` from a
-deterministic start and, when a run fails, further deterministic starts. The optimum is
-certified (:func:`clv.models._optimum.certify_optimum`); what is left tells a real
-failure (:class:`~clv.errors.ConvergenceError`, with a numbered checklist) from a loss
-of precision at the optimum (:class:`~clv.errors.PrecisionWarning`).
-:func:`covariance` is the inverse observed information, computed only when standard
-errors are asked for.
+:func:`maximise` maximises ``mean LL per customer - penalty * sum(log(theta_j) ** 2)``
+over the log-parameters from deterministic starts, certifies the optimum
+(:mod:`clv.models._optimum`) and tells a real failure (:class:`~clv.errors.ConvergenceError`)
+from a loss of precision (:class:`~clv.errors.PrecisionWarning`).
 """
 
 from __future__ import annotations
@@ -83,33 +78,11 @@ def _run(model: Any, objective, start: np.ndarray, inverse_hessian: np.ndarray |
 
 
 def maximise(model: Any, data, weights, n_customers: float):
-    """Maximise ``model``'s penalised log-likelihood of ``data``.
+    """Maximise ``model``'s penalised log-likelihood of ``data`` (distinct rows, ``weights``).
 
-    Parameters
-    ----------
-    model : ProbabilisticModel
-        Gives ``_total_log_likelihood``, ``_initial_parameters``, ``penalty``,
-        ``n_restarts``, ``max_iter`` and ``parameter_names``.
-    data : dict of str to ndarray
-        The likelihood's arrays (distinct rows).
-    weights : ndarray
-        Customers per row.
-    n_customers : float
-        ``weights.sum()``.
-
-    Returns
-    -------
-    log_params : ndarray
-        The maximum, in log-parameters.
-    result : scipy.optimize.OptimizeResult
-        The optimiser's result there.
-    total : float
-        The total log-likelihood there.
-
-    Raises
-    ------
-    clv.errors.ConvergenceError
-        No start led to an accepted optimum, or a parameter ran to the box edge.
+    Returns the log-parameters, the optimiser's result and the total log-likelihood there;
+    raises :class:`~clv.errors.ConvergenceError` when no start is accepted or a parameter
+    ran to the box edge.
     """
     objective = _objective(model, data, weights, n_customers)
     best = None
@@ -134,13 +107,7 @@ def maximise(model: Any, data, weights, n_customers: float):
 
 
 def _certified(model: Any, objective, result, n_customers: float):
-    """Certify the optimum (:func:`clv.models._optimum.certify_optimum`); warn if short.
-
-    A second optimiser run starts from any point that still improves the
-    objective; a parameter that then runs to the box raises
-    :class:`~clv.errors.ConvergenceError`, an improvement that is still there after
-    it gives a :class:`~clv.errors.PrecisionWarning` that names the parameter.
-    """
+    """Certify the optimum (:func:`clv.models._optimum.certify_optimum`); warn if it falls short."""
     tolerance = _SHORTFALL_ACCEPTED / n_customers + 1e-10 * abs(float(result.fun))
     checked = certify_optimum(
         objective,
@@ -207,10 +174,7 @@ def _failure_message(model: Any, result, gradient_norm: float, at_bound: bool) -
 
 
 def covariance(model: Any, params: np.ndarray, data, weights) -> np.ndarray:
-    """Inverse observed information (minus the Hessian of the total LL) at ``params``.
-
-    The Hessian is the central difference of ``model``'s analytic gradient.
-    """
+    """Inverse observed information at ``params``: central differences of the analytic gradient."""
 
     def gradient(at: np.ndarray) -> np.ndarray:
         return model._total_log_likelihood(at, data, weights)[1]

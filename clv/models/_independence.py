@@ -1,16 +1,9 @@
 """Gamma-Gamma's key assumption, checked at fit: spend per purchase independent of frequency.
 
-The Gamma-Gamma model (Fader, Hardie & Lee 2005, JMR; Fader & Hardie 2013 note)
-assumes that a customer's spend per transaction does not depend on how often they
-buy. The check is the Spearman rank correlation of ``frequency`` and
-``monetary_value`` among the repeat buyers the model is fitted on (ranks, because
-mean spends are heavy-tailed and a few large values dominate Pearson's
-coefficient). It is stored on the fitted model as ``spend_frequency_correlation_``;
-when ``|rho| >= 0.3``, a "medium" correlation by Cohen's conventions (Cohen, J.
-1988, *Statistical Power Analysis for the Behavioral Sciences*, 2nd ed., section
-3.2), an :class:`~clv.errors.AssumptionWarning` says so. On CDNOW's 946 repeat
-buyers (calibration to 1997-09-30) rho is 0.21 (Pearson 0.11, the figure Fader &
-Hardie report), below the threshold.
+The check is the Spearman rank correlation of ``frequency`` and ``monetary_value`` among
+the repeat buyers fitted (ranks: mean spends are heavy-tailed); from ``|rho| >= 0.3``,
+"medium" by Cohen (1988, section 3.2), an :class:`~clv.errors.AssumptionWarning` says
+so. CDNOW's 946 repeat buyers: rho 0.21 (Pearson 0.11, Fader & Hardie's figure).
 """
 
 from __future__ import annotations
@@ -31,20 +24,7 @@ CORRELATION_THRESHOLD = 0.3
 def spend_frequency_correlation(
     frequency: np.ndarray, monetary_value: np.ndarray, weights: np.ndarray | None = None
 ) -> float:
-    """Spearman correlation of frequency and mean spend (weighted Pearson of the ranks).
-
-    Parameters
-    ----------
-    frequency, monetary_value : numpy.ndarray
-        Repeat purchases and mean repeat spend of the repeat buyers.
-    weights : numpy.ndarray, optional
-        Customers each row stands for.
-
-    Returns
-    -------
-    float
-        In [-1, 1]; NaN when either column is constant.
-    """
+    """Spearman correlation of frequency and mean spend (weighted; NaN if one is constant)."""
     rank_x = pd.Series(frequency).rank().to_numpy()
     rank_m = pd.Series(monetary_value).rank().to_numpy()
     w = np.ones(len(rank_x)) if weights is None else np.asarray(weights, dtype=np.float64)

@@ -1,33 +1,11 @@
 """The post-fit check: did the optimiser really stop at a maximum of the likelihood.
 
-A quasi-Newton run can stop "successfully" short of the optimum: its relative-reduction
-test (``ftol``) fires on a flat ridge, and its inverse-Hessian estimate may be poor
-when a parameter drifts towards infinity. :func:`certify_optimum` tests the point it
-returned with information the run did not use:
-
-1. the Hessian of the objective by forward differences of the analytic gradient
-   (``k`` gradient evaluations for ``k`` parameters);
-2. the Newton step over the directions of positive curvature (eigenvalues above 1e-6
-   of the largest), steps of 1, 4 and 16 (in log-parameters) down the slope of every
-   flat or negatively curved direction, and the edge of the box for a parameter
-   within 1 of it, each evaluated for real (one objective evaluation each; a
-   likelihood that rises slowly towards a boundary is flat);
-3. at a suspect point not already within 1 of the edge of the box (which the fit
-   reports as such), where step 2 found nothing but straight probes may miss
-   what is there (a log-parameter beyond 12, i.e. outside [6e-6, 1.6e5], or a flat
-   or negatively curved direction: the likelihood's curved ridges towards the edge
-   of the box, where a parameter runs away along a curve of the others), a
-   derivative-free search (Nelder-Mead, at most ``40 k`` evaluations, steps of 0.5
-   to start) that follows such a ridge;
-4. when a trial point improves the objective by more than the tolerance, a second
-   run of the optimiser from there with the measured curvature, and the test again
-   (three rounds at most).
-
-At a genuine, well-curved interior optimum (every fit of a real data set we know,
-e.g. CDNOW) step 2 gains nothing measurable, step 3 does not run, and the check
-costs ``k + 1`` evaluations (5 for BG/NBD). What is left (the improvement still
-available after the last round) is returned so that the fit can say it did not
-reach the optimum.
+A quasi-Newton run can stop "successfully" short of the optimum (``ftol`` fires on a
+flat ridge; a parameter drifting to infinity spoils its curvature estimate).
+:func:`certify_optimum` probes the point with a forward-difference Hessian, the Newton
+step, steps down flat directions and the box edge, at a suspect point a bounded
+Nelder-Mead search along curved ridges, and reruns the optimiser from any gain
+(DESIGN.md, "Models"). At a well-curved optimum (CDNOW) it costs ``k + 1`` evaluations.
 """
 
 from __future__ import annotations
@@ -114,11 +92,7 @@ def _trial_points(
 
 
 class CertifiedOptimum(OptimizeResult):
-    """An :class:`~scipy.optimize.OptimizeResult` with ``shortfall`` and ``direction``.
-
-    ``shortfall`` is the improvement of the objective still found from the returned
-    point (0 when certified); ``direction`` the unit vector that found it.
-    """
+    """An ``OptimizeResult`` with ``shortfall`` (gain left, 0 if certified) and ``direction``."""
 
 
 def _probe(objective: Objective, x: np.ndarray, f: float, bound: float):
@@ -172,26 +146,11 @@ def certify_optimum(
     tolerance: float,
     rerun: Callable[[np.ndarray, np.ndarray | None], OptimizeResult],
 ) -> CertifiedOptimum:
-    """Check that ``result`` is a minimum of ``objective``; improve it if it is not.
+    """Check that ``result`` minimises ``objective`` in the box; improve it if it does not.
 
-    Parameters
-    ----------
-    objective : callable
-        ``x -> (value, gradient)``, the function that was minimised.
-    result : scipy.optimize.OptimizeResult
-        The optimiser's answer (``x``, ``fun``).
-    bound : float
-        Half-width of the box of the variables.
-    tolerance : float
-        Improvement of the objective below which the point counts as the minimum.
-    rerun : callable
-        ``(start, inverse_hessian) -> OptimizeResult``: the optimiser, run again.
-
-    Returns
-    -------
-    CertifiedOptimum
-        The better of the given point and the second run, with ``shortfall`` (the
-        improvement still found from it; 0 if certified) and ``direction``.
+    ``rerun(start, inverse_hessian)`` runs the optimiser again; a trial point must gain more
+    than ``tolerance``. Returns the better point with ``shortfall`` (the gain still found
+    from it, 0 if certified) and ``direction``.
     """
     best = result
     for attempt in range(_ROUNDS):

@@ -1,25 +1,12 @@
 """Parameter uncertainty: how uncertain is the expected CLV because parameters are estimated.
 
 ``customer_lifetime_value(..., parameter_interval=0.9)`` adds ``clv_mean_lower`` and
-``clv_mean_upper``: a confidence interval of each customer's *expected* value (the
-point prediction), not of what the customer will do (that is ``interval``, the
-predictive interval). It is computed from the asymptotic sampling distribution of the
-maximum-likelihood estimates: the log-parameters are drawn from a normal with the
-inverse observed information as covariance (delta method: ``Cov(log theta) =
-Cov(theta) / (theta theta^T)``), 200 draws with a fixed seed, each giving a point
-CLV, and the interval is their central ``level`` range (percentiles). The transaction
-model's parameters are drawn, and the Gamma-Gamma model's too when it has a
-covariance (the joint likelihood factorises into the transaction likelihood and
-Gamma-Gamma's likelihood of spend given frequency, so the information matrix is
-block-diagonal and the two sets of draws are independent).
-
-Why asymptotic and not a bootstrap over customers: the Hessian is already computed
-for the standard errors (``compute_standard_errors=True``, whose values on CDNOW equal
-lifetimes'), so the interval costs 200 predictions and no refit, where a bootstrap
-costs one fit per replicate (Pareto/NBD on a million customers, hundreds of times).
-The normal approximation in log-parameters holds for the sample sizes these models
-are fitted on (thousands of customers); a likelihood that is flat in a parameter
-(Pareto/NBD's beta on CDNOW) shows up as a wide interval rather than being hidden.
+``clv_mean_upper``, a confidence interval of each customer's *expected* value (not the
+predictive ``interval``): 200 seeded draws of the log-parameters from the normal with
+the inverse observed information (delta method: ``Cov(theta) / (theta theta^T)``), one
+point CLV each, central percentiles. Gamma-Gamma's parameters are drawn independently
+when it has a covariance (the joint likelihood factorises). Asymptotic rather than a
+bootstrap: the Hessian is already there for the standard errors, so no refit.
 """
 
 from __future__ import annotations
@@ -35,21 +22,9 @@ _SEED = 20240901
 
 
 def parameter_draws(model, n_draws: int = N_DRAWS, seed: int = _SEED) -> np.ndarray:
-    """Draw parameter vectors from the asymptotic normal of the log-parameters.
+    """Draw ``(n_draws, k)`` parameter vectors from the asymptotic normal of the log-parameters.
 
-    Parameters
-    ----------
-    model : ProbabilisticModel
-        A model fitted with ``compute_standard_errors=True`` (it has ``covariance_``).
-    n_draws : int, default 200
-        Number of draws.
-    seed : int
-        Seed of the draws (fixed, so that results are reproducible).
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(n_draws, k)``, positive.
+    ``model`` must have ``covariance_`` (fitted with ``compute_standard_errors=True``).
     """
     covariance = getattr(model, "covariance_", None)
     if covariance is None:

@@ -1,52 +1,23 @@
 r"""The integral in Pareto/NBD's likelihood, by adaptive Gauss-Legendre quadrature.
 
-The likelihood and the integral it holds
-----------------------------------------
-Integrating the individual likelihood (Fader & Hardie 2005, "A Note on Deriving the
-Pareto/NBD Model and Related Expressions", eq. 11)
+Fader & Hardie's (2005) note, eqs. 18-20: the likelihood is
+``Gamma(r+x) alpha^r beta^s / Gamma(r) [(alpha+T)^-(r+x) (beta+T)^-s + s I]`` with
 
 .. math::
 
-    L(\lambda, \mu \mid x, t_x, T) = \lambda^x e^{-(\lambda+\mu) T}
-        + \int_{t_x}^{T} \lambda^x \mu \, e^{-(\lambda+\mu) y} \, dy
-
-over the two gamma mixing distributions gives (their eq. 18 and 19-20)
-
-.. math::
-
-    L = \frac{\Gamma(r+x) \alpha^r \beta^s}{\Gamma(r)} \left[
-        \frac{1}{(\alpha+T)^{r+x} (\beta+T)^s} + s\, I \right], \qquad
     I = \int_{t_x}^{T} (\alpha+y)^{-(r+x)} (\beta+y)^{-(s+1)} \, dy .
 
-The note writes :math:`s I = \frac{s}{r+s+x} A_0` with a difference of two Gauss
-hypergeometric functions :math:`{}_2F_1`, switching on :math:`\alpha \ge \beta`;
-that form loses precision when ``t_x`` is close to ``T``, overflows for heavy
-buyers, and has no usable parameter derivatives. Here :math:`I` is computed
-directly as the one-dimensional integral, in the variable
-:math:`\zeta = \log(y + m)`, :math:`m = \min(\alpha, \beta)`:
-
-.. math::
-
-    I = \int_{\log(m+t_x)}^{\log(m+T)} e^{\varphi(\zeta)} d\zeta, \quad
-    \varphi(\zeta) = \zeta - (r+x)\log(\alpha - m + e^\zeta)
-                           - (s+1)\log(\beta - m + e^\zeta).
-
-:math:`\varphi` is concave (each :math:`-\log(c + e^\zeta)` is), so the integrand is
-unimodal and log-concave; its branch points lie at imaginary distance
-:math:`\pi` from the real axis. Tangent lines of :math:`\varphi` bound the tail, so
-the interval is cut where the integrand has fallen below :math:`e^{-45}` of its
-value at the tangent point, and the rest is integrated by a Gauss-Legendre rule in
-log space, vectorised over rows, with per row the fewest nodes (4 to 64) that its
-difficulty needs: how much the log-integrand changes over the interval and how wide
-the interval is against the branch points (see ``_TIERS``). Against a 128-node rule
-the log of :math:`I` is exact to about 4e-12 over r, s in [0.01, 50], alpha, beta in
-[0.01, 1e6], x up to 2000, T up to 1e4 (a fixed 32-node rule: 7e-9); typical rows take
-6 to 8 nodes.
-
-The parameter derivatives of :math:`I` are integrals of the same integrand times
-:math:`-\log(\alpha+y)`, :math:`-\log(\beta+y)`, :math:`-(r+x)/(\alpha+y)` and
-:math:`-(s+1)/(\beta+y)`; they use the same nodes, so the gradient costs a few
-more multiply-adds.
+The note's ``2F1`` form of :math:`s I` loses precision when ``t_x`` is near ``T``,
+overflows for heavy buyers and has no usable derivatives; here :math:`I` is integrated
+in :math:`\zeta = \log(y + m)`, :math:`m = \min(\alpha, \beta)`, where the log-integrand
+:math:`\varphi(\zeta) = \zeta - (r+x)\log(\alpha - m + e^\zeta) - (s+1)\log(\beta - m +
+e^\zeta)` is concave with branch points at imaginary distance :math:`\pi`. Tangent
+lines cut the tails below :math:`e^{-45}`; the rest takes a Gauss-Legendre rule in log
+space with per row the fewest nodes (4 to 64, ``_TIERS``) its difficulty needs. Against
+a 128-node rule the log of :math:`I` is exact to about 4e-12 over r, s in [0.01, 50],
+alpha, beta in [0.01, 1e6], x up to 2000, T up to 1e4 (a fixed 32-node rule: 7e-9).
+The parameter derivatives integrate the same integrand times ``-log(alpha+y)``,
+``-log(beta+y)``, ``-(r+x)/(alpha+y)`` and ``-(s+1)/(beta+y)`` on the same nodes.
 """
 
 from __future__ import annotations

@@ -1,15 +1,9 @@
 r"""Pareto/NBD's likelihood with its gradient, per row and as a weighted total.
 
-Pure numpy functions on a parameter vector ``params = [r, alpha, s, beta]`` and
-customer summaries ``x`` (repeat purchases), ``t_x`` (time of the last purchase)
-and ``T`` (length of observation), all in one time unit. The model (Schmittlein,
-Morrison & Colombo 1987): while alive a customer buys as a Poisson process with
-rate :math:`\lambda`; the lifetime is exponential with rate :math:`\mu`;
-:math:`\lambda \sim \mathrm{Gamma}(r, \alpha)` and :math:`\mu \sim \mathrm{Gamma}(s,
-\beta)` (shape, rate) across customers.
-
-The likelihood holds a one-dimensional integral :math:`I`, computed by quadrature in
-:mod:`clv.models._pareto_nbd_integral` (with why and how exactly).
+Functions of ``params = [r, alpha, s, beta]`` and ``x``, ``t_x``, ``T`` in one time
+unit (Schmittlein, Morrison & Colombo 1987: Poisson purchases at ``lambda ~ Gamma(r,
+alpha)``, exponential lifetimes at ``mu ~ Gamma(s, beta)``); the integral :math:`I` is
+in :mod:`clv.models._pareto_nbd_integral`.
 """
 
 from __future__ import annotations
@@ -71,36 +65,18 @@ def _compute_log_parts(
 def log_likelihood(
     params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> tuple[FloatArray, FloatArray]:
-    r"""Individual Pareto/NBD log-likelihood and its gradient.
+    r"""Individual Pareto/NBD log-likelihood (per row) and its gradient in ``(r, alpha, s, beta)``.
 
-    Fader & Hardie (2005) note, eq. 18, with the integral :math:`I` of the module
-    docstring (their :math:`\frac{s}{r+s+x}A_0`, eqs. 19-20) computed by quadrature:
+    Fader & Hardie (2005) note, eq. 18, with :math:`I` by quadrature:
 
     .. math::
 
         \ell = \log\Gamma(r+x) - \log\Gamma(r) + r\log\alpha + s\log\beta
                + \log\left[(\alpha+T)^{-(r+x)}(\beta+T)^{-s} + s I\right].
 
-    Parameters
-    ----------
-    params : array_like, shape (4,)
-        ``[r, alpha, s, beta]``, all positive.
-    x, t_x, T : array_like
-        Repeat purchases, time of the last purchase (0 if none), length of
-        observation; broadcast together.
-
-    Returns
-    -------
-    ll : ndarray
-        Log-likelihood per row (shape of the broadcast inputs).
-    grad : ndarray
-        Its derivatives with respect to ``(r, alpha, s, beta)``, shape ``ll.shape + (4,)``.
-
-    Notes
-    -----
-    With :math:`E = (\alpha+T)^{-(r+x)}(\beta+T)^{-s}`, :math:`p = E / (E + sI)`
-    (:math:`P(\text{alive})`) and :math:`\langle\cdot\rangle` the mean over
-    :math:`y \in (t_x, T)` weighted by the integrand of :math:`I`:
+    With :math:`E = (\alpha+T)^{-(r+x)}(\beta+T)^{-s}`, :math:`p = E / (E + sI)` and
+    :math:`\langle\cdot\rangle` the mean over :math:`y \in (t_x, T)` weighted by the
+    integrand of :math:`I`:
 
     .. math::
 
@@ -131,12 +107,7 @@ def log_likelihood(
 def fit_statistics(
     x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray
 ) -> dict[str, FloatArray | float]:
-    """Parameter-free summaries of weighted rows for :func:`total_log_likelihood`.
-
-    Terms of the log-likelihood in ``x`` alone (``log Gamma(r + x)``) are summed with
-    the weights totalled per distinct ``x``; terms in ``T`` alone with weights totalled
-    per distinct ``T``. Computed once per fit.
-    """
+    """Parameter-free sums of weighted rows for :func:`total_log_likelihood`, once per fit."""
     x_codes, x_levels = pd.factorize(x, sort=False)
     T_codes, T_levels = pd.factorize(T, sort=False)
     x_codes, T_codes = x_codes.astype(np.intp), T_codes.astype(np.intp)
@@ -157,11 +128,7 @@ def fit_statistics(
 
 
 def total_log_likelihood(params: ArrayLike, stats: dict) -> tuple[float, FloatArray]:
-    """Weighted total of :func:`log_likelihood` and of its gradient, from :func:`fit_statistics`.
-
-    The same formulas as :func:`log_likelihood`, summed: per row only the integral
-    and the mixing of its two terms are computed.
-    """
+    """Weighted total of :func:`log_likelihood` and its gradient from :func:`fit_statistics`."""
     r, alpha, s, beta = _unpack(params)
     total, by_x, by_T, x_by_T = stats["total"], stats["by_x"], stats["by_T"], stats["x_by_T"]
     x_levels, T_levels, T_code = stats["x_levels"], stats["T_levels"], stats["T_code"]

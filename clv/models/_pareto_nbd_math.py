@@ -1,12 +1,4 @@
-r"""Pareto/NBD's predictions and simulation.
-
-Pure numpy functions on a parameter vector ``params = [r, alpha, s, beta]`` and
-customer summaries ``x`` (repeat purchases), ``t_x`` (time of the last purchase)
-and ``T`` (length of observation), all in one time unit: P(alive), expected purchases
-(new and given the history), the probability of no purchase, the discounted expected
-residual transactions and a simulator. The likelihood and the integral it holds are in
-:mod:`clv.models._pareto_nbd_likelihood`, whose log-space parts give P(alive) here.
-"""
+r"""Pareto/NBD's predictions and simulation, on ``[r, alpha, s, beta]`` and ``x, t_x, T``."""
 
 from __future__ import annotations
 
@@ -42,17 +34,7 @@ def _log_p_alive(params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArra
 
 
 def probability_alive(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
-    r"""Probability that a customer with history ``(x, t_x, T)`` is alive at ``T``.
-
-    Fader & Hardie (2005) note, eq. 36 (= Schmittlein et al. 1987, eq. 11):
-
-    .. math::
-
-        P(\text{alive}) = \frac{(\alpha+T)^{-(r+x)}(\beta+T)^{-s}}
-                               {(\alpha+T)^{-(r+x)}(\beta+T)^{-s} + s I},
-
-    evaluated in log space, so it stays in [0, 1] for any x and T.
-    """
+    r"""P(alive at T | x, t_x, T): Fader & Hardie (2005) note, eq. 36, in log space."""
     (x, t_x, T), shape = _rows(x, t_x, T)
     return np.clip(exp_or_zero(_log_p_alive(params, x, t_x, T)), 0.0, 1.0).reshape(shape)
 
@@ -67,16 +49,14 @@ def _one_minus_pow_over(k: float, q: FloatArray) -> FloatArray:
 
 
 def expected_purchases_new_customer(params: ArrayLike, t: ArrayLike) -> FloatArray:
-    r"""Return the expected repeat purchases in ``(0, t]`` for a new customer.
-
-    Fader & Hardie (2005) note, eq. 27:
+    r"""``E[X(t)]`` for a new customer: Fader & Hardie (2005) note, eq. 27.
 
     .. math::
 
         E[X(t)] = \frac{r\beta}{\alpha(s-1)}
-                  \left[1 - \left(\frac{\beta}{\beta+t}\right)^{s-1}\right],
+                  \left[1 - \left(\frac{\beta}{\beta+t}\right)^{s-1}\right]
 
-    with the limit :math:`\frac{r\beta}{\alpha}\log(1 + t/\beta)` at :math:`s = 1`.
+    (limit at :math:`s = 1`: :math:`\frac{r\beta}{\alpha}\log(1 + t/\beta)`).
     """
     r, alpha, s, beta = _unpack(params)
     t = np.asarray(t, dtype=np.float64)
@@ -86,17 +66,12 @@ def expected_purchases_new_customer(params: ArrayLike, t: ArrayLike) -> FloatArr
 def conditional_expected_purchases(
     params: ArrayLike, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> FloatArray:
-    r"""Return the expected purchases in ``(T, T + t]`` given the history.
-
-    Fader & Hardie (2005) note, eq. 41:
+    r"""``E[Y(t) | x, t_x, T]``, purchases in ``(T, T + t]``: Fader & Hardie (2005) note, eq. 41.
 
     .. math::
 
         E[Y(t) \mid x, t_x, T] = P(\text{alive}) \,\frac{(r+x)(\beta+T)}{(\alpha+T)(s-1)}
-            \left[1 - \left(\frac{\beta+T}{\beta+T+t}\right)^{s-1}\right],
-
-    with the limit :math:`\frac{(r+x)(\beta+T)}{\alpha+T}\log(1 + t/(\beta+T))` at
-    :math:`s = 1`.
+            \left[1 - \left(\frac{\beta+T}{\beta+T+t}\right)^{s-1}\right]
     """
     (t, x, t_x, T), shape = _rows(t, x, t_x, T)
     r, alpha, s, beta = _unpack(params)
@@ -109,31 +84,17 @@ def conditional_expected_purchases(
 def conditional_probability_no_purchase(
     params: ArrayLike, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> FloatArray:
-    r"""Probability of no purchase in ``(T, T + t]`` given the history ``(x, t_x, T)``.
+    r"""Probability of no purchase in ``(T, T + t]`` given the history (the churn probability).
 
-    The churn probability over the horizon ``t``:
-
-    .. math::
-
-        P(Y(t) = 0 \mid x, t_x, T) = 1 - P(\text{alive})
-            + P(\text{alive})\, E\left[\frac{\mu}{\lambda+\mu}
-            + \frac{\lambda}{\lambda+\mu} e^{-(\lambda+\mu)t}\right],
-
-    the expectation over the posterior of alive customers,
-    :math:`\lambda \sim \mathrm{Gamma}(r+x, \alpha+T)`,
-    :math:`\mu \sim \mathrm{Gamma}(s, \beta+T)`. Its closed form: the individual
-    likelihood (Fader & Hardie 2005 note, eq. 11) is the probability density of the
-    purchase history followed by no purchase up to the end of observation, so
-    observing the same purchases over ``T + t`` is the event "history, then no
-    purchase in ``(T, T + t]``". Hence
+    The individual likelihood (note eq. 11) is the density of the purchase history followed
+    by no purchase up to the end of observation, so
 
     .. math::
 
         P(Y(t) = 0 \mid x, t_x, T) = \frac{L(r, \alpha, s, \beta \mid x, t_x, T + t)}
                                           {L(r, \alpha, s, \beta \mid x, t_x, T)},
 
-    (Fader & Hardie 2006 note 028 eq. 16 at n = 0 gives the same number through
-    hypergeometric functions), evaluated as a difference of log-likelihoods.
+    a difference of log-likelihoods (note 028, eq. 16 at n = 0, gives the same number).
     """
     (t, x, t_x, T), shape = _rows(t, x, t_x, T)
     ll_now, _, _, _ = _log_parts(params, x, t_x, T, moments=False)
@@ -142,15 +103,9 @@ def conditional_probability_no_purchase(
 
 
 def _log_discount_integral(s: float, z: FloatArray) -> FloatArray:
-    r"""Log of :math:`J(s, z) = \int_0^\infty e^{-z v} (1+v)^{-s} dv = z^{s-1} U(s, s, z)`.
+    r"""Log of :math:`J(s, z)`: Gauss-Legendre in :math:`\log(1+v)`, tails cut at :math:`e^{-45}`.
 
-    :math:`U` is the confluent hypergeometric function of the second kind. In
-    :math:`\zeta = \log(1+v)` the log-integrand
-    :math:`\varphi = -z(e^\zeta - 1) - (s-1)\zeta` is concave; the tail beyond a
-    tangent point past the mode is cut at :math:`e^{-45}` and the rest integrated by
-    Gauss-Legendre, as for the likelihood (agrees with adaptive quadrature to about
-    1e-10 for z >= 0.01, where ``scipy.special.hyperu`` itself is off by up to 5e-9);
-    below z = 0.01 ``hyperu``'s series is used where it is finite.
+    Below z = 0.01 ``hyperu``'s series, where it is finite (the rule loses digits there).
     """
     c = s - 1.0
     # Past zeta_b the slope -z e^zeta - c is below -_TAIL (or zeta_b = 0); zeta_b lies
@@ -178,24 +133,12 @@ def _log_discount_integral(s: float, z: FloatArray) -> FloatArray:
 def discounted_expected_residual_transactions(
     params: ArrayLike, delta: float | ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> FloatArray:
-    r"""Discounted expected residual transactions (DERT) with continuous discounting.
+    r"""Discounted expected residual transactions (DERT), continuous discounting at ``delta``.
 
-    Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer
-    Base Analysis", JMR 42(4), eq. 2 (Pareto/NBD):
-
-    .. math::
-
-        \mathrm{DERT}(\delta \mid x, t_x, T) =
-            \frac{\alpha^r\beta^s\delta^{s-1}\Gamma(r+x+1)\,\Psi(s, s; \delta(\beta+T))}
-                 {\Gamma(r)(\alpha+T)^{r+x+1} L(r, \alpha, s, \beta \mid x, t_x, T)}
-          = P(\text{alive})\,\frac{r+x}{\alpha+T}\,(\beta+T)\, J(s, \delta(\beta+T)),
-
-    with :math:`\delta` the continuous discount rate per time unit (a yearly rate
-    ``d`` over weekly data is ``delta = log(1 + d) / 52``), :math:`\Psi` the
-    confluent hypergeometric function of the second kind and
-    :math:`J(s, z) = z^{s-1}\Psi(s, s; z) = \int_0^\infty e^{-zv}(1+v)^{-s}dv`. The
-    second form is evaluated in log space, so heavy buyers and long histories stay
-    finite. Multiply by the margin per transaction to get the residual value.
+    Fader, Hardie & Lee (2005), JMR 42(4), eq. 2, written as
+    ``P(alive) (r+x)/(alpha+T) (beta+T) J(s, delta (beta+T))`` with
+    :math:`J(s, z) = z^{s-1}\Psi(s, s; z) = \int_0^\infty e^{-zv}(1+v)^{-s}dv`, in log space.
+    ``delta`` is per time unit (a yearly rate ``d`` over weeks: ``log(1 + d) / 52``).
     """
     (delta, x, t_x, T), shape = _rows(delta, x, t_x, T)
     r, alpha, s, beta = _unpack(params)
@@ -208,31 +151,10 @@ def discounted_expected_residual_transactions(
 def sample(
     params: ArrayLike, T: ArrayLike, rng: np.random.Generator | int | None = None
 ) -> tuple[FloatArray, FloatArray]:
-    r"""Simulate Pareto/NBD customers observed for lengths ``T``.
+    r"""Simulate Pareto/NBD customers observed for lengths ``T``; return ``(x, t_x)``.
 
-    Each customer draws :math:`\lambda \sim \mathrm{Gamma}(r, \text{rate } \alpha)`,
-    :math:`\mu \sim \mathrm{Gamma}(s, \text{rate } \beta)` and a lifetime
-    :math:`\tau \sim \mathrm{Exp}(\mu)` after the first purchase at time 0; repeat
-    purchases form a Poisson process of rate :math:`\lambda` on
-    :math:`(0, \min(\tau, T)]`. The count is Poisson with mean
-    :math:`\lambda \min(\tau, T)`; given the count x > 0, the last purchase time is
-    the maximum of x uniform times, :math:`\min(\tau, T)\,U^{1/x}`.
-
-    Parameters
-    ----------
-    params : array_like, shape (4,)
-        ``[r, alpha, s, beta]``.
-    T : array_like
-        Observation length of each customer.
-    rng : numpy.random.Generator or int or None
-        Random generator or seed.
-
-    Returns
-    -------
-    x : ndarray
-        Repeat purchases (float, integral values).
-    t_x : ndarray
-        Time of the last purchase (0 where ``x == 0``).
+    Per customer ``lambda ~ Gamma(r, alpha)``, ``mu ~ Gamma(s, beta)``, a lifetime
+    ``tau ~ Exp(mu)``; ``x ~ Poisson(lambda min(tau, T))`` and ``t_x = min(tau, T) U^(1/x)``.
     """
     r, alpha, s, beta = _unpack(params)
     gen = np.random.default_rng(rng)

@@ -1,15 +1,9 @@
 """The one file format of clv's fitted models: small JSON, never a pickle.
 
-Every fitted model is written as a JSON object that starts with the same header
-(:func:`header`): ``format``, ``format_version``, ``model`` (the class name),
-``clv_version`` and ``hyperparameters`` (``get_params()``), followed by the model's own
-fitted state (parameters and metadata; never training data). Reading checks the header
-once (:func:`check_header`) and finds the class by name in a registry of the classes
-that can be read back (:func:`register`). The boosted models write this header into
-the ``model.json`` next to their XGBoost booster files.
-
-:class:`JsonPersistence` gives an estimator ``to_json``, ``save``, ``from_json`` and
-``load`` from its ``to_dict()`` and a ``_from_state(state)`` class method.
+Every file starts with :func:`header` (format, version, class name, clv version,
+hyperparameters), read back through :func:`check_header`, which finds the class in a
+registry (:func:`register`); the boosted models' ``model.json`` carries the same
+header. :class:`JsonPersistence` gives ``to_json``, ``save``, ``from_json``, ``load``.
 """
 
 from __future__ import annotations
@@ -55,20 +49,7 @@ def _clv_version() -> str:
 
 
 def header(model: Any, format_name: str = FORMAT_NAME) -> dict[str, Any]:
-    """Return the fields every saved model starts with.
-
-    Parameters
-    ----------
-    model : estimator
-        The fitted model.
-    format_name : str, default "clv-model"
-        The format's name (the boosted models keep ``"clv-boosted-model"``).
-
-    Returns
-    -------
-    dict
-        ``format``, ``format_version``, ``model``, ``clv_version``, ``hyperparameters``.
-    """
+    """Return the fields every saved model starts with (``format_name`` for the boosted models)."""
     return {
         "format": format_name,
         "format_version": FORMAT_VERSION,
@@ -79,26 +60,9 @@ def header(model: Any, format_name: str = FORMAT_NAME) -> dict[str, Any]:
 
 
 def check_header(state: object, cls: type, format_name: str = FORMAT_NAME) -> type:
-    """Check a saved model's header; return the class that reads the rest.
+    """Check a saved model's header; return the class (``cls`` or a subclass) that reads the rest.
 
-    Parameters
-    ----------
-    state : object
-        The parsed JSON.
-    cls : type
-        The class asked for: the saved model must be of it or of a subclass.
-    format_name : str, default "clv-model"
-        The format expected.
-
-    Returns
-    -------
-    type
-        The saved model's class.
-
-    Raises
-    ------
-    clv.errors.ModelLoadError
-        Not a clv model file, an unsupported version, or a model of another class.
+    Raises :class:`~clv.errors.ModelLoadError` for another format, version or class.
     """
     if not isinstance(state, dict) or state.get("format") != format_name:
         raise ModelLoadError(f"Not a clv model file: the 'format' field is not {format_name!r}.")
@@ -120,14 +84,7 @@ def _number_or_none(value: float) -> float | None:
 
 
 def parameter_state(model: Any) -> dict[str, Any]:
-    """Fitted state of a probabilistic model, after :func:`header`.
-
-    Returns
-    -------
-    dict
-        The header, ``params``, ``time_unit``, ``log_likelihood``, ``n_customers`` and,
-        when computed, ``standard_errors`` and ``covariance`` (NaN as null).
-    """
+    """Fitted state of a probabilistic model after :func:`header` (NaN written as null)."""
     state: dict[str, Any] = {
         **header(model),
         "params": {name: float(value) for name, value in model.params_.items()},
@@ -177,6 +134,14 @@ def read_text(path: str | Path) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ModelLoadError(f"Cannot read model file {str(path)!r}: {error.strerror}.") from None
+
+
+def model_folder(model: Any, directory: str | Path) -> Path:
+    """Check that ``model`` is fitted; return ``directory`` as a Path, created if needed."""
+    model._check_is_fitted()
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def write_json(path: str | Path, state: dict[str, Any]) -> None:

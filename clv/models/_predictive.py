@@ -1,17 +1,8 @@
 """Public API of the predictive distributions, shared by the transaction models.
 
-:class:`PredictiveDistributionMixin` turns a model's private hooks (per-row numpy,
-see :mod:`clv.models._count_distributions`) into pandas results indexed like the
-input:
-
-* ``probability_of_n_purchases(X, horizon, n)``: ``P(Y(horizon) = n | history)``;
-* ``probability_of_n_purchases_new_customer(horizon, n)``: ``P(X(horizon) = n)``;
-* ``probability_alive(X, horizon=...)``: alive ``horizon`` after the end of observation;
-* ``purchases_interval(X, horizon, level)``: a central prediction interval of ``Y``.
-
-A model provides ``_count_pmf(params, data, horizon, n)``,
-``_count_pmf_new_customer(params, horizon, n)`` and
-``_probability_alive_at(params, data, horizon)``.
+:class:`PredictiveDistributionMixin` turns a model's per-row hooks ``_count_pmf``,
+``_count_pmf_new_customer`` and ``_probability_alive_at`` (formulas in
+:mod:`clv.models._count_distributions`) into pandas results indexed like the input.
 """
 
 from __future__ import annotations
@@ -25,7 +16,7 @@ import pandas as pd
 from clv._validation import check_number
 from clv.errors import InvalidParameterError
 
-__all__ = ["PredictiveDistributionMixin", "check_level", "count_quantiles"]
+__all__ = ["PredictiveDistributionMixin", "check_level", "count_quantiles", "rows_pmf"]
 
 #: Counts evaluated per step while searching a quantile of the count distribution.
 _COUNT_STEP = 16
@@ -58,17 +49,11 @@ def check_level(owner: str, level: object) -> float:
 
 
 def count_quantiles(pmf, rows: int, probabilities: Sequence[float]) -> np.ndarray:
-    """Smallest ``n`` with ``P(Y <= n) >= p`` per row, for each ``p``.
+    """Smallest ``n`` with ``P(Y <= n) >= p`` per row, for each ``p``: shape ``(rows, len(p))``.
 
-    ``pmf(rows, n)`` returns the probabilities of the counts ``n`` for the selected
-    rows; counts are evaluated in steps of 16 and rows leave the search once every
-    quantile is found. Cumulative sums are compared with ``p - 1e-12`` so that a
-    rounding error cannot push a quantile one count up.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(rows, len(probabilities))``.
+    ``pmf(rows, n)`` gives the selected rows' probabilities of the counts ``n``; counts go
+    in steps of 16, rows leave once found, and sums are compared with ``p - 1e-12`` so
+    that rounding cannot push a quantile one count up.
     """
     targets = np.asarray(probabilities, dtype=np.float64) - 1e-12
     out = np.full((rows, len(targets)), -1, dtype=np.int64)
@@ -91,8 +76,15 @@ def count_quantiles(pmf, rows: int, probabilities: Sequence[float]) -> np.ndarra
     return out
 
 
+def rows_pmf(model, params, data: dict[str, np.ndarray], horizon: float):
+    """``pmf(rows, n)``: ``model``'s count PMF of the selected rows, for :func:`count_quantiles`."""
+    return lambda rows, n: model._count_pmf(
+        params, {k: v[rows] for k, v in data.items()}, horizon, n
+    )
+
+
 class PredictiveDistributionMixin:
-    """Predictive distributions of purchases and survival (see the module docstring)."""
+    """Predictive distributions of purchases and survival, from the model's hooks."""
 
     def _count_pmf(self, params, data, horizon: float, n: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -222,9 +214,7 @@ class PredictiveDistributionMixin:
         params = self.params_.to_numpy()
         point = self._expected_purchases_curve(params, data, np.array([horizon]))[:, 0]
         bounds = count_quantiles(
-            lambda rows, n: self._count_pmf(
-                params, {k: v[rows] for k, v in data.items()}, horizon, n
-            ),
+            rows_pmf(self, params, data, horizon),
             len(point),
             [(1.0 - level) / 2.0, (1.0 + level) / 2.0],
         ).astype(np.float64)

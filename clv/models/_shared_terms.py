@@ -1,23 +1,12 @@
 """Per-row terms computed once per scoring call, though several predictions need them.
 
-One scoring call asks a transaction model for several quantities of the same
-customers: the expected purchases over the horizon, the probability of being
-alive, the churn probability, the discounted purchases behind the CLV (one
-expected-purchases curve point per period with discrete discounting), and the same
-again at the model's default horizon for the segments. For Pareto/NBD each of them
-starts from the same likelihood terms of ``(frequency, recency, T)``, whose
-integral is the costly part (:func:`clv.models._pareto_nbd_likelihood._log_parts`):
-without sharing, a batch call evaluated it 10 times per customer row at the
-default discount rate, and once per period more with discounting.
-
-Inside :func:`shared_terms`, :func:`remembered` keeps each term under a digest of
-its name and of the exact bytes of its inputs (params and arrays), so a repeat
-with equal inputs returns the stored arrays -- which callers must not modify --
-and any other input is computed. Outside the block nothing is kept. The block is
-opened by batch scoring around one call of the model
-(:func:`clv.serving.table_scoring.predict_table`); the state is a
-:class:`contextvars.ContextVar`, so threads and nested blocks do not see each
-other's terms.
+A scoring call asks a transaction model for expected purchases, P(alive), churn and
+discounted purchases of the same customers; for Pareto/NBD each starts from the same
+costly likelihood terms (:func:`clv.models._pareto_nbd_likelihood._log_parts`).
+Inside :func:`shared_terms` (opened by :func:`clv.serving.table_scoring.predict_table`),
+:func:`remembered` keeps each term under a digest of its name and the bytes of its
+inputs; callers must not modify what it returns. The state is a ``ContextVar``:
+threads and nested blocks do not see each other's terms; outside, nothing is kept.
 """
 
 from __future__ import annotations
@@ -60,22 +49,7 @@ def _digest(name: str, inputs: tuple[Any, ...]) -> bytes:
 
 
 def remembered(name: str, inputs: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
-    """Return ``compute()``, computed once per equal ``inputs`` inside :func:`shared_terms`.
-
-    Parameters
-    ----------
-    name : str
-        What is computed (terms of different functions never mix).
-    inputs : tuple
-        Everything the result depends on: arrays and numbers.
-    compute : callable
-        Computes the term; its result must not be modified by the callers.
-
-    Returns
-    -------
-    object
-        What ``compute`` returns.
-    """
+    """Return ``compute()``, once per equal ``inputs`` (arrays, numbers) in :func:`shared_terms`."""
     terms = _TERMS.get()
     if terms is None:
         return compute()

@@ -1,19 +1,9 @@
 """Numerically stable building blocks for the models' predictions.
 
-Every function here is exact in floating point where the naive formula is, and
-stays finite, in range and free of floating-point exceptions (it raises nothing
-under ``np.seterr(all="raise")``) for arguments anywhere in the parameter box the
-fit can return (``exp(+-25)``) and for any customer history:
-
-* :func:`softplus`, :func:`exp_or_zero` and :func:`probability_from_log_odds` work
-  in log space and never underflow: a probability below ``exp(-708)`` is returned
-  as exactly 0 rather than as a subnormal number;
-* :func:`log_pochhammer` and :func:`log_beta_ratio` give ``log Gamma(z + m) - log
-  Gamma(z)`` and ``log B(a + x, b + y) - log B(a, b)`` without subtracting two
-  huge ``gammaln`` values (which loses every digit once the arguments reach 1e10),
-  and :func:`digamma_difference` their derivative;
-* :func:`beta_rule` is a Gauss rule for expectations over a beta distribution of
-  any shape in that box.
+Each function is exact where the naive formula is and stays finite, in range and free
+of floating-point exceptions (even under ``np.seterr(all="raise")``) anywhere in the
+fit's parameter box (``exp(+-25)``) and for any history: log-space probabilities never
+underflow to subnormals, and Pochhammer and beta ratios never subtract huge ``gammaln``.
 """
 
 from __future__ import annotations
@@ -116,16 +106,11 @@ def digamma_difference(z, m):
 
 
 def beta_rule(a: float, b: float, nodes: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss rule for expectations over ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
+    """Gauss rule for ``E[f(p)]``, ``p ~ Beta(a, b)``: nodes in (0, 1), weights summing to 1.
 
-    The Gauss-Jacobi rule by the Golub-Welsch method (eigenvalues of the Jacobi
-    matrix of the recurrence), written without gamma functions, so that it stays
-    exact for any ``a, b`` in ``[1e-11, 1e11]``; SciPy's ``roots_jacobi`` overflows
-    once a parameter passes about 1e3, which is where a fit's runaway ``a`` or ``b``
-    takes the beta distribution.
-
-    The last few hundred rules are kept (a curve or a discounted value asks for the
-    same ``(a, b)`` at every horizon); the arrays returned are read-only.
+    Golub-Welsch without gamma functions, exact for any ``a, b`` in ``[1e-11, 1e11]``
+    (SciPy's ``roots_jacobi`` overflows past about 1e3); the last rules are cached and
+    returned read-only.
     """
     return _cached_beta_rule(float(a), float(b), int(nodes))
 

@@ -1,14 +1,8 @@
 """Fitted-model summary, in the manner of lifelines' ``print_summary``.
 
-One row per parameter: the estimate, its asymptotic standard error (the inverse of
-the observed information, the negative Hessian of the total log-likelihood at the
-optimum) and a 95 % interval. The parameters are positive and the models are fitted
-in log-parameters, so the interval is the Wald interval of ``log(theta)`` mapped
-back, ``theta * exp(+-1.96 * SE / theta)`` (delta method: ``SE(log theta) = SE /
-theta``); it never reaches below zero, unlike ``theta +- 1.96 SE``. The fit
-statistics: the log-likelihood (total, in the model's time unit), ``AIC = 2k - 2 LL``
-and ``BIC = k log(n) - 2 LL`` with ``k`` parameters and ``n`` customers (Akaike 1974;
-Schwarz 1978).
+The 95 % interval is the Wald interval of ``log(theta)`` mapped back,
+``theta * exp(+-1.96 SE / theta)`` (delta method), so it never reaches below zero;
+``AIC = 2k - 2 LL`` and ``BIC = k log(n) - 2 LL`` (Akaike 1974; Schwarz 1978).
 """
 
 from __future__ import annotations
@@ -26,26 +20,10 @@ _Z_95 = 1.959963984540054  # standard normal 97.5 % quantile
 def model_summary(
     model, X: pd.DataFrame | None = None, sample_weight: object = None
 ) -> pd.DataFrame:
-    """Summary table of a fitted probabilistic model.
+    """Summary table of a fitted model: one row per parameter, fit statistics in ``attrs``.
 
-    Parameters
-    ----------
-    model : clv.models._estimator.ProbabilisticModel
-        A fitted model.
-    X : pandas.DataFrame, optional
-        The table the model was fitted on. Standard errors come from
-        ``model.standard_errors_`` when the model was fitted with
-        ``compute_standard_errors=True``; otherwise from the Hessian of ``X``'s
-        log-likelihood at the fitted parameters; without either they are NaN.
-    sample_weight : array-like, optional
-        Weights of ``X``'s rows, as in ``fit``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``parameter``; columns ``estimate``, ``standard_error``, ``lower_95``,
-        ``upper_95``. ``attrs`` holds ``model``, ``log_likelihood``, ``aic``, ``bic``,
-        ``n_customers``, ``n_parameters`` and ``time_unit``.
+    Standard errors from ``X``'s Hessian when ``X`` is given, else ``standard_errors_``,
+    else NaN.
     """
     model._check_is_fitted()
     params = model.params_.to_numpy()
@@ -85,18 +63,7 @@ def model_summary(
 
 
 def format_summary(table: pd.DataFrame) -> str:
-    """Printable form of :func:`model_summary`'s table.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The summary.
-
-    Returns
-    -------
-    str
-        A header with the fit statistics and the parameter table.
-    """
+    """Printable form of :func:`model_summary`'s table."""
     info = table.attrs
     header = [
         f"<{info.get('model')}>",

@@ -1,10 +1,4 @@
-"""The prediction API shared by the transaction-count models (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB).
-
-A model implements its closed-form predictions on validated numpy arrays (the private
-``_expected_purchases_curve``, ``_probability_alive``, ``_probability_no_purchase``,
-``_expected_purchases_new_customer``); :class:`TransactionModel` validates the input
-once and returns pandas indexed like the input (the index contract, DESIGN.md).
-"""
+"""The prediction API shared by the transaction-count models (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB)."""
 
 from __future__ import annotations
 
@@ -24,10 +18,9 @@ __all__ = ["TransactionModel"]
 class TransactionModel(ProbabilisticModel):
     """Base of the transaction-count models: the shared prediction API.
 
-    Subclasses implement the private ``_expected_purchases_curve``,
-    ``_probability_alive``, ``_probability_no_purchase`` and
-    ``_expected_purchases_new_customer`` on validated numpy arrays; this class
-    validates input once and returns pandas indexed like the input.
+    Subclasses implement the private ``_expected_purchases_curve``, ``_probability_alive``,
+    ``_probability_no_purchase`` and ``_expected_purchases_new_customer`` on validated
+    numpy arrays; this class validates the input once and returns pandas indexed like it.
     """
 
     discrete_time: ClassVar[bool] = False

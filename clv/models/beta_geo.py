@@ -18,23 +18,100 @@ from clv.models._beta_geo_math import (
     bgnbd_log_likelihood,
     conditional_expected_purchases,
     expected_purchases_new_customer,
-    frequency_terms,
     gamma_rate_moments,
     log_odds_dead,
     mixture_statistics,
     mixture_total_log_likelihood,
 )
 from clv.models._predictive import PredictiveDistributionMixin
-from clv.models._stable import (
-    exp_or_zero,
-    probability_from_log_odds,
-)
+from clv.models._stable import exp_or_zero, probability_from_log_odds
 from clv.models._transaction_model import TransactionModel
 
 __all__ = ["BetaGeoModel"]
 
 
-class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
+class _BetaGeoFamily(PredictiveDistributionMixin, TransactionModel):
+    """BG/NBD and MBG/NBD; ``_shift`` 1 lets a customer drop out at time 0 too (MBG/NBD).
+
+    Given alive at T an MBG/NBD customer has survived that dropout: BG/NBD with ``b + 1``.
+    """
+
+    parameter_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
+    data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
+    _shift: ClassVar[float] = 0.0
+
+    def _log_likelihood_rows(self, params, data):
+        return bgnbd_log_likelihood(params, data, self._shift)
+
+    def _total_log_likelihood(self, params, data, weights):
+        # without the dropout at time 0, customers without repeat purchases are alive
+        stats = self._once_per_fit(
+            data,
+            "_mixture",
+            weights,
+            lambda: mixture_statistics(data, weights, data["frequency"] + self._shift > 0),
+        )
+        return mixture_total_log_likelihood(params, stats, self._shift)
+
+    def _initial_parameters(self, data, weights):
+        r, alpha = gamma_rate_moments(data, weights)
+        return np.array([r, alpha, 1.0, 1.0])
+
+    def _probability_alive(self, params, data):
+        """Eq. (13) of Fader, Hardie & Lee (2005b), 'A note on deriving P(alive)'."""
+        x, t_x, T = data["frequency"], data["recency"], data["T"]
+        return probability_from_log_odds(log_odds_dead(params, x, t_x, T, self._shift))
+
+    def _expected_purchases_curve(self, params, data, horizons):
+        """Eq. (10): ``E[Y(t) | x, t_x, T]`` for each horizon."""
+        r, alpha, a, b = params
+        p_alive = self._probability_alive(params, data)
+        given_alive = np.array([r, alpha, a, b + self._shift])
+        return conditional_expected_purchases(
+            given_alive, data["frequency"], data["T"], p_alive, horizons
+        )
+
+    def _probability_no_purchase(self, params, data, horizon):
+        """``1 - P(alive) + P(alive) * ((alpha+T)/(alpha+T+t))^(r+x)``.
+
+        Given alive at T, the rate is Gamma(r + x, alpha + T) and a customer without
+        purchases cannot drop out (dropout follows a purchase).
+        """
+        r, alpha, _, _ = params
+        x, T = data["frequency"], data["T"]
+        p_alive = self._probability_alive(params, data)
+        quiet = exp_or_zero(-(r + x) * np.log1p(horizon / (alpha + T)))
+        return 1.0 - p_alive + p_alive * quiet
+
+    def _expected_purchases_new_customer(self, params, horizon):
+        """Eq. (9): ``E[X(t)]`` for a customer who just made a first purchase."""
+        return expected_purchases_new_customer(params, horizon, bool(self._shift))
+
+    def _count_pmf(self, params, data, horizon, n):
+        """``P(Y(t) = n | x, t_x, T)``: eq. (8) at the posterior ``(r+x, alpha+T, a, b+x)``."""
+        r, alpha, a, b = params
+        b = b + self._shift
+        alive = counts.per_distinct_history(
+            data["frequency"],
+            data["T"],
+            lambda x, T: counts.bg_count_pmf(n, horizon, r + x, alpha + T, a, b + x),
+        )
+        return counts.mix_with_dead(self._probability_alive(params, data), alive, n)
+
+    def _count_pmf_new_customer(self, params, horizon, n):
+        r, alpha, a, b = params
+        return counts.bg_count_pmf(n, horizon, r, alpha, a, b, dropout_at_start=bool(self._shift))[
+            0
+        ]
+
+    def _probability_alive_at(self, params, data, horizon):
+        r, alpha, a, b = params
+        x, T = data["frequency"], data["T"]
+        later = counts.bg_survival(horizon, r + x, alpha + T, a, b + x + self._shift)
+        return self._probability_alive(params, data) * later
+
+
+class BetaGeoModel(_BetaGeoFamily):
     """BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005).
 
     While active, a customer buys as a Poisson process with rate ``lambda ~
@@ -74,72 +151,6 @@ class BetaGeoModel(PredictiveDistributionMixin, TransactionModel):
     >>> round(model.log_likelihood_, 2)
     -9582.43
     """
-
-    parameter_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-    data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
-
-    def _log_likelihood_rows(self, params, data):
-        return bgnbd_log_likelihood(params, data)
-
-    def _total_log_likelihood(self, params, data, weights):
-        """Total log-likelihood and gradient from per-fit sufficient statistics."""
-        stats = data.get("_mixture")
-        if stats is None or stats[0] is not weights:
-            stats = (weights, mixture_statistics(data, weights, data["frequency"] > 0))
-            data["_mixture"] = stats
-        return mixture_total_log_likelihood(params, stats[1], frequency_terms)
-
-    def _initial_parameters(self, data, weights):
-        r, alpha = gamma_rate_moments(data, weights)
-        return np.array([r, alpha, 1.0, 1.0])
-
-    def _probability_alive(self, params, data):
-        """Eq. (13) of Fader, Hardie & Lee (2005b), 'A note on deriving P(alive)'."""
-        odds = log_odds_dead(params, data["frequency"], data["recency"], data["T"])
-        return probability_from_log_odds(odds)
-
-    def _expected_purchases_curve(self, params, data, horizons):
-        """Eq. (10): ``E[Y(t) | x, t_x, T]`` for each horizon."""
-        p_alive = self._probability_alive(params, data)
-        return conditional_expected_purchases(
-            params, data["frequency"], data["T"], p_alive, horizons
-        )
-
-    def _probability_no_purchase(self, params, data, horizon):
-        """``1 - P(alive) + P(alive) * ((alpha+T)/(alpha+T+t))^(r+x)``.
-
-        Given alive at T, the rate is Gamma(r + x, alpha + T) and a customer without
-        purchases cannot drop out (dropout follows a purchase), so no purchase in
-        ``(T, T + t]`` has probability ``((alpha + T) / (alpha + T + t)) ** (r + x)``.
-        """
-        r, alpha, _, _ = params
-        x, T = data["frequency"], data["T"]
-        p_alive = self._probability_alive(params, data)
-        quiet = exp_or_zero(-(r + x) * np.log1p(horizon / (alpha + T)))
-        return 1.0 - p_alive + p_alive * quiet
-
-    def _expected_purchases_new_customer(self, params, horizon):
-        """Eq. (9): ``E[X(t)]`` for a customer who just made a first purchase."""
-        return expected_purchases_new_customer(params, horizon)
-
-    def _count_pmf(self, params, data, horizon, n):
-        """``P(Y(t) = n | x, t_x, T)``: eq. (8) at the posterior ``(r+x, alpha+T, a, b+x)``."""
-        r, alpha, a, b = params
-        x, T = data["frequency"], data["T"]
-        alive = counts.per_distinct_history(
-            x, T, lambda x, T: counts.bg_count_pmf(n, horizon, r + x, alpha + T, a, b + x)
-        )
-        return counts.mix_with_dead(self._probability_alive(params, data), alive, n)
-
-    def _count_pmf_new_customer(self, params, horizon, n):
-        r, alpha, a, b = params
-        return counts.bg_count_pmf(n, horizon, r, alpha, a, b)[0]
-
-    def _probability_alive_at(self, params, data, horizon):
-        r, alpha, a, b = params
-        x, T = data["frequency"], data["T"]
-        later = counts.bg_survival(horizon, r + x, alpha + T, a, b + x)
-        return self._probability_alive(params, data) * later
 
     def probability_purchases_new_customer(self, n: int, horizon: float) -> float:
         """``P(X(t) = n)`` for a new customer (eq. 8); see ``probability_of_n_purchases_new_customer``.

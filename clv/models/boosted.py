@@ -1,40 +1,10 @@
 """Gradient-boosted spend, purchase-count and churn models (XGBoost).
 
-Both estimators follow the scikit-learn contract (``__init__`` stores keyword
-arguments; ``fit`` returns ``self``; ``clone``/``get_params`` work) and take a
-feature table such as :func:`clv.features.customer_features` (numeric and pandas
-``category`` columns; ``customer_id`` and ``cutoff`` are never used as features;
-predictions keep the input's index). XGBoost is imported only when a model is
-fitted, predicts or is loaded. Models are saved in XGBoost's own UBJSON format plus a
-small JSON metadata file; never pickled. Training is deterministic (``random_state``,
-``n_jobs`` threads, ``tree_method="hist"``).
-
-Choice of the spend objective (measured on CDNOW, weeks, with the ``boosted``
-candidate of :mod:`clv.candidates`: training examples from 4 rolling cutoffs
-1997-02-25 .. 1997-05-20 with a 19-week label window, features as of 1997-09-30,
-predictions scaled to the 39-week holdout to 1998-06-30, 2,357 customers; RMSE of
-per-customer holdout spend, lower is better; BG/NBD x Gamma-Gamma scores 72.30)::
-
-    hurdle (logistic x gamma)          RMSE 72.32   total 53,362 (actual 70,976)
-    reg:tweedie (variance power 1.5)   RMSE 77.47   total 26,847
-    reg:squarederror                   RMSE 78.06   total 93,740
-
-The hurdle is the default: spend is zero for most customers in any window and
-skewed otherwise; modelling ``P(spend > 0)`` and the size of positive spend apart
-kept both parts in range when the features at scoring time lie beyond the training
-cutoffs' range, where the single log-link Tweedie booster collapsed (a third of the
-actual total) and squared error overshot. The hybrid candidate uses the hurdle too
-(its holdout RMSE on CDNOW: hurdle 72.14, Tweedie from BG/NBD x Gamma-Gamma's expected
-spend as offset 76.30, Poisson from that offset 73.28; figures in
-:mod:`clv.candidates`).
-
-Threads: ``n_jobs=1`` by default. OpenMP threads wait on each other at every
-step of a tree, so when other jobs hold the cores two threads are far slower than
-one. ``benchmarks/boosted.py 25000 --jobs 1,2 --busy 0,1`` on this shared 2-core
-machine (load average 14-18 from the other jobs): the three fits took 14.2 s with
-``n_jobs=1`` and 244.6 s with ``n_jobs=2``; with one more busy core started next to
-them, 25.9 s and 516.4 s. The predictions do not depend on the thread count. Raise
-``n_jobs`` on dedicated cores.
+Both estimators follow the scikit-learn contract and take a feature table such as
+:func:`clv.features.customer_features` (numeric and pandas ``category`` columns;
+``customer_id`` and ``cutoff`` are never features; predictions keep the input's
+index). The spend objective defaults to the hurdle and ``n_jobs`` to 1: the CDNOW
+and thread measurements behind both are in DESIGN.md, "Decisions".
 """
 
 from __future__ import annotations
@@ -46,7 +16,7 @@ import pandas as pd
 
 from clv._validation import check_choice, check_number
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._boosted_base import _BoostedModel
+from clv.models._boosted_base import _BoostedModel, _store
 from clv.models._boosted_churn import BoostedChurnModel
 from clv.models._persistence import register
 
@@ -62,7 +32,7 @@ class BoostedSpendModel(_BoostedModel):
     Parameters
     ----------
     objective : {"hurdle", "reg:tweedie", "reg:squarederror", "count:poisson"}, default "hurdle"
-        ``"hurdle"`` (the default, chosen on CDNOW: see the module docstring) is a
+        ``"hurdle"`` (the default, chosen on CDNOW: DESIGN.md, "Decisions") is a
         two-part model, ``P(y > 0)`` (logistic) times ``E[y | y > 0]`` (gamma regression
         on the positive rows); ``"reg:tweedie"`` suits zero-inflated, skewed spend in
         one booster; ``"count:poisson"`` suits purchase counts.
@@ -89,7 +59,7 @@ class BoostedSpendModel(_BoostedModel):
         Seed (training is deterministic).
     n_jobs : int, default 1
         XGBoost threads. One by default: on a shared machine more threads wait on
-        each other and multiply the training time (see :mod:`clv.models.boosted`);
+        each other and multiply the training time (DESIGN.md, "Decisions");
         raise it on dedicated cores.
 
     Attributes
@@ -121,20 +91,7 @@ class BoostedSpendModel(_BoostedModel):
         random_state: int = 0,
         n_jobs: int = 1,
     ):
-        super().__init__(
-            n_estimators=n_estimators,
-            learning_rate=learning_rate,
-            max_depth=max_depth,
-            min_child_weight=min_child_weight,
-            subsample=subsample,
-            colsample_bytree=colsample_bytree,
-            reg_lambda=reg_lambda,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
-        self.objective = objective
-        self.tweedie_variance_power = tweedie_variance_power
-        self.offset = offset
+        _store(self, locals())
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()

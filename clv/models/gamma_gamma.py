@@ -209,21 +209,9 @@ class GammaGammaModel(ProbabilisticModel):
     def _total_log_likelihood(self, params, data, weights):
         """Total log-likelihood from sufficient statistics: one log per row per call."""
         p, q, gamma = params
-        sums = data.get("_sums")
-        if sums is None or sums[0] is not weights:
-            x = data["frequency"]
-            by_x = np.bincount(x, weights=weights)
-            sums = (
-                weights,
-                np.flatnonzero(by_x),
-                by_x[by_x > 0],
-                weights * x,
-                weights * data["total_spend"],
-                dot(weights, data["log_m"]),
-                float(weights.sum()),
-            )
-            data["_sums"] = sums
-        _, levels, count, weighted_x, weighted_spend, log_m, total_weight = sums
+        levels, count, weighted_x, weighted_spend, log_m, total_weight = self._once_per_fit(
+            data, "_sums", weights, lambda: _spend_sums(data, weights)
+        )
         constant, d_p_const, d_q_const = _frequency_terms(p, q)(levels)
         spend_terms, gamma_terms = _log_spend_terms(data["total_spend"], gamma)
         inverse = 1.0 / (data["total_spend"] + gamma)
@@ -291,6 +279,20 @@ class GammaGammaModel(ProbabilisticModel):
         weight = np.where(m > 0, p * x / (p * x + q - 1), 0.0)
         values = (1 - weight) * population + weight * m
         return pd.Series(values, index=index, name="expected_spend")
+
+
+def _spend_sums(data: dict, weights: np.ndarray) -> tuple:
+    """Parameter-free sums of the Gamma-Gamma likelihood, computed once per fit."""
+    x = data["frequency"]
+    by_x = np.bincount(x, weights=weights)
+    return (
+        np.flatnonzero(by_x),
+        by_x[by_x > 0],
+        weights * x,
+        weights * data["total_spend"],
+        dot(weights, data["log_m"]),
+        float(weights.sum()),
+    )
 
 
 def _without_zero_spend(X: object, sample_weight: object) -> tuple[object, object, int]:

@@ -60,15 +60,11 @@ class ParetoNBDModel(PredictiveDistributionMixin, TransactionModel):
         return likelihood.log_likelihood(params, data["frequency"], data["recency"], data["T"])
 
     def _total_log_likelihood(self, params, data, weights):
-        """Total log-likelihood and gradient from per-fit sufficient statistics."""
-        stats = data.get("_statistics")
-        if stats is None or stats[0] is not weights:
-            summary = likelihood.fit_statistics(
-                data["frequency"], data["recency"], data["T"], weights
-            )
-            stats = (weights, summary)
-            data["_statistics"] = stats
-        return likelihood.total_log_likelihood(params, stats[1])
+        x, t_x, T = data["frequency"], data["recency"], data["T"]
+        stats = self._once_per_fit(
+            data, "_statistics", weights, lambda: likelihood.fit_statistics(x, t_x, T, weights)
+        )
+        return likelihood.total_log_likelihood(params, stats)
 
     def _initial_parameters(self, data, weights):
         total_x = float(weights @ data["frequency"])

@@ -42,8 +42,8 @@ import pandas as pd
 from clv._validation import check_number
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.models._beta_geo_math import expected_purchases_given_alive
-from clv.models._count_distributions import beta_rule
 from clv.models._pareto_nbd_math import _one_minus_pow_over
+from clv.models._stable import beta_rule
 from clv.models._transaction_model import TransactionModel
 from clv.models.beta_geo import BetaGeoModel
 from clv.models.beta_geo_beta_binom import BetaGeoBetaBinomModel
@@ -70,11 +70,11 @@ def _pareto_curve(params, data, horizons, keep):
     )
 
 
-def _beta_geo_curve(model, params, data, horizons, keep, extra_b):
+def _beta_geo_curve(model, params, data, horizons, keep):
     r, alpha, a, b = params
     x, T = data["frequency"], data["T"]
     p_alive = model._probability_alive(params, data)
-    shifted = np.array([r, alpha, a, b + extra_b])
+    shifted = np.array([r, alpha, a, b + model._shift])
     return np.stack(
         [
             p_alive * expected_purchases_given_alive(shifted, x, T, float(t), dropout_scale=keep)
@@ -92,7 +92,7 @@ def _bgbb_curve(model, params, data, horizons, keep):
     out = np.empty((len(x), len(horizons)))
     for value in np.unique(n):
         rows = n == value
-        nodes, weights = beta_rule(_JACOBI_NODES, gamma, delta + value)  # Beta(gamma, delta+n)
+        nodes, weights = beta_rule(gamma, delta + value, _JACOBI_NODES)  # Beta(gamma, delta+n)
         theta = keep * nodes
         survive = 1.0 - theta
         for column, m in enumerate(horizons):
@@ -120,10 +120,8 @@ class _ScenarioModel:
         horizons = np.asarray(horizons, dtype=np.float64)
         if isinstance(model, ParetoNBDModel):
             return _pareto_curve(params, data, horizons, keep)
-        if isinstance(model, ModifiedBetaGeoModel):
-            return _beta_geo_curve(model, params, data, horizons, keep, extra_b=1.0)
-        if isinstance(model, BetaGeoModel):
-            return _beta_geo_curve(model, params, data, horizons, keep, extra_b=0.0)
+        if isinstance(model, BetaGeoModel | ModifiedBetaGeoModel):
+            return _beta_geo_curve(model, params, data, horizons, keep)
         return _bgbb_curve(model, params, data, horizons, keep)
 
     def _discounted_expected_residual_transactions(self, params, data, delta):

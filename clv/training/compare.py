@@ -23,6 +23,7 @@ import pandas as pd
 
 from clv.errors import CLVWarning, InvalidDataError, InvalidParameterError
 from clv.features import calibration_holdout_split
+from clv.features._options import LogOptions
 from clv.training.evaluation import METRIC_NAMES, evaluate_predictions, holdout_actuals
 from clv.training.progress import step
 from clv.training.selection import eligibility, select_best
@@ -70,34 +71,6 @@ class ComparisonResult:
     time_unit: str = "W"
     eligibility: pd.DataFrame = field(default_factory=pd.DataFrame)
     features: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def _canonical(
-    transactions: pd.DataFrame, customer_id: str, timestamp: str, amount: str
-) -> pd.DataFrame:
-    """Map the caller's column names to the canonical ones, once, at the edge."""
-    if not isinstance(transactions, pd.DataFrame):
-        raise InvalidDataError(
-            "compare_models needs the transactions as a pandas DataFrame; got "
-            f"{type(transactions).__name__}."
-        )
-    mapping = {customer_id: "customer_id", timestamp: "timestamp", amount: "amount"}
-    missing = [name for name in mapping if name not in transactions.columns]
-    if missing:
-        raise InvalidDataError(
-            "The transactions are missing column(s) "
-            + ", ".join(repr(name) for name in missing)
-            + f" (columns: {', '.join(map(str, transactions.columns))})."
-        )
-    renamed = {old: new for old, new in mapping.items() if old != new}
-    clashes = [new for new in renamed.values() if new in transactions.columns]
-    if clashes:
-        raise InvalidDataError(
-            "The transactions already have column(s) "
-            + ", ".join(repr(name) for name in clashes)
-            + " besides the ones mapped to them; drop or rename them first."
-        )
-    return transactions.rename(columns=renamed) if renamed else transactions
 
 
 def _kinds(kinds: Iterable[str] | None) -> list[str]:
@@ -217,7 +190,8 @@ def compare_models(
             f"'params' names kind(s) {', '.join(map(repr, stray))} that are not compared "
             f"({', '.join(chosen)})."
         )
-    log = _canonical(transactions, customer_id, timestamp, amount)
+    # Validated once here; the split, the features and every candidate take it as is.
+    log = LogOptions(customer_id, timestamp, amount).prepare(transactions, require_amount=True)
     with step(progress, "building the holdout split and features", "holdout and features"):
         split = calibration_holdout_split(
             log, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit

@@ -3,9 +3,7 @@
 :func:`holdout_actuals` tabulates what each customer did in the holdout;
 :func:`evaluate_predictions` applies every metric of :mod:`clv.metrics` to a
 candidate's prediction table (``clv.candidates.PREDICTION_COLUMNS``) and
-returns them under :data:`METRIC_NAMES`. The metric functions themselves live in
-:mod:`clv.metrics` (below :mod:`clv.plots` and :mod:`clv.training`, which both use
-them); they are also importable from here, as before.
+returns them under :data:`METRIC_NAMES`.
 """
 
 from __future__ import annotations
@@ -15,36 +13,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from clv import metrics
+from clv._validation import require_columns
 from clv.errors import InvalidDataError, describe_examples
-from clv.metrics import (
-    auc,
-    brier,
-    calibration_of_totals,
-    decile_mape,
-    mae,
-    normalized_gini,
-    prediction_buckets,
-    ranked_with_ties_averaged,
-    rmse,
-    spearman,
-)
 
-__all__ = [
-    "ACTUAL_COLUMNS",
-    "METRIC_NAMES",
-    "auc",
-    "brier",
-    "calibration_of_totals",
-    "decile_mape",
-    "evaluate_predictions",
-    "holdout_actuals",
-    "mae",
-    "normalized_gini",
-    "prediction_buckets",
-    "ranked_with_ties_averaged",
-    "rmse",
-    "spearman",
-]
+__all__ = ["ACTUAL_COLUMNS", "METRIC_NAMES", "evaluate_predictions", "holdout_actuals"]
 
 #: Columns of the holdout actuals table (indexed by ``customer_id``).
 ACTUAL_COLUMNS: tuple[str, ...] = ("holdout_purchases", "holdout_spend", "churned")
@@ -84,14 +57,12 @@ def holdout_actuals(split: pd.DataFrame) -> pd.DataFrame:
         ``churned`` (bool: no purchase in the holdout). ``attrs`` keeps
         ``time_unit`` and ``holdout_duration``.
     """
-    needed = ["customer_id", "holdout_frequency", "holdout_monetary_value"]
-    missing = [name for name in needed if name not in split.columns]
-    if missing:
-        raise InvalidDataError(
-            "The calibration/holdout table is missing column(s) "
-            + ", ".join(repr(name) for name in missing)
-            + " (build it with clv.features.calibration_holdout_split on a log with amounts)."
-        )
+    require_columns(
+        split,
+        ("customer_id", "holdout_frequency", "holdout_monetary_value"),
+        "The calibration/holdout table",
+        " (build it with clv.features.calibration_holdout_split on a log with amounts)",
+    )
     purchases = split["holdout_frequency"].to_numpy(dtype=np.float64)
     spend = purchases * split["holdout_monetary_value"].to_numpy(dtype=np.float64)
     actuals = pd.DataFrame(
@@ -117,11 +88,7 @@ def _aligned(predictions: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
             raise InvalidDataError(
                 f"'{name}' must be a pandas DataFrame; got {type(frame).__name__}."
             )
-        missing = [column for column in columns if column not in frame.columns]
-        if missing:
-            raise InvalidDataError(
-                f"'{name}' is missing column(s) " + ", ".join(repr(c) for c in missing) + "."
-            )
+        require_columns(frame, columns, f"'{name}'")
         if frame.index.has_duplicates:
             duplicated = frame.index[frame.index.duplicated()].unique()
             raise InvalidDataError(
@@ -174,17 +141,19 @@ def evaluate_predictions(predictions: pd.DataFrame, actuals: pd.DataFrame) -> di
     expected_purchases = predicted["expected_purchases"].to_numpy(dtype=np.float64)
     expected_spend = predicted["expected_spend"].to_numpy(dtype=np.float64)
     churn_probability = predicted["churn_probability"].to_numpy(dtype=np.float64)
-    metrics: Mapping[str, float] = {
-        "holdout_mae_purchases": mae(purchases, expected_purchases),
-        "holdout_rmse_purchases": rmse(purchases, expected_purchases),
-        "holdout_mae_spend": mae(spend, expected_spend),
-        "holdout_rmse_spend": rmse(spend, expected_spend),
-        "holdout_gini_spend": normalized_gini(spend, expected_spend),
-        "holdout_spearman_spend": spearman(spend, expected_spend),
-        "holdout_decile_mape_spend": decile_mape(spend, expected_spend),
-        "holdout_auc_churn": auc(churned, churn_probability),
-        "holdout_brier_churn": brier(churned, churn_probability),
-        "holdout_total_spend_ratio": calibration_of_totals(spend, expected_spend),
-        "holdout_total_purchases_ratio": calibration_of_totals(purchases, expected_purchases),
+    values: Mapping[str, float] = {
+        "holdout_mae_purchases": metrics.mae(purchases, expected_purchases),
+        "holdout_rmse_purchases": metrics.rmse(purchases, expected_purchases),
+        "holdout_mae_spend": metrics.mae(spend, expected_spend),
+        "holdout_rmse_spend": metrics.rmse(spend, expected_spend),
+        "holdout_gini_spend": metrics.normalized_gini(spend, expected_spend),
+        "holdout_spearman_spend": metrics.spearman(spend, expected_spend),
+        "holdout_decile_mape_spend": metrics.decile_mape(spend, expected_spend),
+        "holdout_auc_churn": metrics.auc(churned, churn_probability),
+        "holdout_brier_churn": metrics.brier(churned, churn_probability),
+        "holdout_total_spend_ratio": metrics.calibration_of_totals(spend, expected_spend),
+        "holdout_total_purchases_ratio": metrics.calibration_of_totals(
+            purchases, expected_purchases
+        ),
     }
-    return {name: float(metrics[name]) for name in METRIC_NAMES}
+    return {name: float(values[name]) for name in METRIC_NAMES}

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from clv._validation import check_number, require_columns
 from clv.errors import InvalidDataError, InvalidParameterError
 
 __all__ = [
@@ -91,11 +92,7 @@ def _problems(
 
 
 def _check_options(min_gini: float, band: tuple[float, float]) -> tuple[float, float]:
-    if not isinstance(min_gini, int | float) or not -1 <= min_gini < 1:
-        raise InvalidParameterError(
-            f"The 'min_gini' parameter must be a float in the range [-1, 1). Got {min_gini!r} "
-            "instead."
-        )
+    check_number("min_gini", min_gini, low=-1.0, high=1.0, high_open=True)
     try:
         low, high = (float(value) for value in band)
     except (TypeError, ValueError):
@@ -115,13 +112,12 @@ def _check_table(table: pd.DataFrame) -> None:
         raise InvalidDataError(
             "The comparison table must be a non-empty DataFrame with one row per model."
         )
-    missing = [name for name in (PRIMARY_METRIC, _GINI, _RATIO) if name not in table.columns]
-    if missing:
-        raise InvalidDataError(
-            "The comparison table is missing metric column(s) "
-            + ", ".join(repr(name) for name in missing)
-            + " (build it with clv.training.evaluation.evaluate_predictions)."
-        )
+    require_columns(
+        table,
+        (PRIMARY_METRIC, _GINI, _RATIO),
+        "The comparison table",
+        " (build it with clv.training.evaluation.evaluate_predictions)",
+    )
     if table.index.has_duplicates:
         raise InvalidDataError("The comparison table has duplicated model names in its index.")
 

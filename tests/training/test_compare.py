@@ -78,7 +78,7 @@ def test_compare_errors(cdnow):
         compare_models(
             cdnow, calibration_end=CAL, holdout_end=HOLD, kinds=["bg_nbd"], params={"boosted": {}}
         )
-    with pytest.raises(InvalidDataError, match="missing column\\(s\\) 'cust'"):
+    with pytest.raises(InvalidDataError, match="column\\(s\\) 'cust'"):
         compare_models(cdnow, calibration_end=CAL, holdout_end=HOLD, customer_id="cust")
     with pytest.raises(InvalidParameterError, match="must be after 'calibration_end'"):
         compare_models(cdnow, calibration_end=HOLD, holdout_end=CAL, kinds=["bg_nbd"])

@@ -133,7 +133,7 @@ def test_no_eligible_model_raises_with_reasons():
 
 
 def test_bad_tables_and_options():
-    with pytest.raises(InvalidDataError, match="missing metric column\\(s\\) 'holdout_gini_spend'"):
+    with pytest.raises(InvalidDataError, match="missing column\\(s\\) 'holdout_gini_spend'"):
         select_best(pd.DataFrame({PRIMARY_METRIC: [1.0], "holdout_total_spend_ratio": [1.0]}))
     with pytest.raises(InvalidDataError, match="non-empty DataFrame"):
         select_best(_table())
