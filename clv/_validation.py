@@ -29,6 +29,7 @@ from clv.errors import InvalidDataError, InvalidParameterError, NotFittedError, 
 __all__ = [
     "DAY_UNITS",
     "TIME_UNITS",
+    "TIME_UNIT_NAMES",
     "CustomerTable",
     "check_choice",
     "check_is_fitted",
@@ -49,6 +50,8 @@ TIME_UNITS: dict[str, tuple[float | None, str]] = {
     "M": (None, "calendar months"),
     "Y": (365.25, "years of 365.25 days"),
 }
+#: Each time unit's plural, for labels ("39 weeks").
+TIME_UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
 #: The units a transaction log is cut into by whole days, with their length in days.
 DAY_UNITS: dict[str, float] = {unit: TIME_UNITS[unit][0] for unit in "DW"}  # type: ignore[misc]
 

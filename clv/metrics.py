@@ -13,10 +13,6 @@ the same, an AUC when nobody churned) returns ``nan`` -- documented per function
 rather than raising, so that one degenerate holdout column does not hide the other
 metrics. Malformed input (different lengths, missing or infinite values, negative
 spend) raises :class:`clv.errors.InvalidDataError`.
-
-This module sits below :mod:`clv.plots` and :mod:`clv.training`, which both use it:
-:func:`clv.training.evaluation.evaluate_predictions` applies every metric to a
-candidate's predictions.
 """
 
 from __future__ import annotations
@@ -239,7 +235,7 @@ def spearman(actual: Any, predicted: Any) -> float:
     Parameters
     ----------
     actual, predicted : array-like of float
-        Aligned per-customer values.
+        Aligned per-customer values; only their ranks matter.
 
     Returns
     -------

@@ -5,6 +5,15 @@ import pytest
 from clv.datasets import load_cdnow
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_model_cache():
+    """Every `clv score` resolves its model afresh (tests/serving/test_model_cache.py turns
+    the cache of clv.serving.model_cache on)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLV_MODEL_CACHE", "off")
+        yield
+
+
 @pytest.fixture(scope="session")
 def cdnow():
     return load_cdnow()

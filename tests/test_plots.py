@@ -63,7 +63,7 @@ def test_expected_vs_actual_by_frequency(tmp_path, bgnbd, split, holdout):
     _check_png(plots.save_figure(fig, tmp_path / "by_frequency.png"))
     fig = plots.expected_vs_actual_by_frequency(holdout[1].rename("bg_nbd"), split, max_frequency=5)
     _check_png(plots.save_figure(fig, tmp_path / "by_frequency_series.png"))
-    with pytest.raises(InvalidDataError, match="missing column 'holdout_frequency'"):
+    with pytest.raises(InvalidDataError, match="missing column\\(s\\) 'holdout_frequency'"):
         plots.expected_vs_actual_by_frequency(bgnbd, split.drop(columns="holdout_frequency"))
 
 

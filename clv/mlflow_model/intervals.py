@@ -55,22 +55,7 @@ INTERVAL_KINDS = ("bg_nbd", "mbg_nbd", "pareto_nbd")
 
 
 def check_interval(value: Any) -> float | None:
-    """Return the level asked for, ``None`` for no interval.
-
-    Parameters
-    ----------
-    value : float or None
-        The ``interval`` parameter.
-
-    Returns
-    -------
-    float or None
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        If ``value`` is not a number strictly between 0 and 1.
-    """
+    """Return the level asked for (a number in (0, 1), else raise), ``None`` for no interval."""
     if value is None:
         return None
     note = ", e.g. 0.9 for 90 % intervals"
@@ -94,26 +79,11 @@ def _no_distribution(kind: object) -> InvalidParameterError:
 
 
 def check_model_interval(model: Any, value: Any) -> float:
-    """Check, before any work, that a loaded clv pyfunc can give ``value`` intervals.
+    """Return the level ``value`` once sure, before any work, a loaded clv pyfunc can give it.
 
-    Parameters
-    ----------
-    model : mlflow.pyfunc.PyFuncModel
-        A loaded clv model.
-    value : float
-        The level asked for.
-
-    Returns
-    -------
-    float
-        The level.
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        For a level outside (0, 1), a kind without a predictive distribution, or a
-        model logged before clv served intervals (its signature lacks ``interval``:
-        MLflow would drop the param and answer without intervals).
+    Refused: a level outside (0, 1), a kind without a predictive distribution, and a
+    model logged before clv served intervals (its signature lacks ``interval``: MLflow
+    would drop the param and answer without intervals).
     """
     level = check_interval(value)
     if level is None:
@@ -140,32 +110,11 @@ def interval_arrays(
     margin: float,
     point: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
-    """Compute the interval columns of one scoring call.
+    """Compute :data:`INTERVAL_COLUMNS` and :data:`INTERVAL` for one scoring call.
 
-    Parameters
-    ----------
-    candidate : clv.candidates.Candidate
-        The served candidate.
-    features : pandas.DataFrame
-        The features it scored.
-    level : float
-        From :func:`check_interval`.
-    horizon, discount_rate, margin : float
-        As scored.
-    point : dict of numpy.ndarray
-        The scored ``expected_purchases`` and ``clv`` (already times ``margin``): each
-        interval is widened to contain them (floating point only: the candidate's
-        intervals contain its point values).
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        :data:`INTERVAL_COLUMNS` and :data:`INTERVAL`.
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        If the kind has no predictive distribution.
+    Each interval is widened to contain the scored ``point`` (``expected_purchases`` and
+    ``clv`` times ``margin``; floating point only: the candidate's intervals contain its
+    point values). A kind without a predictive distribution is refused.
     """
     method = getattr(candidate, "prediction_intervals", None)
     if method is None:

@@ -33,38 +33,16 @@ DEFAULT_MARGIN = 1.0
 
 
 def check_margin(margin: object) -> float:
-    """Return ``margin`` as a float if it is a share of spend, else raise.
+    """Return ``margin`` as a float if it is a share of spend in ``[0, 1]``, else raise.
 
-    Parameters
-    ----------
-    margin : float
-        Share of spend that is profit, in ``[0, 1]``.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        If ``margin`` is not a finite number in ``[0, 1]`` (booleans included).
+    Raises :class:`~clv.errors.InvalidParameterError` for anything else (booleans too).
     """
     note = " (the share of spend that is profit)"
     return check_number("margin", margin, high=1.0, note=note)
 
 
 def value_basis(margin: float) -> str:
-    """Say what a CLV computed with ``margin`` is: ``"revenue"`` (margin 1) or ``"profit"``.
-
-    Parameters
-    ----------
-    margin : float
-        A checked margin (:func:`check_margin`).
-
-    Returns
-    -------
-    str
-    """
+    """Say what a CLV computed with ``margin`` is: ``"revenue"`` (margin 1) or ``"profit"``."""
     return "revenue" if margin == 1.0 else "profit"
 
 
@@ -73,39 +51,15 @@ def apply_margin(revenue_clv: object, margin: float) -> np.ndarray:
 
     The one place the margin is applied for the served model, both at training
     time (the segment thresholds) and at scoring time, so both give the same bits.
-
-    Parameters
-    ----------
-    revenue_clv : array-like of float
-    margin : float
-        A checked margin (:func:`check_margin`).
-
-    Returns
-    -------
-    numpy.ndarray
     """
     return np.asarray(revenue_clv, dtype="float64") * margin
 
 
 def scoring_margin(metadata: Mapping[str, Any], margin: object = None) -> float:
-    """Return the margin a registered clv model scores at: ``margin``, else its default.
+    """Return the margin a clv model scores at: ``margin``, else its ``metadata``'s default.
 
-    Parameters
-    ----------
-    metadata : mapping
-        The model's clv metadata (``metadata.json``); ``margin`` is its default.
-    margin : float, optional
-        The margin asked for (checked with :func:`check_margin`).
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-        If ``margin`` is invalid, or is given for a model logged before clv had
-        margins (it would ignore it and answer revenue).
+    A margin other than 1 for a model logged before clv had margins (it would ignore
+    it and answer revenue) is refused like an invalid one.
     """
     if "margin" not in metadata:
         if margin is not None and check_margin(margin) != DEFAULT_MARGIN:
@@ -118,18 +72,7 @@ def scoring_margin(metadata: Mapping[str, Any], margin: object = None) -> float:
 
 
 def describe_margin(margin: float) -> str:
-    """Say in words what CLV figures at ``margin`` are, for terminal output and reports.
-
-    Parameters
-    ----------
-    margin : float
-        A checked margin.
-
-    Returns
-    -------
-    str
-        ``"clv is revenue (margin 1)"`` or ``"clv is profit (margin 0.3 of spend)"``.
-    """
+    """Say what CLV figures at ``margin`` are: ``"clv is profit (margin 0.3 of spend)"``."""
     if value_basis(margin) == "revenue":
         return "clv is revenue (margin 1)"
     return f"clv is profit (margin {margin:g} of spend)"

@@ -20,25 +20,9 @@ MAX_HORIZON_YEARS = 10.0
 
 
 def check_param(name: str, value: Any, **bounds: Any) -> float:
-    """Return a request param as a float if it is a number in the range; raise otherwise.
+    """Return a request param (a number, or text holding one) as a float if in the range.
 
-    Parameters
-    ----------
-    name : str
-        The param's name, for the message.
-    value : object
-        A number, or text holding one.
-    **bounds
-        ``low``, ``high``, ``low_open``, ``high_open``, ``note`` of
-        :func:`clv._validation.check_number` (default: ``[0, inf)``).
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
+    ``bounds`` are :func:`clv._validation.check_number`'s (default ``[0, inf)``).
     """
     if isinstance(value, str):
         try:

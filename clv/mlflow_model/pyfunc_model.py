@@ -23,23 +23,15 @@ What the model folder holds (no pickle anywhere):
     it loads the model in a fresh process. In a process that has already imported
     clv, the imported clv is used.
 
-Inputs, outputs and their types: :mod:`clv.mlflow_model.signature`; the input rules:
-:mod:`clv.mlflow_model.validation`.
-
-Outputs are ``customer_id``, ``expected_purchases``, ``probability_alive``,
-``churn_probability``, ``expected_spend``, ``clv``, ``margin``, ``segment`` and
-``action`` (the segment's recommended action, :mod:`clv.models.actions`).
-Params: ``horizon`` -- **in the model's time unit** (``metadata.json``
-``time_unit`` and ``horizon_unit``; weeks for ``clv train``'s default ``W``),
-``discount_rate`` (annual) and ``margin`` (share of spend that is profit, in
-[0, 1]; :mod:`clv.mlflow_model.margin`), each defaulting to the value stored at
-training time. ``clv`` is ``margin`` x the discounted expected spend: revenue when
-``margin`` is 1, profit otherwise; the ``margin`` column says which. Segments are
-always assigned from the predictions at the stored defaults, so a customer's
-segment does not change with the query's horizon, rate or margin. The optional param
-``interval`` (a level such as 0.9) adds prediction intervals after ``clv``
-(``purchases_lower``, ``purchases_upper``, ``clv_lower``, ``clv_upper``, ``interval``;
-declared as optional outputs, see :mod:`clv.mlflow_model.intervals`).
+Inputs, outputs, params and their types: :mod:`clv.mlflow_model.signature`; the input
+rules: :mod:`clv.mlflow_model.validation`; the optional interval columns:
+:mod:`clv.mlflow_model.intervals`. ``horizon`` is **in the model's time unit**
+(``metadata.json`` ``time_unit``; weeks for ``clv train``'s default ``W``); each param
+defaults to the value stored at training time. ``clv`` is ``margin`` x the discounted
+expected spend (:mod:`clv.mlflow_model.margin`). Segments (and their ``action``,
+:mod:`clv.models.actions`) are always assigned from the predictions at the stored
+defaults, so a customer's segment does not change with the query's horizon, rate or
+margin.
 """
 
 from __future__ import annotations
@@ -156,10 +148,7 @@ class CLVModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame or dict of numpy.ndarray
             Customer feature table, or its columns as equally long 1-D arrays.
         params : mapping, optional
-            ``horizon`` (in the model's time unit), ``discount_rate`` (annual),
-            ``margin`` (share of spend that is profit, in [0, 1]) and, optionally,
-            ``interval`` (a level in (0, 1): the interval columns of
-            :mod:`clv.mlflow_model.intervals`).
+            As for :meth:`predict`.
 
         Returns
         -------

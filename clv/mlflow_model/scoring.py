@@ -44,25 +44,7 @@ def clv_metadata(model: Any) -> dict[str, Any]:
 
 
 def model_feature_columns(metadata: dict[str, Any], available: list[str]) -> list[str]:
-    """Return the feature columns a model reads, checked against a feature table's.
-
-    Parameters
-    ----------
-    metadata : dict
-        The model's clv metadata (``feature_columns``).
-    available : list of str
-        Columns of the customer feature table built for scoring.
-
-    Returns
-    -------
-    list of str
-        ``metadata["feature_columns"]``, in order.
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-        If the model needs columns (customer attributes) that the table lacks.
-    """
+    """Return ``metadata["feature_columns"]``; raise if ``available`` lacks one (an attribute)."""
     columns = list(metadata["feature_columns"])
     missing = [name for name in columns if name not in available]
     if missing:

@@ -176,11 +176,9 @@ def validated_columns(
     categorical: Sequence[str] = (),
     nonnegative: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
-    """:func:`validate_features` without building a DataFrame: the columns as arrays.
+    """:func:`validate_features` without building a DataFrame: the columns as 1-D arrays.
 
-    Parameters and errors as :func:`validate_features`; returns the required
-    columns, in order, as 1-D arrays (numeric ones ``float64``, ``frequency``
-    ``int64``).
+    Numeric ones ``float64``, ``frequency`` ``int64``, in order.
     """
     raw, labels = _columns_of(model_input, columns)
     n_rows = len(next(iter(raw.values()))) if raw else 0
@@ -265,9 +263,7 @@ def validate_features(
     Raises
     ------
     clv.errors.InvalidDataError
-        Missing columns; an empty table; null customer ids; text, nulls or
-        infinite values in numeric columns; negative or fractional ``frequency``;
-        negative durations or amounts; ``recency`` greater than ``T``.
+        For any broken rule (the module docstring lists them).
     """
     data = validated_columns(
         model_input, columns=columns, categorical=categorical, nonnegative=nonnegative
@@ -281,24 +277,10 @@ def validate_features(
 
 
 def to_model_input(features: pd.DataFrame) -> pd.DataFrame:
-    """Prepare a feature table for a model logged by an earlier clv (all features double).
+    """Return a copy of ``features``, integer and boolean columns but ``customer_id`` as float64.
 
-    Models logged by this version of clv take :func:`clv.features.customer_features`
-    as it is and need no conversion (it does no harm). Older models declared every
-    numeric feature ``double``, and MLflow refuses ``int64`` for ``double``: for
-    those, this turns integer feature columns to float64. ``customer_id`` keeps its
-    type; the caller's frame is not modified.
-
-    Parameters
-    ----------
-    features : pandas.DataFrame
-        Output of :func:`clv.features.customer_features`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy with every integer or boolean column other than ``customer_id`` as
-        ``float64``.
+    Models logged by an earlier clv declared every numeric feature ``double``, and
+    MLflow refuses ``int64`` for ``double``; for today's models it does no harm.
     """
     if not isinstance(features, pd.DataFrame):
         raise InvalidDataError(

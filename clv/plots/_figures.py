@@ -13,11 +13,6 @@ from matplotlib.figure import Figure
 
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 
-_UNIT_NAMES = {"D": "days", "W": "weeks", "Y": "years"}
-
-
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
-
 
 def _compact_number(value: float, _position: object = None) -> str:
     """Tick label such as 950, 12k, 3.4M."""

@@ -14,15 +14,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from clv._validation import DAY_UNITS, TIME_UNIT_NAMES, check_number, require_columns
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.plots._figures import (
-    _UNIT_DAYS,
-    _UNIT_NAMES,
-    _aligned,
-    _figure,
-    _time_unit,
-    _transaction_model,
-)
+from clv.plots._figures import _aligned, _figure, _time_unit, _transaction_model
 
 
 def probability_alive_matrix(
@@ -68,14 +62,8 @@ def probability_alive_matrix(
             "probability_alive_matrix needs the customer table or both 'max_frequency' and "
             "'max_recency'."
         )
-    if not (isinstance(max_frequency, int | np.integer) and max_frequency >= 1):
-        raise InvalidParameterError(
-            f"The 'max_frequency' parameter must be an int >= 1. Got {max_frequency!r} instead."
-        )
-    if not (isinstance(max_recency, int | float) and np.isfinite(max_recency) and max_recency > 0):
-        raise InvalidParameterError(
-            f"The 'max_recency' parameter must be a positive float. Got {max_recency!r} instead."
-        )
+    check_number("max_frequency", max_frequency, low=1, integer=True)
+    check_number("max_recency", max_recency, low_open=True)
     frequencies = np.arange(0, int(max_frequency) + 1)
     recencies = np.linspace(0.0, float(max_recency), 60)
     f_grid, r_grid = np.meshgrid(frequencies, recencies, indexing="ij")
@@ -104,7 +92,7 @@ def probability_alive_matrix(
         extent=(0.0, float(max_recency), -0.5, max_frequency + 0.5),
     )
     figure.colorbar(image, ax=axes, label="P(alive)")
-    unit_name = _UNIT_NAMES.get(unit or "", "time units")
+    unit_name = TIME_UNIT_NAMES.get(unit or "", "time units")
     axes.set_xlabel(f"Recency ({unit_name} from first to last purchase)")
     axes.set_ylabel("Frequency (repeat purchases)")
     axes.set_title(
@@ -141,16 +129,13 @@ def expected_vs_actual_by_frequency(
     -------
     matplotlib.figure.Figure
     """
-    for column in ("customer_id", "frequency", "holdout_frequency", "holdout_duration"):
-        if column not in table.columns:
-            raise InvalidDataError(
-                f"The table is missing column {column!r}; build it with "
-                "clv.features.calibration_holdout_split."
-            )
-    if not (isinstance(max_frequency, int | np.integer) and max_frequency >= 1):
-        raise InvalidParameterError(
-            f"The 'max_frequency' parameter must be an int >= 1. Got {max_frequency!r} instead."
-        )
+    require_columns(
+        table,
+        ("customer_id", "frequency", "holdout_frequency", "holdout_duration"),
+        "The table",
+        "; build it with clv.features.calibration_holdout_split",
+    )
+    check_number("max_frequency", max_frequency, low=1, integer=True)
     index = pd.Index(table["customer_id"].to_numpy(), name="customer_id")
     if isinstance(model, pd.Series):
         # indexed like the table (what the models return) or keyed by customer_id
@@ -232,14 +217,13 @@ def cumulative_tracking(
 
     transaction_model = _transaction_model(model)
     unit = _time_unit(transaction_model, table)
-    if unit not in _UNIT_DAYS:
+    if unit not in DAY_UNITS:
         raise InvalidParameterError(
             "cumulative_tracking needs the time unit 'D' or 'W' on the model or the table "
             f"(attrs['time_unit']); got {unit!r}."
         )
-    unit_days = _UNIT_DAYS[unit]
-    if "customer_id" not in table.columns:
-        raise InvalidDataError("The customer table is missing column 'customer_id'.")
+    unit_days = DAY_UNITS[unit]
+    require_columns(table, ["customer_id"], "The customer table")
     prepared = prepare_transactions(
         transactions, customer_id=customer_id, timestamp=timestamp, amount=None
     )
@@ -274,7 +258,7 @@ def cumulative_tracking(
     predicted = counts @ curve[inverse.reshape(ages.shape)]
 
     x = (step_ends - start) / unit_days
-    unit_name = _UNIT_NAMES[unit]
+    unit_name = TIME_UNIT_NAMES[unit]
     figure = _figure(8.0, 4.5)
     axes = figure.add_subplot()
     axes.plot(x, actual, label="Actual")

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from clv.errors import InvalidDataError, InvalidParameterError
+from clv._validation import check_number
+from clv.errors import InvalidDataError
 from clv.metrics import prediction_buckets, ranked_with_ties_averaged
 from clv.plots._figures import _aligned, _figure, _named, _series
 
@@ -155,10 +156,7 @@ def churn_reliability_curve(
     -------
     matplotlib.figure.Figure
     """
-    if not (isinstance(n_bins, int | np.integer) and n_bins >= 2):
-        raise InvalidParameterError(
-            f"The 'n_bins' parameter must be an int >= 2. Got {n_bins!r} instead."
-        )
+    check_number("n_bins", n_bins, low=2, integer=True)
     figure = _figure(6.0, 6.0)
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="Perfectly calibrated")

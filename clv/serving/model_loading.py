@@ -9,7 +9,9 @@ model, so batch scoring (:func:`clv.serving.batch.score_file`) starts
 file writes release the GIL, so on two cores the two overlap.
 
 The thread only calls :func:`clv.serving._models.resolve_model`,
-``download_model`` and ``load_pyfunc``, into a folder the caller owns; the caller
+``download_model`` and ``load_pyfunc``, into a folder the caller owns, or takes a
+registry version resolved and checked by an earlier run from the cache of
+:mod:`clv.serving.model_cache` (no MLflow store opened); the caller
 does not touch MLflow until :meth:`BackgroundModel.result`. Errors are the same
 :class:`~clv.errors.ModelLoadError` / :class:`~clv.errors.InvalidParameterError`
 as before, raised in the caller's thread: by :meth:`BackgroundModel.result`, or
@@ -48,11 +50,20 @@ class BackgroundModel:
 
     def _run(self) -> None:
         from clv.serving._models import download_model, load_pyfunc, resolve_model
+        from clv.serving.model_cache import cache_entry, load_entry, save_entry
 
         model_uri, tracking_uri, folder = self._arguments
         try:
+            entry = cache_entry(model_uri, tracking_uri)
+            resolved = load_entry(*entry, folder) if entry else None
+            if resolved is not None:
+                self._value = (resolved, load_pyfunc(folder))
+                return
             resolved = resolve_model(model_uri, tracking_uri)
-            self._value = (resolved, load_pyfunc(download_model(resolved, folder)))
+            path = download_model(resolved, folder)
+            self._value = (resolved, load_pyfunc(path))
+            if entry and resolved.version is not None:
+                save_entry(*entry, resolved, path)
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
             self._error = error
 

@@ -258,7 +258,8 @@ _DISPLAY: dict[str, tuple[str, str]] = {
 }
 
 
-def _cell(value: object, pattern: str) -> str:
+def format_number(value: object, pattern: str | Callable[[float], str]) -> str:
+    """Format a number by ``pattern`` (format string or function); NaN as n/a, text as is."""
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -267,7 +268,7 @@ def _cell(value: object, pattern: str) -> str:
         return "n/a"
     if math.isinf(number):
         return "inf" if number > 0 else "-inf"
-    return pattern.format(number)
+    return pattern.format(number) if isinstance(pattern, str) else pattern(number)
 
 
 def comparison_table(
@@ -324,6 +325,6 @@ def comparison_table(
         label = (
             f"{model} (selected)" if best is not None and str(model) == str(best) else str(model)
         )
-        cells = [_cell(row[name], _DISPLAY.get(name, ("", "{:.4g}"))[1]) for name in shown]
+        cells = [format_number(row[name], _DISPLAY.get(name, ("", "{:.4g}"))[1]) for name in shown]
         lines.append("| " + " | ".join([label, *cells]) + " |")
     return "\n".join(lines) + "\n"

@@ -17,21 +17,9 @@ __all__ = ["fail_unfinished", "failing_unfinished"]
 
 
 def fail_unfinished(run_ids: Sequence[str], experiment_id: str, tracking_uri: str) -> int:
-    """Mark the still-running runs and pending logged models of a training as failed.
+    """Mark the still-running runs (``run_ids``, their children) and pending logged models failed.
 
-    Parameters
-    ----------
-    run_ids : sequence of str
-        The training's runs (parent and children) created so far.
-    experiment_id : str
-        Their experiment.
-    tracking_uri : str
-        The MLflow store.
-
-    Returns
-    -------
-    int
-        How many runs and logged models were marked ``FAILED``.
+    Returns how many runs and logged models were marked ``FAILED``.
     """
     from mlflow.entities import LoggedModelStatus, RunStatus
 
@@ -65,18 +53,8 @@ def fail_unfinished(run_ids: Sequence[str], experiment_id: str, tracking_uri: st
 def failing_unfinished(experiment_id: str, tracking_uri: str) -> Iterator[list[str]]:
     """Run a block whose runs are marked failed if it raises (or is interrupted).
 
-    Parameters
-    ----------
-    experiment_id : str
-        The experiment of the runs.
-    tracking_uri : str
-        The MLflow store.
-
-    Yields
-    ------
-    list of str
-        Append each top-level run id as soon as it is created; its child runs are
-        found by their ``mlflow.parentRunId`` tag.
+    Yields a list: append each top-level run id to it as soon as it is created (its
+    child runs are found by their ``mlflow.parentRunId`` tag).
     """
     run_ids: list[str] = []
     try:

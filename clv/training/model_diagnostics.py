@@ -88,21 +88,11 @@ def _count_histogram(client: Any, runs: dict[str, Any]) -> pd.DataFrame | None:
 
 
 def collect_model_diagnostics(client: Any, run: Any) -> pd.DataFrame | None:
-    """One row per child run that logged a model summary, or ``None`` if none did.
+    """One row per child run that logged a model summary (``None`` if none did).
 
-    Parameters
-    ----------
-    client : mlflow.tracking.MlflowClient
-        The store's client.
-    run : mlflow.entities.Run
-        The parent training run.
-
-    Returns
-    -------
-    pandas.DataFrame or None
-        Index: the candidate kind; ``Parameters (SE) [95 %]``, ``Independence`` and
-        the columns above; ``attrs["count_histogram"]``: the customers by holdout
-        purchases, actual and predicted by each model (``None`` without the files).
+    Index: the candidate kind; ``Parameters (SE) [95 %]``, ``Independence`` and the
+    columns above; ``attrs["count_histogram"]``: the customers by holdout purchases,
+    actual and predicted by each model (``None`` without the files).
     """
     from clv.training.run_reader import child_runs
 

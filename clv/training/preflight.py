@@ -13,12 +13,12 @@ customers with a purchase in the calibration period) before any model is fitted.
 
 from __future__ import annotations
 
-import math
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from clv._validation import check_time_unit
+from clv._validation import check_number, check_time_unit
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 from clv.features._calendar import duration
 from clv.features._contract import (
@@ -42,24 +42,6 @@ __all__ = [
     "check_positive",
     "check_training_settings",
 ]
-
-#: The settings :func:`check_training_settings` checks (the rest -- data policies --
-#: are checked where they are applied).
-TRAINING_SETTINGS = (
-    "calibration_end",
-    "holdout_end",
-    "time_unit",
-    "tracking_uri",
-    "experiment",
-    "model_name",
-    "kinds",
-    "horizon",
-    "discount_rate",
-    "margin",
-    "customer_id",
-    "timestamp",
-    "amount",
-)
 
 #: Fewest customers with a purchase in the calibration period that a training accepts.
 MIN_CUSTOMERS = 10
@@ -94,50 +76,20 @@ class TrainingSettings:
 
 
 def check_positive(name: str, value: object, *, integer: bool = False) -> float:
-    """Return ``value`` as a float if it is a finite number > 0 (an integer if asked).
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-    """
-    valid = not isinstance(value, bool) and isinstance(value, int | float)
-    if valid:
-        valid = math.isfinite(value) and value > 0 and (not integer or float(value).is_integer())
-    if not valid:
-        kind = "an int" if integer else "a float"
-        raise InvalidParameterError(
-            f"The '{name}' parameter must be {kind} in the range (0, inf). Got {value!r} instead."
-        )
-    return float(value)
+    """Return ``value`` as a float if it is a finite number > 0 (whole if ``integer``: 3.0 is)."""
+    if integer and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return check_number(name, value, low_open=True, integer=integer)
 
 
 def check_discount_rate(discount_rate: object, *, optional: bool = True) -> None:
-    """Refuse a discount rate that is not a finite number >= 0 (or ``None`` if optional).
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-    """
-    if discount_rate is None and optional:
-        return
-    if (
-        isinstance(discount_rate, bool)
-        or not isinstance(discount_rate, int | float)
-        or not (math.isfinite(discount_rate) and discount_rate >= 0)
-    ):
-        raise InvalidParameterError(
-            "The 'discount_rate' parameter must be a float in the range [0, inf). "
-            f"Got {discount_rate!r} instead."
-        )
+    """Refuse a discount rate that is not a finite number >= 0 (or ``None`` if optional)."""
+    if discount_rate is not None or not optional:
+        check_number("discount_rate", discount_rate)
 
 
 def check_columns(columns: Sequence[object]) -> None:
-    """Refuse customer id, timestamp and amount column names that are not three strings.
-
-    Raises
-    ------
-    clv.errors.InvalidParameterError
-    """
+    """Refuse customer id, timestamp and amount column names that are not three strings."""
     if not all(isinstance(name, str) and name for name in columns) or len(set(columns)) != 3:
         raise InvalidParameterError(
             f"The customer id, timestamp and amount columns must differ. Got {list(columns)}."
@@ -219,6 +171,11 @@ def check_training_settings(
     chosen = None if kinds is None else _kinds(kinds)
     uri = check_store(resolve_tracking_uri(tracking_uri), create=True)
     return TrainingSettings(calibration_text, holdout_text, holdout_length, horizon, chosen, uri)
+
+
+#: The settings :func:`check_training_settings` checks (the rest -- data policies --
+#: are checked where they are applied).
+TRAINING_SETTINGS = tuple(inspect.signature(check_training_settings).parameters)
 
 
 def _date_text(day: float) -> str:

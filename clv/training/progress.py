@@ -25,21 +25,9 @@ def notify(progress: Progress | None, message: str) -> None:
 
 @contextmanager
 def step(progress: Progress | None, doing: str, done: str) -> Iterator[dict[str, str]]:
-    """Announce a step, run the block, then report ``done`` with the time it took.
+    """Send ``doing ...``, run the block, then send ``done in X.X s``.
 
-    Parameters
-    ----------
-    progress : callable or None
-        The progress callback.
-    doing : str
-        Line sent when the step starts (``" ..."`` is appended).
-    done : str
-        Line sent when it ends, followed by ``" in X.X s"``.
-
-    Yields
-    ------
-    dict
-        Set ``"detail"`` in it to append text to the ``done`` line (e.g. a metric).
+    Yields a dict: set ``"detail"`` in it to append text to the ``done`` line (e.g. a metric).
     """
     notify(progress, f"{doing} ...")
     started = time.perf_counter()

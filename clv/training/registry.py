@@ -87,19 +87,9 @@ class GateDecision:
 def holdout_tag(*, digest: str, calibration_end: str, holdout_end: str, time_unit: str) -> str:
     """Build the ``clv.holdout`` tag: what makes two holdout evaluations comparable.
 
-    Parameters
-    ----------
-    digest : str
-        Digest of the transaction log (:func:`clv.training.tracking.dataset_digest`).
-    calibration_end, holdout_end : str
-        The holdout's boundary dates (ISO format).
-    time_unit : str
-        The time unit of the evaluation.
-
-    Returns
-    -------
-    str
-        Canonical JSON (sorted keys): equal strings mean the same holdout.
+    Canonical JSON (sorted keys) of the log's digest
+    (:func:`clv.training.tracking.dataset_digest`), the two ISO boundary dates and the
+    time unit: equal strings mean the same holdout.
     """
     return json.dumps(
         {
@@ -134,29 +124,10 @@ def register_version(
     metrics: Mapping[str, Any],
     run_id: str | None = None,
 ) -> str:
-    """Register ``model_uri`` as a new version of ``name`` and make it the challenger.
+    """Register ``model_uri`` as a new version of ``name``, the challenger; return its number.
 
-    Parameters
-    ----------
-    model_uri : str
-        URI of the logged model (``ModelInfo.model_uri``).
-    name : str
-        Registered model name.
-    tracking_uri : str
-        Tracking (and registry) URI.
-    kind : str
-        Candidate kind of the model.
-    holdout : str
-        The :func:`holdout_tag` of its evaluation.
-    metrics : mapping
-        Its holdout metrics.
-    run_id : str, optional
-        The run that logged it (kept as a tag for the UI).
-
-    Returns
-    -------
-    str
-        The new version number.
+    The version is tagged with the candidate ``kind``, its :func:`holdout_tag`, its
+    finite holdout ``metrics`` and (for the UI) the ``run_id`` that logged it.
     """
     from mlflow.exceptions import MlflowException
 
@@ -187,19 +158,7 @@ def register_version(
 
 
 def current_champion(name: str, *, tracking_uri: str) -> Any | None:
-    """Return the version holding the ``champion`` alias, or ``None``.
-
-    Parameters
-    ----------
-    name : str
-        Registered model name.
-    tracking_uri : str
-        Tracking (and registry) URI.
-
-    Returns
-    -------
-    mlflow.entities.model_registry.ModelVersion or None
-    """
+    """Return the ``ModelVersion`` holding the ``champion`` alias of ``name``, or ``None``."""
     from mlflow.exceptions import MlflowException
 
     client = mlflow_client(tracking_uri)
@@ -210,21 +169,7 @@ def current_champion(name: str, *, tracking_uri: str) -> Any | None:
 
 
 def stored_metrics(version: Any, holdout: str) -> dict[str, float] | None:
-    """Return a version's stored metrics if computed on ``holdout``, else ``None``.
-
-    Parameters
-    ----------
-    version : mlflow.entities.model_registry.ModelVersion
-        A registered version (its tags hold the metrics and the holdout).
-    holdout : str
-        A :func:`holdout_tag`.
-
-    Returns
-    -------
-    dict of str to float or None
-        The holdout metrics stored with the version, or ``None`` when they were
-        computed on another holdout or are missing.
-    """
+    """Return the metrics stored in a version's tags if computed on ``holdout``, else ``None``."""
     tags = dict(version.tags or {})
     if tags.get(TAG_HOLDOUT) != holdout or TAG_METRICS not in tags:
         return None
@@ -245,26 +190,10 @@ def apply_gate(
 ) -> GateDecision:
     """Run the champion/challenger gate for a new version and move the alias if it passes.
 
-    Parameters
-    ----------
-    name : str
-        Registered model name.
-    version : str
-        The new version (already the ``challenger``).
-    tracking_uri : str
-        Tracking (and registry) URI.
-    metrics : mapping
-        The new version's holdout metrics.
-    holdout : str
-        The :func:`holdout_tag` they were computed on.
-    reevaluate : callable, optional
-        Called with the champion's ``ModelVersion`` when its stored metrics are from
-        another holdout; returns its metrics on this holdout, or ``None`` when it
-        cannot be evaluated fairly (then the champion is kept).
-
-    Returns
-    -------
-    GateDecision
+    ``version`` is already the challenger; ``metrics`` are its holdout metrics on
+    ``holdout``. ``reevaluate`` is called with the champion's ``ModelVersion`` when its
+    stored metrics are from another holdout, and returns its metrics on this one, or
+    ``None`` when it cannot be evaluated fairly (then the champion is kept).
     """
     from clv.training.selection import PRIMARY_METRIC, gate
 
@@ -311,20 +240,7 @@ def apply_gate(
 
 
 def aliases(name: str, *, tracking_uri: str) -> dict[str, str]:
-    """Return the aliases of a registered model.
-
-    Parameters
-    ----------
-    name : str
-        Registered model name.
-    tracking_uri : str
-        Tracking (and registry) URI.
-
-    Returns
-    -------
-    dict of str to str
-        Alias (``champion``, ``challenger``, ...) -> version.
-    """
+    """Return the aliases of a registered model: alias (``champion``, ...) -> version."""
     client = mlflow_client(tracking_uri)
     model = client.get_registered_model(name)
     return {alias: str(version) for alias, version in (model.aliases or {}).items()}

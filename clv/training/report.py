@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from clv.training.report_page import duration
 from clv.training.report_page import render_page as render_report
 from clv.training.run_reader import (
     dataset_source,
@@ -134,8 +135,6 @@ def _segments(
     if local is not None:
         table = pd.read_csv(local).set_index("segment")
         as_of = run.data.params.get("holdout_end", "the holdout end")
-        from clv.training.report_page import duration
-
         params = run.data.params
         horizon = duration(params.get("horizon", "?"), params.get("time_unit", ""))
         note = (
@@ -184,6 +183,7 @@ def collect_report(
 
     from mlflow.exceptions import MlflowException
 
+    from clv.training.registry import aliases as registered_aliases
     from clv.training.store_client import mlflow_client
     from clv.training.stores import check_store, resolve_tracking_uri
 
@@ -192,13 +192,11 @@ def collect_report(
     run = find_training_run(client, run_id, experiment)
     tags = dict(run.data.tags)
     aliases: dict[str, str] = {}
-    name = tags.get("clv.registered_model")
-    if name:
+    if tags.get("clv.registered_model"):
         try:
-            model = client.get_registered_model(name)
-            aliases = {alias: str(v) for alias, v in (model.aliases or {}).items()}
+            aliases = registered_aliases(tags["clv.registered_model"], tracking_uri=uri)
         except MlflowException:
-            aliases = {}
+            pass
     try:
         experiment_name = client.get_experiment(run.info.experiment_id).name
     except MlflowException:  # pragma: no cover - the run's experiment always exists
@@ -247,12 +245,8 @@ def write_report(
     ----------
     output : str or pathlib.Path, default "report.html"
         The HTML file to write (its folder must exist); replaced atomically.
-    run_id : str, optional
-        The training run; default the latest one of ``experiment``.
-    experiment : str, default "clv"
-        Experiment searched when ``run_id`` is not given.
-    tracking_uri : str, optional
-        MLflow store (default ``sqlite:///mlflow.db``).
+    run_id, experiment, tracking_uri
+        The training run, as for :func:`collect_report`.
     currency : str, default ""
         Shown with every amount (e.g. ``"USD"``).
     acquisition_cost : float, optional
@@ -275,22 +269,11 @@ def write_report(
         currency=currency,
         acquisition_cost=acquisition_cost,
     )
-    with tempfile.NamedTemporaryFile(
-        "w",
-        encoding="utf-8",
-        dir=target.parent,
-        prefix=f".{target.name}.",
-        suffix=".tmp",
-        delete=False,
-    ) as handle:
-        temporary = Path(handle.name)
-        try:
-            handle.write(page)
-        except BaseException:
-            handle.close()
-            temporary.unlink(missing_ok=True)
-            raise
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temporary = Path(name)
     try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(page)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from clv._validation import TIME_UNIT_NAMES
 from clv.errors import InvalidParameterError
+from clv.training.compare import _DISPLAY, format_number
 
 __all__ = ["TIME_UNIT_NAMES", "duration", "number", "render_page"]
 
-#: Time units spelled out.
-TIME_UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
 
 _SETTINGS = (
     ("calibration_end", "Calibration end"),
@@ -38,19 +38,17 @@ _SETTINGS = (
 )
 
 
+def _figure(figure: float) -> str:
+    if figure.is_integer() and abs(figure) < 1e15:
+        return f"{int(figure):,}"
+    return f"{figure:,.4g}" if abs(figure) < 1e4 else f"{figure:,.0f}"
+
+
 def number(value: object) -> str:
     """Format a number for a table: thousands separated, 4 significant digits."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
-    try:
-        figure = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(figure):
-        return "n/a"
-    if figure.is_integer() and abs(figure) < 1e15:
-        return f"{int(figure):,}"
-    return f"{figure:,.4g}" if abs(figure) < 1e4 else f"{figure:,.0f}"
+    return format_number(value, _figure)
 
 
 def _money(value: object, currency: str) -> str:
@@ -190,15 +188,7 @@ def _new_customer(decisions, unit, currency) -> dict[str, Any] | None:
         }
         for t in picks
     ]
-    note = (
-        "Expected discounted value (profit at the run's margin; revenue at margin 1) of a "
-        "customer acquired today: the first purchase, then "
-        "the model's expected repeat purchases at the population's mean spend, with the "
-        "margin and the discount rate. An acquisition that costs less than the value at a "
-        "time has paid back by then."
-    )
-    table = {"headers": ["Time since acquisition", "Cumulative value"], "rows": rows}
-    return {"table": table, "note": note}
+    return {"headers": ["Time since acquisition", "Cumulative value"], "rows": rows}
 
 
 def _retention(decisions, currency) -> dict[str, Any] | None:
@@ -219,13 +209,8 @@ def _retention(decisions, currency) -> dict[str, Any] | None:
         ]
         rows.append({"cells": cells, "css": ""})
     headers = ["Segment", "Customers", "Targeted", "CLV", "CLV if kept", "Gain", "Gain %"]
-    note = (
-        f"Dropout of {head['retention_target']} lowered by "
-        f"{_percent(float(head['retention_reduction']))} from now on (the dropout rate for "
-        "Pareto/NBD, the dropout probability for BG/NBD and MBG/NBD); purchase rates, spend "
-        "and who is alive today unchanged."
-    )
-    return {"table": {"headers": headers, "rows": rows}, "note": note}
+    target, reduction = head["retention_target"], _percent(float(head["retention_reduction"]))
+    return {"table": {"headers": headers, "rows": rows}, "target": target, "reduction": reduction}
 
 
 def _figures(images, best: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -262,8 +247,6 @@ def render_page(data: Any, *, currency: str = "", acquisition_cost: float | None
         raise InvalidParameterError(
             f"The acquisition cost must be a number >= 0; got {acquisition_cost!r}."
         )
-    from clv.training.compare import _DISPLAY
-
     params, tags, decisions = data.params, data.tags, data.decisions
     unit = params.get("time_unit", "")
     settings = [
@@ -307,10 +290,6 @@ def render_page(data: Any, *, currency: str = "", acquisition_cost: float | None
             f"store {data.tracking_uri}."
         ),
         headline=_headline(decisions, params, currency, acquisition_cost) if decisions else [],
-        decisions_note=(
-            "This run recorded no decision tables (it predates them): retrain to get the "
-            "headline, the new-customer value and the retention what-if."
-        ),
         segments=segments,
         segments_note=data.segments_note,
         new_customer=_new_customer(decisions, unit, currency),

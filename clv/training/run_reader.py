@@ -28,19 +28,7 @@ __all__ = [
 
 
 def child_runs(client: Any, run: Any) -> list[Any]:
-    """Return the child runs of a training run (one per candidate), oldest first.
-
-    Parameters
-    ----------
-    client : mlflow.tracking.MlflowClient
-        The store's client.
-    run : mlflow.entities.Run
-        The parent run.
-
-    Returns
-    -------
-    list of mlflow.entities.Run
-    """
+    """Return the child runs of a training run (one per candidate), oldest first."""
     return list(
         client.search_runs(
             [run.info.experiment_id],

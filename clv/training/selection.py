@@ -132,12 +132,8 @@ def eligibility(
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        One row per model (index = model name) with the holdout metric columns.
-    min_gini : float, default :data:`MIN_GINI`
-        The normalized Gini of spend must be strictly above this.
-    total_ratio_band : (float, float), default :data:`TOTAL_RATIO_BAND`
-        Allowed range of predicted / actual total spend.
+    table, min_gini, total_ratio_band
+        As for :func:`select_best`.
 
     Returns
     -------

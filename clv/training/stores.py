@@ -120,18 +120,9 @@ def _sqlite_path(tracking_uri: str) -> Path | None:
 
 
 def artifact_location_for(tracking_uri: str) -> str | None:
-    """Artifact location for a new experiment in this store.
+    """Artifact location for a new experiment: ``mlartifacts`` next to a SQLite store's file.
 
-    Parameters
-    ----------
-    tracking_uri : str
-        A resolved tracking URI.
-
-    Returns
-    -------
-    str or None
-        For a SQLite store, the ``file:`` URI of ``mlartifacts`` next to the
-        database file; ``None`` (the store's or server's own default) otherwise.
+    ``None`` (the store's or server's own default) for any other store.
     """
     database = _sqlite_path(tracking_uri)
     if database is None:
