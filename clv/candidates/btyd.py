@@ -71,21 +71,26 @@ def _spend_per_purchase(spend_model, table: pd.DataFrame) -> np.ndarray:
     return np.where(x > 0, m, population)
 
 
+def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | slice]:
+    """Return the first row of each distinct row and each row's distinct row.
+
+    ``(None, slice(None))``, "every row is its own", when collapsing does not pay (a
+    handful of rows, as on the endpoint, or no repeated history).
+    """
+    n = len(columns[0]) if columns else 0
+    if n < _COLLAPSE_FROM_ROWS:
+        return None, slice(None)
+    first, inverse, _ = collapse_rows(columns, np.ones(n))
+    return (None, slice(None)) if len(first) == n else (first, inverse)
+
+
 def _distinct_histories(
     data: dict[str, np.ndarray],
 ) -> tuple[dict[str, np.ndarray], np.ndarray | slice]:
-    """Collapse a prediction table to its distinct rows; give each row its distinct row.
-
-    ``slice(None)`` stands for "every row is its own" when collapsing does not pay
-    (a handful of rows, as on the endpoint, or no repeated history).
-    """
-    columns = list(data.values())
-    n = len(columns[0]) if columns else 0
-    if n < _COLLAPSE_FROM_ROWS:
-        return data, slice(None)
-    first, inverse, _ = collapse_rows(columns, np.ones(n))
-    if len(first) == n:
-        return data, slice(None)
+    """Collapse a prediction table to its distinct rows (:func:`_distinct_rows`)."""
+    first, inverse = _distinct_rows(list(data.values()))
+    if first is None:
+        return data, inverse
     return {name: values[first] for name, values in data.items()}, inverse
 
 
@@ -228,14 +233,11 @@ class _BTYDCandidate(Candidate):
         per_purchase = _spend_per_purchase(spend, table)  # (its fallback: the whole table)
         # Customers with one history (frequency, recency, T, mean spend) get the same
         # intervals: each distinct history is computed once, as predict does.
-        inverse: np.ndarray | slice = slice(None)
-        if len(table) >= _COLLAPSE_FROM_ROWS:
-            history = ("frequency", "recency", "T", "monetary_value")
-            columns = [table[name].to_numpy(dtype="float64") for name in history]
-            first, found, _ = collapse_rows(columns, np.ones(len(table)))
-            if len(first) < len(table):
-                table = table.iloc[first].reset_index(drop=True)
-                per_purchase, inverse = per_purchase[first], found
+        history = ("frequency", "recency", "T", "monetary_value")
+        first, inverse = _distinct_rows([table[name].to_numpy(dtype="float64") for name in history])
+        if first is not None:
+            table = table.iloc[first].reset_index(drop=True)
+            per_purchase = per_purchase[first]
         purchases = model.purchases_interval(table, horizon, level)
         data, _ = model._prediction_table(table)
         point = per_purchase * _btyd_clv_arrays(

@@ -178,14 +178,11 @@ def calibration_holdout_table(
         (with amounts; 0 without holdout purchases) and ``holdout_duration``.
     """
     purchases = purchases_of(events, start=-np.inf, end=holdout_end, merge=merge)
-    in_calibration = purchases.t <= calibration_end
-    n_calibration = (
-        np.add.reduceat(in_calibration, purchases.starts, dtype="int64")
-        if len(purchases.starts)
-        else np.zeros(0, dtype="int64")
-    )
-    split = purchases.starts + n_calibration
-    seen = n_calibration > 0
+    # a run is sorted by time: it splits at its first holdout purchase (or its end)
+    later = np.flatnonzero(purchases.t > calibration_end)
+    split = np.append(later, len(purchases.t))[np.searchsorted(later, purchases.starts)]
+    np.minimum(split, purchases.stops, out=split)
+    seen = split > purchases.starts
     table = rfm_table(
         purchases.select(seen, purchases.starts, split),
         end=calibration_end,

@@ -145,13 +145,8 @@ def merged_purchases(
     if days is not None and _bits(n_codes) + _bits(days[1]) + row_bits <= _KEY_BITS:
         key = _packed_keys(codes, offset, t, days, row_bits, inside, n_inside)
         key.sort()
-        groups, sums = _read_groups(key, row_bits, amount, merge)
-        del key
-        first_day, n_days = days
-        time = np.empty(len(groups), dtype="float64")
-        np.remainder(groups, n_days, out=time, casting="unsafe")  # whole days: exact
-        time += first_day
-        customer = np.floor_divide(groups, n_days, out=groups)
+        n_groups, sums = _read_groups(key, row_bits, amount, merge)
+        starts, first_codes, time = _runs_and_days(key[:n_groups], days)
     else:
         order = _stable_order(codes, t, inside)
         customer = codes[order] - offset
@@ -161,14 +156,14 @@ def merged_purchases(
             firsts = np.flatnonzero(_changes(customer) | _changes(time))
             customer, time = customer[firsts], time[firsts]
             sums = None if sums is None else np.add.reduceat(sums, firsts)
-    starts = np.flatnonzero(_changes(customer)).astype("int64")
-    stops = np.append(starts[1:], len(customer)).astype("int64")
-    first_codes = customer[starts]
+        starts = np.flatnonzero(_changes(customer))
+        first_codes = customer[starts]
+    bounds = np.append(starts, len(time))
     if uniques is None:
         customers = (first_codes + offset).astype(ids.dtype, copy=False)
     else:
         customers = uniques.take(first_codes)
-    return Purchases(customers, starts, stops, time, sums)
+    return Purchases(customers, bounds[:-1], bounds[1:], time, sums)
 
 
 def _bits(count: int) -> int:
@@ -255,35 +250,60 @@ def _packed_keys(
 
 def _read_groups(
     key: np.ndarray, row_bits: int, amount: np.ndarray | None, merge: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Purchase groups (``code * n_days + day``) and their amounts from sorted keys.
+) -> tuple[int, np.ndarray | None]:
+    """Write the purchase groups (``code * n_days + day``) of sorted keys over ``key``.
 
-    Reads ``key`` in chunks that end where a group ends, so that every group's
-    amount is one ``reduceat`` over its rows, gathered in key (row) order.
+    Returns their number and amounts. Reads ``key`` in chunks that end where a group
+    ends, so that every group's amount is one ``reduceat`` over its rows, gathered in
+    key (row) order; a chunk is read before its groups are written (at or before it).
     """
     n = len(key)
     row_mask = np.int64((1 << row_bits) - 1)
     # preallocated at the most; the pages of an unused tail are never touched
-    groups = np.empty(n, dtype="int64")
     sums = None if amount is None else np.empty(n, dtype="float64")
     filled = a = 0
     while a < n:
         b = min(a + _CHUNK, n)
         if b < n:  # end the chunk at the first row of the group that b falls in
             group = int(key[b]) >> row_bits
-            b = int(np.searchsorted(key, group << row_bits))
+            b = a + int(np.searchsorted(key[a:], group << row_bits))
             if b <= a:  # a group longer than a chunk: end after it
-                b = int(np.searchsorted(key, (group + 1) << row_bits))
+                b = a + int(np.searchsorted(key[a:], (group + 1) << row_bits))
         part = key[a:b] >> row_bits
         firsts = np.flatnonzero(_changes(part)) if merge else slice(None)
         count = len(part) if not merge else len(firsts)
-        groups[filled : filled + count] = part[firsts]
         if sums is not None:
             values = amount[key[a:b] & row_mask]
             sums[filled : filled + count] = np.add.reduceat(values, firsts) if merge else values
+        key[filled : filled + count] = part[firsts]
         filled += count
         a = b
-    return groups[:filled], None if sums is None else sums[:filled]
+    return filled, None if sums is None else sums[:filled]
+
+
+def _runs_and_days(
+    groups: np.ndarray, days: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(run starts, their customer codes, purchase days)`` of sorted purchase groups.
+
+    The days (float64) are written over ``groups``, chunk by chunk: no new log-sized array.
+    """
+    first_day, n_days = days
+    time = groups.view("float64")
+    starts, codes, previous = [], [], -1
+    for a in range(0, len(groups), _CHUNK):
+        part = groups[a : a + _CHUNK]
+        code = part // n_days
+        new = _changes(code)
+        new[0] = code[0] != previous
+        at = np.flatnonzero(new)
+        starts.append(at + a)
+        codes.append(code[at])
+        previous = code[-1]
+        part -= code * n_days
+        part += first_day
+        time[a : a + _CHUNK] = part  # whole days: exact
+    return np.concatenate(starts), np.concatenate(codes), time
 
 
 def _stable_order(codes: np.ndarray, t: np.ndarray, inside: np.ndarray | None) -> np.ndarray:

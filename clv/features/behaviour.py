@@ -26,18 +26,14 @@ from clv.features._behaviour_definitions import (
 )
 from clv.features._calendar import unit_day, unit_time
 from clv.features._contract import (
-    AMOUNT,
     CUSTOMER_ID,
-    TIMESTAMP,
-    DuplicatesPolicy,
-    NegativeAmountsPolicy,
     PreparedTransactions,
     check_observed_by,
     inclusive_end,
     to_day_number,
 )
 from clv.features._engines import is_spark_frame, run_by_customer
-from clv.features._options import LogOptions
+from clv.features._options import LogOptions, with_log_options
 
 __all__ = ["FEATURE_COLUMNS", "customer_features", "training_examples"]
 
@@ -111,18 +107,14 @@ def _features_at(
     return _join_attributes(table, attributes)
 
 
+@with_log_options
 def customer_features(
     transactions: pd.DataFrame,
     *,
     as_of: object,
     time_unit: str = "D",
-    customer_id: str = CUSTOMER_ID,
-    timestamp: str = TIMESTAMP,
-    amount: str = AMOUNT,
     attributes: pd.DataFrame | None = None,
-    merge_same_day: bool = True,
-    duplicates: DuplicatesPolicy = "keep",
-    negative_amounts: NegativeAmountsPolicy = "raise",
+    options: LogOptions,
 ) -> pd.DataFrame:
     """One row of RFM and behavioural features per customer, as of a day.
 
@@ -172,17 +164,13 @@ def customer_features(
     >>> int(table["purchases_91d"].sum())
     711
     """
-    check_time_unit(time_unit, "DWM")
-    options = LogOptions(
-        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
-    )
     if is_spark_frame(transactions):
         return _spark_features(transactions, as_of, time_unit, attributes, options)
     prepared = options.prepare(transactions, require_amount=True)
-    extra = None if attributes is None else _check_attributes(attributes, customer_id)
+    extra = None if attributes is None else _check_attributes(attributes, options.customer_id)
     day = prepared.day_of(as_of, "as_of")
     check_observed_by(prepared, day, "as_of")
-    table = _features_at(prepared, day, time_unit, merge_same_day, extra)
+    table = _features_at(prepared, day, time_unit, options.merge_same_day, extra)
     table.attrs["time_unit"] = time_unit
     return table
 
@@ -249,20 +237,16 @@ def _spark_features(
     return table.join(attributes, on=CUSTOMER_ID, how="left")
 
 
+@with_log_options
 def training_examples(
     transactions: pd.DataFrame,
     *,
     cutoffs: Sequence[object],
     horizon: float,
     time_unit: str = "D",
-    customer_id: str = CUSTOMER_ID,
-    timestamp: str = TIMESTAMP,
-    amount: str = AMOUNT,
     attributes: pd.DataFrame | None = None,
     observation_end: object = None,
-    merge_same_day: bool = True,
-    duplicates: DuplicatesPolicy = "keep",
-    negative_amounts: NegativeAmountsPolicy = "raise",
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Features as of each cutoff with labels from the following horizon.
 
@@ -307,17 +291,14 @@ def training_examples(
         If the log breaks the transaction contract or a cutoff precedes every
         transaction.
     """
-    check_time_unit(time_unit, "DWM")
     check_number("horizon", horizon, owner="training_examples", low_open=True)
     if isinstance(cutoffs, str) or len(cutoffs) == 0:
         raise InvalidParameterError(
             f"The 'cutoffs' parameter must be a non-empty sequence of dates. Got {cutoffs!r}."
         )
-    options = LogOptions(
-        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
-    )
     prepared = options.prepare(transactions, require_amount=True)
-    extra = None if attributes is None else _check_attributes(attributes, customer_id)
+    extra = None if attributes is None else _check_attributes(attributes, options.customer_id)
+    merge_same_day = options.merge_same_day
     if observation_end is None:
         last_day = float(np.floor(np.max(prepared.events["t"].to_numpy())))
     else:

@@ -7,15 +7,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from clv._validation import DAY_UNITS, check_time_unit
+from clv._validation import DAY_UNITS
 from clv.errors import InvalidParameterError
 from clv.features._calendar import duration
 from clv.features._contract import (
-    AMOUNT,
     CUSTOMER_ID,
-    TIMESTAMP,
-    DuplicatesPolicy,
-    NegativeAmountsPolicy,
     PreparedTransactions,
     check_observed_by,
     inclusive_end,
@@ -23,7 +19,7 @@ from clv.features._contract import (
 )
 from clv.features._definitions import calibration_holdout_table, purchases_of, rfm_table
 from clv.features._engines import is_spark_frame, run_by_customer
-from clv.features._options import LogOptions
+from clv.features._options import LogOptions, with_log_options
 
 _CUSTOMER_COLUMNS = [CUSTOMER_ID, "frequency", "recency", "T"]
 
@@ -33,17 +29,13 @@ def _finish(table: pd.DataFrame, time_unit: str) -> pd.DataFrame:
     return table
 
 
+@with_log_options
 def rfm_summary(
     transactions: pd.DataFrame,
     *,
     observation_end: object,
     time_unit: str = "D",
-    customer_id: str = CUSTOMER_ID,
-    timestamp: str = TIMESTAMP,
-    amount: str | None = AMOUNT,
-    merge_same_day: bool = True,
-    duplicates: DuplicatesPolicy = "keep",
-    negative_amounts: NegativeAmountsPolicy = "raise",
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Summarise a transaction log into one row per customer (the customer table).
 
@@ -92,26 +84,17 @@ def rfm_summary(
     >>> int(table["frequency"].sum())
     2457
     """
-    check_time_unit(time_unit, "DWM")
-    options = LogOptions(
-        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
-    )
     compute = partial(
         _rfm_frame, observation_end=observation_end, time_unit=time_unit, options=options
     )
     if is_spark_frame(transactions):
-        return run_by_customer(transactions, compute, _output_columns(transactions, amount, False))
+        columns = _output_columns(transactions, options.amount, False)
+        return run_by_customer(transactions, compute, columns)
     prepared = options.prepare(transactions)
     check_observed_by(
         prepared, prepared.day_of(observation_end, "observation_end"), "observation_end"
     )
     return _finish(compute(prepared), time_unit)
-
-
-def _prepared(transactions: pd.DataFrame | PreparedTransactions, options: LogOptions):
-    if isinstance(transactions, PreparedTransactions):
-        return transactions
-    return options.prepare(transactions)
 
 
 def _output_columns(transactions: object, amount: str | None, holdout: bool) -> list[str]:
@@ -132,7 +115,7 @@ def _rfm_frame(
     options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its customer table: the one definition."""
-    prepared = _prepared(transactions, options)
+    prepared = options.prepare(transactions)
     end = prepared.day_of(observation_end, "observation_end")
     merge = options.merge_same_day
     table = rfm_table(
@@ -145,18 +128,14 @@ def _rfm_frame(
     return table[columns].reset_index(drop=True)
 
 
+@with_log_options
 def calibration_holdout_split(
     transactions: pd.DataFrame,
     *,
     calibration_end: object,
     holdout_end: object,
     time_unit: str = "D",
-    customer_id: str = CUSTOMER_ID,
-    timestamp: str = TIMESTAMP,
-    amount: str | None = AMOUNT,
-    merge_same_day: bool = True,
-    duplicates: DuplicatesPolicy = "keep",
-    negative_amounts: NegativeAmountsPolicy = "raise",
+    options: LogOptions,
 ) -> pd.DataFrame:
     """Build the calibration-period customer table with what happened in the holdout.
 
@@ -187,10 +166,6 @@ def calibration_holdout_split(
     ``calibration_and_holdout_data`` averages holdout spend per transaction *row*
     instead; the totals agree.
     """
-    check_time_unit(time_unit, "DWM")
-    options = LogOptions(
-        customer_id, timestamp, amount, merge_same_day, duplicates, negative_amounts
-    )
     compute = partial(
         _split_frame,
         calibration_end=calibration_end,
@@ -200,7 +175,8 @@ def calibration_holdout_split(
     )
     if is_spark_frame(transactions):
         _check_boundaries(None, calibration_end, holdout_end)
-        return run_by_customer(transactions, compute, _output_columns(transactions, amount, True))
+        columns = _output_columns(transactions, options.amount, True)
+        return run_by_customer(transactions, compute, columns)
     prepared = options.prepare(transactions)
     calibration_day = _check_boundaries(prepared, calibration_end, holdout_end)
     check_observed_by(prepared, calibration_day, "calibration_end")
@@ -229,7 +205,7 @@ def _split_frame(
     options: LogOptions,
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its calibration/holdout table."""
-    prepared = _prepared(transactions, options)
+    prepared = options.prepare(transactions)
     unit_days = DAY_UNITS.get(time_unit, np.nan)
     calibration_day = prepared.day_of(calibration_end, "calibration_end")
     holdout_day = prepared.day_of(holdout_end, "holdout_end")

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
 from clv.models._arrays import pairs_inverse
-from clv.models._stable import beta_rule, log_pochhammer, softplus
+from clv.models._stable import beta_rule, log_pochhammer, softplus, unit_legendre
 
 __all__ = [
     "bg_count_pmf",
@@ -37,7 +37,7 @@ __all__ = [
 
 #: Gauss-Legendre rule per panel for the Pareto/NBD drop-out integral.
 _PANEL_NODES = 10
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(_PANEL_NODES)
+_GL_U, _GL_W = unit_legendre(_PANEL_NODES)
 #: Node-row products per block of the Pareto/NBD quadrature (bounds memory).
 _BLOCK = 1 << 21
 #: Gauss-Jacobi nodes for the BG/NBD survival expectation over the drop-out probability.
@@ -115,8 +115,8 @@ def bg_survival(t: float, r, alpha, a: float, b) -> np.ndarray:
 
 def _panel_rule(count: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes on [0, 1] of ``count`` equal Gauss-Legendre panels and the logs of their weights."""
-    u = ((np.arange(count)[:, None] + 0.5 * (_GL_X[None, :] + 1.0)) / count).reshape(-1)
-    return u, np.log(np.tile(0.5 * _GL_W, count) / count)
+    u = ((np.arange(count)[:, None] + _GL_U[None, :]) / count).reshape(-1)
+    return u, np.log(np.tile(_GL_W, count) / count)
 
 
 def _log_panel_integral(log_integrand, low, width, step) -> np.ndarray:

@@ -34,7 +34,19 @@ from clv.models._persistence import (
     restore_fitted_state,
 )
 
-__all__ = ["ProbabilisticModel"]
+__all__ = ["ProbabilisticModel", "fit_time_unit"]
+
+
+def fit_time_unit(estimator: BaseEstimator, X: pd.DataFrame) -> str | None:
+    """Return the fit's time unit: the estimator's ``time_unit``, else the table's; never two."""
+    declared = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
+    given = estimator.time_unit
+    if given is not None and declared is not None and declared != given:
+        raise InvalidDataError(
+            f"The customer table is in time unit {declared!r} (attrs['time_unit']) but "
+            f"{type(estimator).__name__} was given time_unit={given!r}."
+        )
+    return given if given is not None else declared
 
 
 class ProbabilisticModel(JsonPersistence, BaseEstimator):
@@ -123,15 +135,6 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
         self._check_table(table, fitting=fitting)
         return table
 
-    def _resolve_time_unit(self, X: pd.DataFrame) -> str | None:
-        declared = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
-        if self.time_unit is not None and declared is not None and declared != self.time_unit:
-            raise InvalidDataError(
-                f"The customer table is in time unit {declared!r} (attrs['time_unit']) but "
-                f"{type(self).__name__} was given time_unit={self.time_unit!r}."
-            )
-        return self.time_unit if self.time_unit is not None else declared
-
     def _check_is_fitted(self) -> None:
         check_is_fitted(self, "params_", f"fit(X) or {type(self).__name__}.from_params(...)")
 
@@ -175,7 +178,7 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
             The optimiser failed from every starting point.
         """
         self._check_hyperparameters()
-        time_unit = self._resolve_time_unit(X)
+        time_unit = fit_time_unit(self, X)
         data, unique_weights = self._fit_data(X, sample_weight)
         data, log_scale, shift = self._rescaled(data, unique_weights)
         n_customers = float(unique_weights.sum())

@@ -27,6 +27,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from clv.models._stable import unit_legendre
+
 __all__ = ["FloatArray"]
 
 FloatArray = NDArray[np.float64]
@@ -84,8 +86,8 @@ def _interval(
 
 def _rule(n: int) -> tuple[FloatArray, FloatArray]:
     """Gauss-Legendre nodes on [0, 1] and the logs of their weights."""
-    x, w = np.polynomial.legendre.leggauss(n)
-    return 0.5 * (x + 1.0), np.log(0.5 * w)
+    u, w = unit_legendre(n)
+    return u, np.log(w)
 
 
 #: Nodes per row by how hard the integrand is, as ``(nodes, max span, max width)``:

@@ -8,7 +8,7 @@ from scipy.special import hyperu
 
 from clv.models._pareto_nbd_integral import _TAIL, FloatArray
 from clv.models._pareto_nbd_likelihood import _log_parts, _rows, _unpack
-from clv.models._stable import exp_or_zero, log_add_exp
+from clv.models._stable import exp_or_zero, log_add_exp, unit_legendre
 
 __all__ = [
     "conditional_expected_purchases",
@@ -22,9 +22,7 @@ __all__ = [
 #: Gauss-Legendre nodes per row for the discounting integral (DERT).
 _N_NODES = 32
 
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(_N_NODES)
-_GL_U = 0.5 * (_GL_X + 1.0)  # nodes on [0, 1]
-_GL_W = 0.5 * _GL_W  # weights on [0, 1]
+_GL_U, _GL_W = unit_legendre(_N_NODES)
 _LOG_GL_W = np.log(_GL_W)
 
 

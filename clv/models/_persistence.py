@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +60,23 @@ def header(model: Any, format_name: str = FORMAT_NAME) -> dict[str, Any]:
     }
 
 
+def check_format(state: object, format_name: str, version: int, what: str) -> None:
+    """Check a saved object's ``format`` and ``format_version``; ``what`` names it in errors."""
+    if not isinstance(state, Mapping) or state.get("format") != format_name:
+        raise ModelLoadError(f"Not a {what}: the 'format' field is not {format_name!r}.")
+    if state.get("format_version") != version:
+        raise ModelLoadError(
+            f"Unsupported {what} format version {state.get('format_version')!r} "
+            f"(this clv reads version {version})."
+        )
+
+
 def check_header(state: object, cls: type, format_name: str = FORMAT_NAME) -> type:
     """Check a saved model's header; return the class (``cls`` or a subclass) that reads the rest.
 
     Raises :class:`~clv.errors.ModelLoadError` for another format, version or class.
     """
-    if not isinstance(state, dict) or state.get("format") != format_name:
-        raise ModelLoadError(f"Not a clv model file: the 'format' field is not {format_name!r}.")
-    if state.get("format_version") != FORMAT_VERSION:
-        raise ModelLoadError(
-            f"Unsupported clv model format version {state.get('format_version')!r} "
-            f"(this clv reads version {FORMAT_VERSION})."
-        )
+    check_format(state, format_name, FORMAT_VERSION, "clv model file")
     model_class = _REGISTRY.get(str(state.get("model")))
     if model_class is None or not issubclass(model_class, cls):
         raise ModelLoadError(

@@ -23,6 +23,7 @@ __all__ = [
     "log_pochhammer",
     "probability_from_log_odds",
     "softplus",
+    "unit_legendre",
 ]
 
 #: Below this logarithm a value is returned as 0 (exp(-708) is the smallest normal double).
@@ -113,6 +114,16 @@ def beta_rule(a: float, b: float, nodes: int = 48) -> tuple[np.ndarray, np.ndarr
     returned read-only.
     """
     return _cached_beta_rule(float(a), float(b), int(nodes))
+
+
+@functools.cache
+def unit_legendre(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre rule on [0, 1]: nodes and weights summing to 1 (cached, read-only)."""
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    u, w = 0.5 * (x + 1.0), 0.5 * w
+    u.setflags(write=False)
+    w.setflags(write=False)
+    return u, w
 
 
 @functools.lru_cache(maxsize=512)

@@ -33,7 +33,7 @@ from sklearn.base import clone
 from clv._validation import check_number, units_per_year
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.models._transaction_model import TransactionModel
-from clv.models.value import lifetime_value_arrays
+from clv.models.value import lifetime_value_arrays, whole_periods
 
 __all__ = [
     "new_customer_value",
@@ -104,8 +104,8 @@ def new_customer_value_curve(
     check_number("discount_rate", discount_rate, owner=owner)
     check_number("step", step, owner=owner, low_open=True)
     check_number("horizon", horizon, owner=owner, low_open=True)
-    n_steps = int(round(horizon / step))
-    if n_steps < 1 or abs(n_steps * step - horizon) > 1e-9 * max(1.0, horizon):
+    n_steps = whole_periods(horizon, step)
+    if not n_steps:
         raise InvalidParameterError(
             f"The 'horizon' ({horizon:g}) must be a whole number of steps of {step:g}."
         )

@@ -35,8 +35,10 @@ from clv._validation import (
     check_time_unit,
     units_per_year,
 )
-from clv.errors import InvalidDataError, InvalidParameterError, ModelLoadError
+from clv.errors import InvalidParameterError, ModelLoadError
+from clv.models._estimator import fit_time_unit
 from clv.models._persistence import JsonPersistence, header, register
+from clv.models.value import whole_periods
 
 __all__ = ["SimpleCLVModel", "uniform_discount_factor"]
 
@@ -77,9 +79,9 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
         )
     year = units_per_year(time_unit)
     steps = float(horizon)
-    if steps >= 1 and abs(steps - round(steps)) < 1e-9:
+    if count := whole_periods(steps):
         per_unit = (1.0 + discount_rate) ** (1.0 / year) - 1.0
-        k = np.arange(1, int(round(steps)) + 1)
+        k = np.arange(1, count + 1)
         return float(np.mean((1.0 + per_unit) ** -k))
     delta = math.log1p(discount_rate) / year
     return float(-math.expm1(-delta * steps) / (delta * steps))
@@ -142,12 +144,7 @@ class SimpleCLVModel(JsonPersistence, BaseEstimator):
             The fitted model.
         """
         arrays = self._arrays(X)
-        declared = X.attrs.get("time_unit")
-        if self.time_unit is not None and declared is not None and declared != self.time_unit:
-            raise InvalidDataError(
-                f"The customer table is in time unit {declared!r} but SimpleCLVModel was "
-                f"given time_unit={self.time_unit!r}."
-            )
+        time_unit = fit_time_unit(self, X)
         if self.time_unit is not None:
             check_time_unit(self.time_unit, _UNITS, owner="SimpleCLVModel")
         weights = check_sample_weight(sample_weight, len(X))
@@ -156,7 +153,7 @@ class SimpleCLVModel(JsonPersistence, BaseEstimator):
         total_x = float(weights @ x)
         self.population_rate_ = total_x / total_T if total_T > 0 else 0.0
         self.population_spend_ = float(weights @ (x * m)) / total_x if total_x > 0 else 0.0
-        self.time_unit_ = self.time_unit if self.time_unit is not None else declared
+        self.time_unit_ = time_unit
         self.n_customers_ = int(len(X))
         return self
 

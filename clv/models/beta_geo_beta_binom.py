@@ -148,8 +148,7 @@ class BetaGeoBetaBinomModel(PredictiveDistributionMixin, TransactionModel):
 
     def _probability_alive(self, params, data):
         """Eq. (11) with ``m = 0``: P(alive at opportunity n | x, t_x, n)."""
-        ll, _ = bgbb_log_likelihood(params, data)
-        return np.clip(exp_or_zero(self._log_alive_term(params, data, 0) - ll), 0.0, 1.0)
+        return self._probability_alive_at(params, data, 0)
 
     def _expected_purchases_curve(self, params, data, horizons):
         """Eq. (13): expected transactions in the next ``m`` opportunities.

@@ -1,20 +1,10 @@
 """The decision tables, in one call: what marketing does with the scores.
 
-:func:`decision_tables` turns scored customers (``clv``, ``churn_probability``) and,
-for the BTYD models, the fitted transaction and spend models into the tables the
-report opens with and ``clv train`` logs as CSV artifacts:
-
-``headline``
-    customers, total (profit) CLV over the horizon, value at risk, new-customer value;
-``segments``
-    :func:`clv.models.actions.segment_actions`: name, action, rule, size, value, risk;
-``new_customer``
-    the value of a newly acquired customer over time
-    (:func:`clv.models.acquisition.new_customer_value_curve`), the largest acquisition
-    cost that pays back within the horizon and, given a cost, the payback time;
-``retention``
-    :func:`clv.models.retention.retention_what_if` per segment for a relative dropout
-    reduction of the targeted segments.
+:func:`decision_tables` turns scored customers and, for the BTYD models, the fitted
+models into the tables the report opens with and ``clv train`` logs as CSV artifacts:
+``headline``, ``segments`` (:func:`clv.models.actions.segment_actions`),
+``new_customer`` (:mod:`clv.models.acquisition`) and ``retention``
+(:func:`clv.models.retention.retention_what_if`).
 """
 
 from __future__ import annotations
@@ -30,21 +20,15 @@ from clv.models.acquisition import new_customer_value_curve, payback_time
 from clv.models.actions import segment_actions
 from clv.models.retention import retention_what_if
 from clv.models.segments import SegmentRules
+from clv.models.value import whole_periods
 
 __all__ = ["decision_tables"]
 
 
 def _step(horizon: float) -> float:
-    """Return the payback grid step: about a unit, at most ~100 points, ending on the horizon.
-
-    A 26.29-week horizon gets 27 steps of 0.974 weeks.
-    """
+    """Return the payback grid step: about a unit, at most ~100 points, ending on the horizon."""
     wanted = float(max(1, math.ceil(horizon / 100)))
     return horizon / max(1, math.ceil(horizon / wanted - 1e-9))
-
-
-def _whole(horizon: float) -> bool:
-    return abs(horizon - round(horizon)) <= 1e-9 * max(1.0, horizon)
 
 
 def decision_tables(
@@ -125,7 +109,7 @@ def decision_tables(
             transaction_model, spend_model, step=_step(horizon), time_unit=unit, **options
         )
         # as the candidates discount: whole periods of one unit, continuously otherwise
-        if not _whole(horizon) and not transaction_model.discrete_time:
+        if not whole_periods(horizon) and not transaction_model.discrete_time:
             options["discounting"] = "continuous"
         tables["new_customer"] = curve.rename("cumulative_value").to_frame()
         present = [s for s in target if s in set(scored["segment"])]

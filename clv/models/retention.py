@@ -1,33 +1,19 @@
 """Retention what-if: what customers are worth if fewer of them drop out.
 
-"If we kept a few more customers": the scenario lowers every chosen customer's
-**dropout** by a relative amount ``reduction`` from now on (0.2 = dropout 20 % lower)
-and leaves everything else as the model says: the purchase rate, spend, and whether
-the customer is still alive today (the past does not change). Precisely, per model:
+The scenario lowers every chosen customer's **dropout** by a relative ``reduction``
+from now on (0.2 = 20 % lower) and keeps the purchase rate, spend and P(alive) today:
 
-* **Pareto/NBD** (dropout rate ``mu ~ Gamma(s, beta)``): from ``T`` on the rate is
-  ``(1 - reduction) mu``. Given alive at ``T``, ``mu ~ Gamma(s, beta + T)``, so the
-  scaled rate is ``Gamma(s, (beta + T) / (1 - reduction))`` and Fader & Hardie's
-  (2005) eq. 41 holds with ``beta + T`` replaced by ``(beta + T) / (1 - reduction)``
-  in the bracket, P(alive) unchanged.
-* **BG/NBD** and **MBG/NBD** (dropout probability ``p`` after each purchase): from
-  ``T`` on it is ``(1 - reduction) p``. Given alive at ``T``, ``p ~ Beta(a, b + x)``
-  (BG/NBD) or ``Beta(a, b + x + 1)`` (MBG/NBD, which also allows dropout at the
-  first purchase) and the rate ``Gamma(r + x, alpha + T)``; the expectation is the
-  one-dimensional integral over ``p`` of
-  :func:`clv.models._beta_geo_math.expected_purchases_given_alive`, times P(alive).
-* **BG/BB** (dropout probability ``theta`` before each opportunity): from
-  opportunity ``n`` on it is ``(1 - reduction) theta``. Given alive at ``n``, ``p ~
-  Beta(alpha + x, beta + n - x)`` and ``theta ~ Beta(gamma, delta + n)``
-  independently, and an alive customer transacts ``sum_{i=1}^{m} p (1 - theta)^i``
-  times in expectation in the next ``m`` opportunities (Fader, Hardie & Shang 2010,
-  eq. 13, before integrating over ``theta``).
+* **Pareto/NBD**: the rate ``mu`` becomes ``(1 - reduction) mu``; given alive at ``T``
+  that is ``Gamma(s, (beta + T) / (1 - reduction))`` in Fader & Hardie's (2005) eq. 41.
+* **BG/NBD**, **MBG/NBD**: the probability ``p`` after each purchase becomes
+  ``(1 - reduction) p``, integrated over ``p ~ Beta(a, b + x)`` (MBG/NBD: ``b + x + 1``)
+  by :func:`clv.models._beta_geo_math.expected_purchases_given_alive`.
+* **BG/BB**: ``theta`` before each opportunity becomes ``(1 - reduction) theta``; an alive
+  customer transacts ``sum_{i=1}^{m} p (1 - theta)^i`` times in the next ``m``
+  opportunities (Fader, Hardie & Shang 2010, eq. 13, before integrating over ``theta``).
 
-With ``reduction = 0`` every formula is the model's own prediction (tested), and
-``tests/models/test_retention.py`` checks the scenario against customers simulated
-with the lowered dropout. The value of the scenario is computed by
-:func:`clv.models.value.customer_lifetime_value` on the scenario's purchase curve, so
-margin, discounting and horizons mean exactly what they mean there.
+``reduction = 0`` gives the model's own predictions; the value is
+:func:`clv.models.value.customer_lifetime_value` of the scenario's purchase curve.
 """
 
 from __future__ import annotations
@@ -102,11 +88,7 @@ def _bgbb_curve(model, params, data, horizons, keep):
 
 
 class _ScenarioModel:
-    """A fitted transaction model whose future dropout is scaled by ``keep``.
-
-    Everything but the purchase curve is the fitted model's own (validation,
-    parameters, time unit), so :func:`customer_lifetime_value` takes it as it is.
-    """
+    """A fitted transaction model whose future dropout is scaled by ``keep`` (all else its own)."""
 
     def __init__(self, model: TransactionModel, keep: float):
         self._model = model

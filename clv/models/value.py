@@ -31,7 +31,6 @@ with ``d_P = (1 + discount_rate) ** (P / units_per_year) - 1``. lifetimes' month
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Literal
 
@@ -40,8 +39,9 @@ import pandas as pd
 
 from clv._validation import check_choice, check_number, units_per_year
 from clv.errors import InvalidParameterError
+from clv.models._stable import unit_legendre
 
-__all__ = ["customer_lifetime_value", "lifetime_value_arrays"]
+__all__ = ["customer_lifetime_value", "lifetime_value_arrays", "whole_periods"]
 
 _GAUSS_NODES = 64
 _CHUNK_ROWS = 250_000
@@ -56,15 +56,6 @@ def _resolve_time_unit(model: Any, X: pd.DataFrame, time_unit: str | None) -> st
                 f"time_unit={time_unit!r} contradicts the model or table time unit {source!r}."
             )
     return time_unit or fitted or declared
-
-
-@functools.cache
-def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre nodes and weights on [-1, 1] (computed once per process)."""
-    nodes, weights = np.polynomial.legendre.leggauss(_GAUSS_NODES)
-    nodes.setflags(write=False)
-    weights.setflags(write=False)
-    return nodes, weights
 
 
 def _spend_per_customer(spend: Any, X: pd.DataFrame) -> np.ndarray:
@@ -101,25 +92,28 @@ def _discounted_transactions_continuous(model, params, data, horizon: float, del
         if delta <= 0:
             raise InvalidParameterError("An infinite horizon needs a positive discount_rate.")
         # u = exp(-delta t) maps [0, inf) to (0, 1]: DET = int_0^1 E[Y(-log(u)/delta)] du
-        nodes, weights = _gauss_legendre()
-        u = 0.5 * (nodes + 1.0)
+        u, weights = unit_legendre(_GAUSS_NODES)
         times = -np.log(u) / delta
-        curve = model._expected_purchases_curve(params, data, times)
-        return curve @ (0.5 * weights)
+        return model._expected_purchases_curve(params, data, times) @ weights
     if delta == 0:
         return model._expected_purchases_curve(params, data, np.array([horizon]))[:, 0]
-    nodes, weights = _gauss_legendre()
-    times = 0.5 * horizon * (nodes + 1.0)
-    grid = np.append(times, horizon)
-    curve = model._expected_purchases_curve(params, data, grid)
-    integral = curve[:, :-1] @ (0.5 * horizon * weights * np.exp(-delta * times))
+    u, weights = unit_legendre(_GAUSS_NODES)
+    times = horizon * u
+    curve = model._expected_purchases_curve(params, data, np.append(times, horizon))
+    integral = curve[:, :-1] @ (horizon * weights * np.exp(-delta * times))
     return math.exp(-delta * horizon) * curve[:, -1] + delta * integral
 
 
-def _discounted_transactions_discrete(model, params, data, horizon, period, per_period_rate):
+def whole_periods(horizon: float, period: float = 1.0) -> int:
+    """Return how many periods make up ``horizon``: a whole number >= 1 (to 1e-9), else 0."""
     steps = horizon / period
-    n_periods = int(round(steps))
-    if n_periods < 1 or abs(steps - n_periods) > 1e-9 * max(1.0, steps):
+    count = round(steps)
+    return count if count >= 1 and abs(steps - count) <= 1e-9 * max(1.0, steps) else 0
+
+
+def _discounted_transactions_discrete(model, params, data, horizon, period, per_period_rate):
+    n_periods = whole_periods(horizon, period)
+    if not n_periods:
         raise InvalidParameterError(
             f"The 'horizon' ({horizon:g}) must be a whole number of periods of length {period:g}."
         )
