@@ -1,7 +1,7 @@
 """Feature engine benchmark: clv against DuckDB, polars and lifetimes on the same log.
 
 Run: .venv/bin/python benchmarks/features.py [--rows 10000000] [--repeat 3]
-     [--scaling 100000,1000000,2000000] [--lifetimes-rows 1000000]
+     [--scaling 100000,1000000,2000000] [--rounds 3] [--lifetimes-rows 1000000]
 
 1. ``rfm_summary`` and ``calibration_holdout_split`` on one simulated log, against
    DuckDB and polars (dev dependencies) computing the same tables from the same
@@ -12,10 +12,13 @@ Run: .venv/bin/python benchmarks/features.py [--rows 10000000] [--repeat 3]
 2. The same two functions against lifetimes' ``summary_data_from_transaction_data``
    and ``calibration_and_holdout_data`` (``--lifetimes-rows 0`` skips it).
 3. Scaling: each size in ``--scaling`` (customers; 5 rows per customer) in a fresh
-   process, with the best wall and CPU time of both functions (CPU time is the
-   steadier figure on a loaded machine: clv runs on one thread), the peak working
-   memory (the rise of peak RSS over the RSS with the log loaded), and the log-log
-   slope of time against customers between consecutive sizes (1.0 is linear).
+   process, ``--rounds`` times with the sizes interleaved, the log built before the
+   timed calls; the best wall time and the best user and system CPU time of both
+   functions over all runs (CPU time is the steadier figure on a loaded machine: clv
+   runs on one thread; system time is the kernel's first-touch page faults of fresh
+   memory, see DESIGN.md), the peak working memory (the rise of peak RSS over the RSS
+   with the log loaded), and the log-log slope of time against customers between
+   consecutive sizes (1.0 is linear).
 
 Load average is printed with each part: on a shared machine, read the figures with it.
 """
@@ -26,6 +29,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -323,52 +327,71 @@ def one_size(customers: int, repeat: int) -> dict:
     log = transaction_log(customers * ROWS_PER_CUSTOMER)
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
     base = _rss_kb("VmRSS")
-    summary, split, summary_cpu, split_cpu = [], [], [], []
+    runs = {"summary": (clv_summary, (log, HOLD)), "split": (clv_split, (log, CAL, HOLD))}
+    size = {"customers": customers, "rows": len(log)}
     for _ in range(repeat):
-        cpu = time.process_time()
-        summary.append(timed(clv_summary, log, HOLD)[0])
-        summary_cpu.append(time.process_time() - cpu)
-        cpu = time.process_time()
-        split.append(timed(clv_split, log, CAL, HOLD)[0])
-        split_cpu.append(time.process_time() - cpu)
-    return {
-        "customers": customers,
-        "rows": len(log),
-        "summary_s": min(summary),
-        "split_s": min(split),
-        "summary_cpu": min(summary_cpu),
-        "split_cpu": min(split_cpu),
-        "log_mb": log.memory_usage(deep=True).sum() / 2**20,
-        "working_mb": (_rss_kb("VmHWM") - base) / 1024,
-    }
+        for name, (function, args) in runs.items():
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            seconds = timed(function, *args)[0]
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            figures = {
+                "s": seconds,
+                "user": after.ru_utime - before.ru_utime,
+                "sys": after.ru_stime - before.ru_stime,
+                "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            }
+            for key, value in figures.items():
+                size[f"{name}_{key}"] = min(value, size.get(f"{name}_{key}", math.inf))
+    size["log_mb"] = log.memory_usage(deep=True).sum() / 2**20
+    size["working_mb"] = (_rss_kb("VmHWM") - base) / 1024
+    return size
 
 
-def scaling(sizes: list[int], repeat: int) -> None:
-    print(f"scaling ({ROWS_PER_CUSTOMER} rows per customer, fresh process each); {_load()}")
+def scaling(sizes: list[int], repeat: int, rounds: int) -> None:
+    print(
+        f"scaling ({ROWS_PER_CUSTOMER} rows per customer, fresh process each, {rounds} rounds "
+        f"of interleaved sizes, best of {rounds} x {repeat} runs); {_load()}"
+    )
+    best: dict[int, dict] = {}
+    for _ in range(rounds):
+        for customers in sizes:
+            command = [__file__, "--one-size", str(customers), "--repeat", str(repeat)]
+            out = subprocess.run(
+                [sys.executable, *command], check=True, capture_output=True, text=True
+            ).stdout
+            size = json.loads(out.strip().splitlines()[-1])
+            kept = best.setdefault(customers, size)
+            for key, value in size.items():
+                kept[key] = min(kept[key], value) if key.endswith(_TIMES) else value
     previous = None
     for customers in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one-size", str(customers), "--repeat", str(repeat)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        size = json.loads(out.strip().splitlines()[-1])
+        size = best[customers]
         slopes = ""
         if previous is not None:
             step = math.log(size["customers"] / previous["customers"])
-            slopes = "; log-log slope (wall, CPU) " + ", ".join(
-                f"{math.log(size[k] / previous[k]) / step:.2f}"
-                for k in ("summary_s", "summary_cpu", "split_s", "split_cpu")
+            slopes = "; log-log slope (wall, user CPU, user+system CPU) " + "; ".join(
+                f"{name} "
+                + ", ".join(
+                    f"{math.log(size[f'{name}_{k}'] / previous[f'{name}_{k}']) / step:.2f}"
+                    for k in ("s", "user", "cpu")
+                )
+                for name in ("summary", "split")
             )
         print(
-            f"{size['customers']:>10,} customers {size['rows']:>11,} rows: rfm_summary "
-            f"{size['summary_s']:6.2f} s ({size['summary_cpu']:.2f} s CPU), "
-            f"calibration_holdout_split {size['split_s']:6.2f} s ({size['split_cpu']:.2f} s CPU), "
-            f"peak working memory {size['working_mb']:4.0f} MB over the log's "
-            f"{size['log_mb']:.0f} MB{slopes}; {_load()}"
+            f"{size['customers']:>10,} customers {size['rows']:>11,} rows: "
+            + ", ".join(
+                f"{label} {size[f'{name}_s']:5.2f} s (CPU {size[f'{name}_user']:.2f} user "
+                f"+ {size[f'{name}_sys']:.2f} system)"
+                for name, label in (("summary", "rfm_summary"), ("split", "split"))
+            )
+            + f", peak working memory {size['working_mb']:4.0f} MB over the log's "
+            f"{size['log_mb']:.0f} MB{slopes}"
         )
         previous = size
+    print(f"  {_load()}")
+
+
+_TIMES = ("_s", "_user", "_sys", "_cpu")
 
 
 def main() -> None:
@@ -377,6 +400,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--lifetimes-rows", type=int, default=1_000_000)
     parser.add_argument("--scaling", default="100000,1000000,2000000")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_size:
@@ -387,7 +411,7 @@ def main() -> None:
     if args.lifetimes_rows:
         lifetimes_compare(args.lifetimes_rows)
     if args.scaling:
-        scaling([int(s) for s in args.scaling.split(",")], args.repeat)
+        scaling([int(s) for s in args.scaling.split(",")], args.repeat, args.rounds)
 
 
 if __name__ == "__main__":

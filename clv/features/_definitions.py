@@ -183,6 +183,7 @@ def calibration_holdout_table(
     split = np.append(later, len(purchases.t))[np.searchsorted(later, purchases.starts)]
     np.minimum(split, purchases.stops, out=split)
     seen = split > purchases.starts
+    seen = slice(None) if seen.all() else np.flatnonzero(seen)
     table = rfm_table(
         purchases.select(seen, purchases.starts, split),
         end=calibration_end,

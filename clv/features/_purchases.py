@@ -60,8 +60,8 @@ class Purchases:
         """Number of purchases of each customer (int64)."""
         return self.stops - self.starts
 
-    def select(self, keep: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> Purchases:
-        """Keep the customers of mask ``keep``, with new run bounds (given for all)."""
+    def select(self, keep: np.ndarray | slice, starts: np.ndarray, stops: np.ndarray) -> Purchases:
+        """Keep the customers at ``keep`` (positions or a slice), with new run bounds (given for all)."""
         return Purchases(self.customers[keep], starts[keep], stops[keep], self.t, self.amount)
 
 
@@ -83,19 +83,21 @@ def run_sums(values: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.nd
     numpy.ndarray
         One float64 sum per run.
     """
-    out = np.zeros(len(starts), dtype="float64")
     filled = stops > starts
-    lo, hi = starts[filled], stops[filled]
+    every = bool(filled.all())  # then no copies of the bounds
+    lo, hi = (starts, stops) if every else (starts[filled], stops[filled])
     if len(lo) == 0:
-        return out
+        return np.zeros(len(starts), dtype="float64")
     if np.array_equal(lo[1:], hi[:-1]):  # adjacent runs: one reduceat over their span
-        out[filled] = np.add.reduceat(values[lo[0] : hi[-1]], lo - lo[0])
-        return out
-    bounds = np.empty(2 * len(lo), dtype="int64")
-    bounds[0::2], bounds[1::2] = lo, hi
-    if bounds[-1] == len(values):
-        bounds = bounds[:-1]
-    out[filled] = np.add.reduceat(values, bounds)[0::2]
+        sums = np.add.reduceat(values[lo[0] : hi[-1]], lo - lo[0] if lo[0] else lo)
+    else:
+        bounds = np.empty(2 * len(lo), dtype="int64")
+        bounds[0::2], bounds[1::2] = lo, hi
+        sums = np.add.reduceat(values, bounds[:-1] if hi[-1] == len(values) else bounds)[0::2]
+    if every:
+        return sums
+    out = np.zeros(len(starts), dtype="float64")
+    out[filled] = sums
     return out
 
 

@@ -84,8 +84,8 @@ from clv.serving.partition import (
     _csv_header,
     _estimate_csv_rows,
     _partition,
+    _read_bucket,
     _read_columns_parquet,
-    _read_piece,
 )
 from clv.serving.workspace import work_folder
 from clv.training.preflight import check_columns, check_discount_rate, check_positive
@@ -326,7 +326,7 @@ def score_file(
                 for files, rows in buckets:
                     if not files:
                         continue
-                    frame = pd.concat([_read_piece(file) for file in files], ignore_index=True)
+                    frame = _read_bucket(files)
                     try:
                         emit(score_transactions(frame, **loaded()))
                     except InvalidDataError:

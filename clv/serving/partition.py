@@ -87,24 +87,24 @@ def _batches(path: Path, columns: list[str], rows: int, id_dtype: Any) -> Iterat
         raise read_error(path, error) from error
 
 
-def _write_piece(piece: pd.DataFrame, target: Path) -> None:
-    """Write a bucket piece as an uncompressed Arrow IPC file.
+def _write_piece(piece: Any, target: Path) -> None:
+    """Write a bucket piece (an Arrow table) as an uncompressed Arrow IPC file.
 
     A temporary file read once: Arrow's own format writes 2M rows in about 0.1 s
     where parquet (encoding, snappy) takes about 1 s, and reads back twice as fast,
     to the same dtypes (both go through an Arrow table).
     """
+    import pyarrow.feather as feather
+
+    feather.write_feather(piece, target, compression="uncompressed")
+
+
+def _read_bucket(paths: list[Path]) -> pd.DataFrame:
+    """One bucket's pieces as one frame (a single conversion from Arrow)."""
     import pyarrow as pa
     import pyarrow.feather as feather
 
-    table = pa.Table.from_pandas(piece, preserve_index=False)
-    feather.write_feather(table, target, compression="uncompressed")
-
-
-def _read_piece(path: Path) -> pd.DataFrame:
-    import pyarrow.feather as feather
-
-    return feather.read_table(path).to_pandas()
+    return pa.concat_tables([feather.read_table(path) for path in paths]).to_pandas()
 
 
 def _partition(
@@ -122,6 +122,8 @@ def _partition(
     Every batch's dates are parsed with the format chosen on the first batch; rows
     it does not read are counted over the whole file and refused at the end.
     """
+    import pyarrow as pa
+
     buckets: list[tuple[list[Path], int]] = []
     count = 0
     done = 0
@@ -149,15 +151,18 @@ def _partition(
             count = max(1, math.ceil(total_rows * ratio / chunk))
             buckets = [([], 0) for _ in range(count)]
         codes = pd.util.hash_array(ids.to_numpy()) % np.uint64(count)
+        # the narrowest integer type: numpy's stable sort of 8/16-bit keys is a radix
+        # sort (500k rows: 2 ms against 40 ms for 64-bit keys)
+        codes = codes.astype(np.min_scalar_type(count - 1))
         order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(count + 1, dtype=np.uint64))
+        bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=count))]
+        ordered = pa.Table.from_pandas(batch.iloc[order], preserve_index=False)
         for bucket in range(count):
             start, stop = int(bounds[bucket]), int(bounds[bucket + 1])
             if start == stop:
                 continue
-            piece = batch.iloc[order[start:stop]]
             target = folder / f"b{bucket:05d}-p{index:06d}.arrow"
-            _write_piece(piece, target)
+            _write_piece(ordered.slice(start, stop - start), target)
             files, rows = buckets[bucket]
             files.append(target)
             buckets[bucket] = (files, rows + (stop - start))
