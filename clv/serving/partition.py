@@ -1,7 +1,7 @@
 """A transaction log too large for memory, cut by customer into bucket files.
 
 Features need a customer's whole history, so a large log is read in batches and
-hash-partitioned by customer id into bucket files (:func:`_partition`), each then
+hash-partitioned by customer id into bucket files (:func:`partition_by_customer`), each then
 scored in memory (:mod:`clv.serving.batch`, "Large inputs and the memory bound").
 """
 
@@ -15,51 +15,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clv.errors import InvalidDataError
-from clv.features.io import (
-    READ_ERRORS,
+from clv.features.dates import (
     apply_date_format,
     check_date_range,
-    check_id_column,
     choose_date_format,
-    read_error,
     unparsed_dates_error,
 )
-from clv.serving.output import _PARQUET, _suffix
+from clv.features.io import READ_ERRORS, check_file_columns, check_id_column, is_parquet, read_error
 
 #: ``progress(phase, done, total)``: phase ``"reading"`` or ``"scoring"``, in transactions.
 Progress = Callable[[str, int, int], None]
 
 
-def _read_columns_parquet(path: Path, columns: list[str]) -> None:
+def check_parquet_columns(path: Path, columns: list[str]) -> None:
+    """Refuse a parquet file without the mapped columns (its schema only is read)."""
     import pyarrow.parquet as pq
 
-    names = pq.ParquetFile(path).schema_arrow.names
-    missing = [name for name in columns if name not in names]
-    if missing:
-        raise InvalidDataError(
-            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, names[:10]))}. Map your names with --customer-id, "
-            "--timestamp, --amount."
-        )
+    check_file_columns(pq.ParquetFile(path).schema_arrow.names, columns)
 
 
-def _csv_header(path: Path, columns: list[str]) -> pd.DataFrame:
+def csv_header(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Read the first 10,000 rows of a CSV file, refused without the mapped columns."""
     try:
         head = pd.read_csv(path, nrows=10_000, dtype={columns[1]: str})
     except (pd.errors.ParserError, *READ_ERRORS) as error:
         raise read_error(path, error) from error
-    missing = [name for name in columns if name not in head.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, map(str, head.columns[:10])))}. Map your names with "
-            "--customer-id, --timestamp, --amount."
-        )
+    check_file_columns(head.columns, columns)
     return head
 
 
-def _estimate_csv_rows(path: Path) -> int:
+def estimate_csv_rows(path: Path) -> int:
+    """Estimate the rows of a CSV file from its size and its first MiB."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         sample = handle.read(1 << 20)
@@ -68,7 +54,7 @@ def _estimate_csv_rows(path: Path) -> int:
 
 
 def _batches(path: Path, columns: list[str], rows: int, id_dtype: Any) -> Iterator[pd.DataFrame]:
-    if _suffix(path) in _PARQUET:
+    if is_parquet(path):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -87,27 +73,27 @@ def _batches(path: Path, columns: list[str], rows: int, id_dtype: Any) -> Iterat
         raise read_error(path, error) from error
 
 
-def _write_piece(piece: pd.DataFrame, target: Path) -> None:
-    """Write a bucket piece as an uncompressed Arrow IPC file.
+def _write_piece(piece: Any, target: Path) -> None:
+    """Write a bucket piece (an Arrow table) as an uncompressed Arrow IPC file.
 
     A temporary file read once: Arrow's own format writes 2M rows in about 0.1 s
     where parquet (encoding, snappy) takes about 1 s, and reads back twice as fast,
     to the same dtypes (both go through an Arrow table).
     """
+    import pyarrow.feather as feather
+
+    feather.write_feather(piece, target, compression="uncompressed")
+
+
+def read_bucket(paths: list[Path]) -> pd.DataFrame:
+    """One bucket's pieces as one frame (a single conversion from Arrow)."""
     import pyarrow as pa
     import pyarrow.feather as feather
 
-    table = pa.Table.from_pandas(piece, preserve_index=False)
-    feather.write_feather(table, target, compression="uncompressed")
+    return pa.concat_tables([feather.read_table(path) for path in paths]).to_pandas()
 
 
-def _read_piece(path: Path) -> pd.DataFrame:
-    import pyarrow.feather as feather
-
-    return feather.read_table(path).to_pandas()
-
-
-def _partition(
+def partition_by_customer(
     path: Path,
     columns: list[str],
     chunk: int,
@@ -122,6 +108,8 @@ def _partition(
     Every batch's dates are parsed with the format chosen on the first batch; rows
     it does not read are counted over the whole file and refused at the end.
     """
+    import pyarrow as pa
+
     buckets: list[tuple[list[Path], int]] = []
     count = 0
     done = 0
@@ -149,15 +137,18 @@ def _partition(
             count = max(1, math.ceil(total_rows * ratio / chunk))
             buckets = [([], 0) for _ in range(count)]
         codes = pd.util.hash_array(ids.to_numpy()) % np.uint64(count)
+        # the narrowest integer type: numpy's stable sort of 8/16-bit keys is a radix
+        # sort (500k rows: 2 ms against 40 ms for 64-bit keys)
+        codes = codes.astype(np.min_scalar_type(count - 1))
         order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(count + 1, dtype=np.uint64))
+        bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=count))]
+        ordered = pa.Table.from_pandas(batch.iloc[order], preserve_index=False)
         for bucket in range(count):
             start, stop = int(bounds[bucket]), int(bounds[bucket + 1])
             if start == stop:
                 continue
-            piece = batch.iloc[order[start:stop]]
             target = folder / f"b{bucket:05d}-p{index:06d}.arrow"
-            _write_piece(piece, target)
+            _write_piece(ordered.slice(start, stop - start), target)
             files, rows = buckets[bucket]
             files.append(target)
             buckets[bucket] = (files, rows + (stop - start))
