@@ -43,13 +43,7 @@ def _show_clv_warning(message: Any, category: type, *args: Any, **kwargs: Any) -
 
 @contextmanager
 def library_output(verbose: bool = False) -> Iterator[None]:
-    """Silence MLflow's event log and library warnings for a block (unless ``verbose``).
-
-    Parameters
-    ----------
-    verbose : bool, default False
-        Leave everything as the libraries set it.
-    """
+    """Silence MLflow's event log and library warnings for a block (unless ``verbose``)."""
     if verbose:
         yield
         return
@@ -95,17 +89,7 @@ def quiet_command(command: _F) -> _F:
 
 
 def segment_rules_line(rules: dict[str, Any]) -> str:
-    """Describe stored segment rules (``SegmentRules.to_dict()``) in one line.
-
-    Parameters
-    ----------
-    rules : dict
-        ``params`` (shares, churn threshold) and ``thresholds`` (clv cut-offs).
-
-    Returns
-    -------
-    str
-    """
+    """Describe stored segment rules (``SegmentRules.to_dict()``) in one line."""
     params, thresholds = rules["params"], rules["thresholds"]
     high, medium = float(params["high_share"]), float(params["medium_share"])
     return (

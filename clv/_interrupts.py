@@ -46,14 +46,8 @@ def _in_database_call(frame: FrameType | None) -> bool:
 def interrupts_as_keyboard_interrupt() -> Iterator[list[int]]:
     """Raise :class:`KeyboardInterrupt` on SIGINT or SIGTERM within the block.
 
-    Yields
-    ------
-    list of int
-        The signals received so far (the first one names the interruption).
-
-    Notes
-    -----
-    The previous handlers of both signals and of ``SIGALRM`` are restored on exit.
+    Yields the list of signals received (the first names the interruption); the
+    previous handlers of both signals and of ``SIGALRM`` are restored on exit.
     """
     received: list[int] = []
 

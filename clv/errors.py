@@ -143,20 +143,7 @@ class AssumptionWarning(CLVWarning):
 
 
 def describe_examples(ids: Iterable[object] | Sequence[object], limit: int = 3) -> str:
-    """Format a few offending identifiers for an error message.
-
-    Parameters
-    ----------
-    ids : iterable
-        Identifiers (customer ids or row labels), in the order to show.
-    limit : int, default 3
-        How many to show.
-
-    Returns
-    -------
-    str
-        For example ``"e.g. 1041, 77, 9"``.
-    """
+    """Return the first ``limit`` identifiers for an error message, e.g. ``"e.g. 1041, 77, 9"``."""
     shown = []
     for value in ids:
         if len(shown) >= limit:
@@ -166,20 +153,9 @@ def describe_examples(ids: Iterable[object] | Sequence[object], limit: int = 3) 
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:
-    """Return the first line of an error's message, cut to ``limit`` characters.
+    """Return the first line of an error's message (or ``message`` attribute, as MLflow's).
 
-    Parameters
-    ----------
-    error : BaseException
-        Any exception (its ``message`` attribute is preferred, as MLflow's errors
-        keep it there).
-    limit : int, default 200
-        The longest line returned.
-
-    Returns
-    -------
-    str
-        The line, or the exception's class name when the message is empty.
+    Cut to ``limit`` characters; the class name when the message is empty.
     """
     text = str(getattr(error, "message", None) or error).strip().splitlines()
     line = text[0] if text else type(error).__name__

@@ -6,7 +6,6 @@ command runs, so ``import clv.cli`` stays light.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import time
 from typing import Annotated, Any
@@ -14,13 +13,14 @@ from typing import Annotated, Any
 import typer
 
 from clv.cli.options import (
-    DUPLICATES_HELP,
-    MISSING_CUSTOMER_HELP,
-    NEGATIVE_AMOUNTS_HELP,
-    TRACKING_HELP,
     DateFormatOption,
+    DuplicatesOption,
+    InvoiceOption,
+    MissingCustomerIdOption,
+    NegativeAmountsOption,
+    StoreOption,
 )
-from clv.errors import CLVError, InvalidParameterError
+from clv.errors import InvalidParameterError
 
 __all__ = ["score"]
 
@@ -82,9 +82,7 @@ def score(
         ),
     ],
     engine: Annotated[str, typer.Option("--engine", help="local or spark.")] = "local",
-    tracking_uri: Annotated[
-        str | None, typer.Option("--tracking-uri", help=TRACKING_HELP, show_default=False)
-    ] = None,
+    tracking_uri: StoreOption = None,
     discount_rate: Annotated[
         float | None,
         typer.Option(
@@ -119,19 +117,10 @@ def score(
     chunk_customers: Annotated[
         int, typer.Option("--chunk-customers", help="Customers held in memory at once.")
     ] = 500_000,
-    invoice: Annotated[
-        str | None,
-        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
-    ] = None,
-    missing_customer_id: Annotated[
-        str, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP, show_default=False)
-    ] = "raise",
-    negative_amounts: Annotated[
-        str, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP, show_default=False)
-    ] = "raise",
-    duplicates: Annotated[
-        str, typer.Option("--duplicates", help=DUPLICATES_HELP, show_default=False)
-    ] = "keep",
+    invoice: InvoiceOption = None,
+    missing_customer_id: MissingCustomerIdOption = "raise",
+    negative_amounts: NegativeAmountsOption = "raise",
+    duplicates: DuplicatesOption = "keep",
     date_format: DateFormatOption = None,
     actions: Annotated[
         str | None,
@@ -176,17 +165,10 @@ def score(
         "amount": amount,
         "chunk_customers": chunk_customers,
     }
-    policies = {
-        "invoice": invoice,
-        "missing_customer_id": missing_customer_id,
-        "negative_amounts": negative_amounts,
-        "duplicates": duplicates,
-    }
-    from clv.features._policies import DEFAULT_POLICIES
+    from clv.features._policies import DEFAULT_POLICIES, data_policies
 
-    if engine == "local":
-        options.update(policies)
-    elif engine == "spark" and policies != DEFAULT_POLICIES:
+    policies = data_policies(invoice, missing_customer_id, negative_amounts, duplicates)
+    if engine == "spark" and policies != DEFAULT_POLICIES:
         raise InvalidParameterError(
             "--engine spark applies the default data policies only (--invoice, "
             "--missing-customer-id, --negative-amounts, --duplicates are for --engine local)."
@@ -199,13 +181,10 @@ def score(
         options["interval"] = check_interval(interval)
     if engine == "local":
         from clv.serving.batch import score_file
+
+        options.update(policies)
     elif engine == "spark":
-        if importlib.util.find_spec("clv.serving.spark") is None:
-            raise CLVError(
-                "The spark engine is not available in this version of clv "
-                "(clv.serving.spark is missing); use --engine local."
-            )
-        from clv.serving.spark import score_file  # type: ignore[import-not-found,no-redef]
+        from clv.serving.spark import score_file  # type: ignore[no-redef]
     else:
         raise InvalidParameterError(f"--engine must be 'local' or 'spark'. Got {engine!r}.")
     if date_format is not None and "date_format" not in inspect.signature(score_file).parameters:

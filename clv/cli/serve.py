@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from clv.cli.options import TRACKING_HELP
+from clv.cli.options import StoreOption
 
 __all__ = ["serve"]
 
@@ -25,9 +25,7 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", help="Processes serving requests (uvicorn workers).")
     ] = 1,
-    tracking_uri: Annotated[
-        str | None, typer.Option("--tracking-uri", help=TRACKING_HELP, show_default=False)
-    ] = None,
+    tracking_uri: StoreOption = None,
     server: Annotated[
         str,
         typer.Option(

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from clv.cli.options import (
-    DUPLICATES_HELP,
-    MISSING_CUSTOMER_HELP,
-    NEGATIVE_AMOUNTS_HELP,
     DateFormatOption,
+    DuplicatesOption,
+    InvoiceOption,
+    MissingCustomerIdOption,
+    NegativeAmountsOption,
     TrackingUriOption,
 )
 from clv.errors import CLVError
@@ -115,17 +116,10 @@ def train_command(
         str | None, typer.Option("--amount", help="Amount column. [default: amount]")
     ] = None,
     date_format: DateFormatOption = None,
-    invoice: Annotated[
-        str | None,
-        typer.Option("--invoice", help="Invoice column: returns net within their invoice."),
-    ] = None,
-    missing_customer_id: Annotated[
-        str | None, typer.Option("--missing-customer-id", help=MISSING_CUSTOMER_HELP)
-    ] = None,
-    negative_amounts: Annotated[
-        str | None, typer.Option("--negative-amounts", help=NEGATIVE_AMOUNTS_HELP)
-    ] = None,
-    duplicates: Annotated[str | None, typer.Option("--duplicates", help=DUPLICATES_HELP)] = None,
+    invoice: InvoiceOption = None,
+    missing_customer_id: MissingCustomerIdOption = None,
+    negative_amounts: NegativeAmountsOption = None,
+    duplicates: DuplicatesOption = None,
     margin: Annotated[
         float | None,
         typer.Option(

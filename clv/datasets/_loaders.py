@@ -12,16 +12,7 @@ _DATA = "clv.datasets.data"
 
 def _read_cdnow(name: str, columns: list[str]) -> pd.DataFrame:
     with resources.files(_DATA).joinpath(name).open("rb") as raw, gzip.open(raw, "rt") as text:
-        frame = pd.read_csv(
-            text,
-            sep=r"\s+",
-            header=None,
-            names=columns,
-            skiprows=0,
-            dtype={"date": str},
-            comment=None,
-        )
-    return frame
+        return pd.read_csv(text, sep=r"\s+", header=None, names=columns, dtype={"date": str})
 
 
 def load_cdnow(full: bool = False) -> pd.DataFrame:

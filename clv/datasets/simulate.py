@@ -63,6 +63,25 @@ def _poisson_history(rate, T, cap, rng):
     return x, np.where(x > 0, t_x, 0.0)
 
 
+def _beta_geo(
+    params: Mapping[str, float],
+    n_customers: int,
+    T: TSpec,
+    resolution: float | None,
+    random_state: int | np.random.Generator | None,
+    *,
+    at_start: bool,
+) -> pd.DataFrame:
+    """BG/NBD customers; ``at_start``: MBG/NBD's dropout also at time 0."""
+    rng = np.random.default_rng(random_state)
+    lengths = _observation_lengths(T, n_customers, resolution, rng)
+    rate = rng.gamma(params["r"], 1.0 / params["alpha"], size=n_customers)
+    p = rng.beta(params["a"], params["b"], size=n_customers)
+    last_purchase = rng.geometric(p) - int(at_start)  # drops out after this repeat purchase
+    x, t_x = _poisson_history(rate, lengths, last_purchase, rng)
+    return _table(x, t_x, lengths, resolution)
+
+
 def simulate_beta_geo(
     params: Mapping[str, float],
     n_customers: int,
@@ -91,13 +110,7 @@ def simulate_beta_geo(
     pandas.DataFrame
         ``customer_id``, ``frequency``, ``recency``, ``T``.
     """
-    rng = np.random.default_rng(random_state)
-    lengths = _observation_lengths(T, n_customers, resolution, rng)
-    rate = rng.gamma(params["r"], 1.0 / params["alpha"], size=n_customers)
-    p = rng.beta(params["a"], params["b"], size=n_customers)
-    last_purchase = rng.geometric(p)  # drops out after this repeat purchase
-    x, t_x = _poisson_history(rate, lengths, last_purchase, rng)
-    return _table(x, t_x, lengths, resolution)
+    return _beta_geo(params, n_customers, T, resolution, random_state, at_start=False)
 
 
 def simulate_modified_beta_geo(
@@ -128,13 +141,7 @@ def simulate_modified_beta_geo(
     pandas.DataFrame
         ``customer_id``, ``frequency``, ``recency``, ``T``.
     """
-    rng = np.random.default_rng(random_state)
-    lengths = _observation_lengths(T, n_customers, resolution, rng)
-    rate = rng.gamma(params["r"], 1.0 / params["alpha"], size=n_customers)
-    p = rng.beta(params["a"], params["b"], size=n_customers)
-    cap = rng.geometric(p) - 1
-    x, t_x = _poisson_history(rate, lengths, cap, rng)
-    return _table(x, t_x, lengths, resolution)
+    return _beta_geo(params, n_customers, T, resolution, random_state, at_start=True)
 
 
 def simulate_pareto_nbd(

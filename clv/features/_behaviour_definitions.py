@@ -76,27 +76,10 @@ def behaviour_table(
 ) -> pd.DataFrame:
     """RFM and behavioural features of every customer with a purchase up to ``end``.
 
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        Validated events: ``customer_id``, ``t`` (days), ``amount``.
-    end : float
-        Last event time included (``end_day`` itself when same-day purchases are
-        merged into whole days; just before ``end_day + 1`` otherwise).
-    end_day : float
-        The observation day (day number); durations are measured to it.
-    time_unit : {"D", "W", "M"}
-        Unit of the durations (calendar months on the month clock of
-        :mod:`clv.features._calendar`).
-    merge : bool, default True
-        Merge a customer's events at one time into one purchase
-        (:func:`clv.features._definitions.purchases_of`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``customer_id``, :data:`RFM_COLUMNS`, :data:`BEHAVIOUR_COLUMNS`, sorted by
-        customer id.
+    ``end`` is the last event time included (``end_day`` itself for whole days, just
+    before ``end_day + 1`` otherwise); durations are measured to the day ``end_day``,
+    in ``time_unit``; ``merge`` as in :func:`clv.features._definitions.purchases_of`.
+    Returns ``customer_id``, :data:`RFM_COLUMNS`, :data:`BEHAVIOUR_COLUMNS` by customer id.
     """
     purchases = purchases_of(events, start=-np.inf, end=end, merge=merge)
     table = rfm_columns(
@@ -156,27 +139,10 @@ def behaviour_table(
 def label_table(
     events: pd.DataFrame, customers: np.ndarray, *, start: float, end: float, merge: bool = True
 ) -> pd.DataFrame:
-    """Count what each of ``customers`` did in the window ``(start, end]``.
+    """Count what each of ``customers`` did in the label window (days, as ``purchases_of``).
 
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        Validated events: ``customer_id``, ``t`` (days), ``amount``.
-    customers : numpy.ndarray
-        The customers to label (those with features at ``start``), in output order.
-    start, end : float
-        The label window, in days (half-open, like
-        :func:`clv.features._definitions.purchases_of`).
-    merge : bool, default True
-        Merge a customer's events at one time into one purchase.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``future_purchases`` (int64: purchases, same-day lines merged),
-        ``future_spend`` (float64: their total spend) and ``churned`` (bool: no
-        purchase in the window), one row per entry of ``customers``; 0 / True for
-        customers without a purchase in the window.
+    One row per entry of ``customers``, in order: ``future_purchases`` (int64),
+    ``future_spend`` (float64) and ``churned`` (bool: no purchase in the window).
     """
     purchases = purchases_of(events, start=start, end=end, merge=merge)
     totals = run_sums(purchases.amount, purchases.starts, purchases.stops)

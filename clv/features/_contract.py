@@ -1,39 +1,15 @@
 """The transaction contract: column mapping, validation and normalisation.
 
-Everything that enters clv as a transaction log passes through
-:func:`prepare_transactions` once. It maps the caller's column names to the
-canonical ``customer_id``, ``timestamp``, ``amount``; checks every rule of the
-contract and raises :class:`clv.errors.InvalidDataError` naming the column, the
-number of offending rows and a few customer ids; and returns a new frame with the
-event time as a number of days since 1970-01-01 (``t``), ready for the feature
-definitions. The caller's frame is never modified.
-
-Policies
---------
-Duplicated rows
-    Identical rows (same customer, timestamp, amount and every other column) are
-    kept by default: transaction logs are often line items, and two identical lines
-    on one day are two items of one purchase (the CDNOW sample has 21 such lines, and
-    the published Gamma-Gamma estimates count them). ``duplicates="drop"`` removes
-    them with a :class:`~clv.errors.DataPolicyWarning`; ``duplicates="raise"`` refuses
-    them.
-Negative amounts (returns)
-    Refused by default: a return is not a purchase, and netting it silently against
-    a purchase changes the spend the models learn. ``negative_amounts="drop"`` drops
-    those rows; ``negative_amounts="net"`` nets each return against the purchases of
-    its day (or of its invoice, ``invoice=``) without moving any purchase in time
-    (:mod:`clv.features._policies`). Zero amounts are valid purchases.
-Rows without a customer id
-    Refused by default; ``missing_customer_id="drop"`` drops them.
-Timezone-aware timestamps
-    Accepted. Days are calendar days in the timestamps' own zone (a purchase at
-    23:30 in Paris belongs to that Paris day); dates given as boundaries
-    (``observation_end`` etc.) are read in the same zone when they are naive, and
-    converted to it when they are aware.
-
-Every policy that drops or nets rows counts them in ``PreparedTransactions.report``
-and emits a :class:`~clv.errors.DataPolicyWarning` (a
-:class:`~clv.errors.DataQualityWarning`) with the counts.
+Every transaction log enters clv through :func:`prepare_transactions`, once: it maps
+the caller's column names to ``customer_id``, ``timestamp``, ``amount``, raises
+:class:`clv.errors.InvalidDataError` naming the column, the number of offending rows
+and a few customer ids, and returns a new frame with the event time in days since
+1970-01-01 (``t``); the caller's frame is never modified. Identical rows are kept by
+default (line items; ``duplicates="drop"`` or ``"raise"``); returns (negative
+amounts) and rows without a customer id are refused by default (the policies and
+their counts: :mod:`clv.features._policies`); zero amounts are valid purchases.
+Timezone-aware timestamps count calendar days in their own zone; naive boundary
+dates (``observation_end`` ...) are read in that zone, aware ones converted to it.
 """
 
 from __future__ import annotations
@@ -54,9 +30,9 @@ from clv.features._day_numbers import whole_days
 from clv.features._policies import (
     MissingCustomerPolicy,
     PolicyReport,
-    announce,
     apply_return_policy,
     check_policies,
+    refuse_or_drop,
 )
 
 CUSTOMER_ID = "customer_id"
@@ -70,33 +46,14 @@ NegativeAmountsPolicy = Literal["raise", "drop", "net"]
 
 
 @dataclass(frozen=True)
-class ColumnMap:
-    """The caller's names for the canonical transaction columns."""
-
-    customer_id: str = CUSTOMER_ID
-    timestamp: str = TIMESTAMP
-    amount: str | None = AMOUNT
-
-
-@dataclass(frozen=True)
 class PreparedTransactions:
     """A validated transaction log.
 
-    Attributes
-    ----------
-    events : pandas.DataFrame
-        Columns ``customer_id``, ``t`` (float days since 1970-01-01 in the
-        timestamps' own zone; whole days when same-day purchases are merged) and,
-        when the log has amounts, ``amount``; plus any passed-through columns.
-    tz : str or None
-        The timezone of the original timestamps, if they were aware.
-    has_amount : bool
-        Whether the log carries amounts.
-    report : PolicyReport
-        What the data policies dropped, netted or kept, in rows.
-    rows : numpy.ndarray or None
-        Position in the caller's frame of every row of ``events``; None when every
-        row was kept, in order (no log-sized array of 0 .. n - 1 to hold).
+    ``events``: ``customer_id``, ``t`` (days since 1970-01-01 in the timestamps' own
+    zone ``tz``; whole days when same-day purchases are merged), ``amount`` when
+    ``has_amount``, and passed-through columns. ``report``: what the policies did.
+    ``rows``: each event's position in the caller's frame; None when every row was
+    kept, in order (no log-sized array of 0 .. n - 1 to hold).
     """
 
     events: pd.DataFrame
@@ -111,23 +68,9 @@ class PreparedTransactions:
 
 
 def to_day_number(value: object, name: str, tz: object = None) -> float:
-    """Convert a date-like boundary to float days since 1970-01-01.
+    """Return a date-like boundary as the day number of its calendar day (in ``tz``).
 
-    Parameters
-    ----------
-    value : str, date, datetime or pandas.Timestamp
-        The boundary. A date without a time means the whole of that day: purchases
-        on that day are included.
-    name : str
-        The parameter name, for error messages.
-    tz : timezone or None
-        The zone of the transaction timestamps.
-
-    Returns
-    -------
-    float
-        The day number of the boundary's calendar day (its time of day is dropped:
-        boundaries are inclusive whole days).
+    A date without a time means the whole day; ``name`` is the parameter, for messages.
     """
     try:
         stamp = pd.Timestamp(value)
@@ -195,14 +138,17 @@ def _parse_timestamps(raw: pd.Series, customers: pd.Series, column: str) -> pd.S
 def _parse_amounts(raw: pd.Series, customers: pd.Series, column: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(raw.dtype):
         raise InvalidDataError(f"Column '{column}' must be numeric; it holds booleans.")
-    numeric = pd.to_numeric(raw, errors="coerce")
-    not_numeric = (numeric.isna() & raw.notna()).to_numpy()
-    if not_numeric.any():
-        raise InvalidDataError(
-            f"Column '{column}': {int(not_numeric.sum())} rows are not numeric "
-            f"(customers {_examples(customers, not_numeric)})."
-        )
-    values = numeric.to_numpy(dtype="float64", na_value=np.nan)
+    if raw.dtype == np.float64:  # shared, not copied (copy-on-write): no fresh memory
+        values = raw.to_numpy()
+    else:
+        numeric = pd.to_numeric(raw, errors="coerce")
+        not_numeric = (numeric.isna() & raw.notna()).to_numpy()
+        if not_numeric.any():
+            raise InvalidDataError(
+                f"Column '{column}': {int(not_numeric.sum())} rows are not numeric "
+                f"(customers {_examples(customers, not_numeric)})."
+            )
+        values = numeric.to_numpy(dtype="float64", na_value=np.nan)
     null = np.isnan(values)
     if null.any():
         raise InvalidDataError(
@@ -235,41 +181,11 @@ def prepare_transactions(
 ) -> PreparedTransactions:
     """Validate a transaction log and normalise it to canonical columns.
 
-    Parameters
-    ----------
-    transactions : pandas.DataFrame
-        One row per transaction (or transaction line).
-    customer_id, timestamp, amount : str
-        The caller's names of the customer id, timestamp and amount columns.
-        ``amount`` may name a column that does not exist when amounts are not
-        required; pass ``amount=None`` to ignore amounts.
-    merge_same_day : bool, default True
-        Count purchases on the same calendar day as one purchase.
-    duplicates : {"keep", "drop", "raise"}, default "keep"
-        What to do with identical rows (see the module notes).
-    negative_amounts : {"raise", "drop", "net"}, default "raise"
-        What to do with negative amounts (returns); see the module notes.
-    require_amount : bool, default False
-        Raise if the amount column is missing.
-    extra_columns : tuple of str
-        Further columns to carry through unchanged.
-    invoice : str, optional
-        Invoice column: ``negative_amounts="net"`` nets a return within its invoice
-        instead of its day.
-    missing_customer_id : {"raise", "drop"}, default "raise"
-        What to do with rows without a customer id.
-    warn : bool, default True
-        Emit a :class:`~clv.errors.DataPolicyWarning` for what the policies dropped
-        or netted (the counts are in ``report`` either way).
-
-    Returns
-    -------
-    PreparedTransactions
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-        If the log breaks the contract.
+    ``amount`` may name a missing column unless ``require_amount`` (``None`` ignores
+    amounts); ``extra_columns`` (and ``invoice``) are carried through unchanged; the
+    policies are those of :func:`clv.features.clean_transactions` and
+    ``merge_same_day`` that of :func:`clv.features.rfm_summary`. Raises
+    :class:`~clv.errors.InvalidDataError` if the log breaks the contract.
     """
     frame = _as_frame(transactions)
     check_choice("duplicates", duplicates, ("keep", "drop", "raise"))
@@ -304,11 +220,10 @@ def prepare_transactions(
             f"(rows {describe_examples(frame.index[null_ids]).removeprefix('e.g. ')})"
         )
         if missing_customer_id == "raise":
-            raise InvalidDataError(message + ". Pass missing_customer_id='drop' to drop them.")
-        if count == len(frame):
-            raise InvalidDataError(message + ": no row has a customer id.")
-        report.missing_customer_rows = count
-        announce(message + "; they were dropped.", {"missing_customer_rows": count}, warn)
+            refusal: str | None = ". Pass missing_customer_id='drop' to drop them."
+        else:
+            refusal = ": no row has a customer id." if count == len(frame) else None
+        refuse_or_drop(message, count, refusal, "missing_customer_rows", report, warn)
         frame = frame.loc[~null_ids]
         positions = np.flatnonzero(~null_ids)
     customers = frame[customer_id]
@@ -337,10 +252,8 @@ def prepare_transactions(
                 f"{count} rows are exact duplicates of earlier rows "
                 f"(customers {_examples(customers, duplicated)})"
             )
-            if duplicates == "raise":
-                raise InvalidDataError(message + ". Pass duplicates='keep' or 'drop'.")
-            report.duplicate_rows = count
-            announce(message + "; they were dropped.", {"duplicate_rows": count}, warn)
+            refusal = ". Pass duplicates='keep' or 'drop'." if duplicates == "raise" else None
+            refuse_or_drop(message, count, refusal, "duplicate_rows", report, warn)
             events = events.loc[~duplicated]
 
     if has_amount:
@@ -378,17 +291,7 @@ def inclusive_end(end_day: float, merge_same_day: bool) -> float:
 
 
 def check_observed_by(prepared: PreparedTransactions, day: float, name: str) -> None:
-    """Raise if no transaction of the log falls on or before ``day``.
-
-    Parameters
-    ----------
-    prepared : PreparedTransactions
-        The validated log.
-    day : float
-        The boundary, as a day number.
-    name : str
-        The boundary's parameter name, for the message.
-    """
+    """Raise if no transaction of the log falls on or before ``day`` (the boundary ``name``)."""
     first = float(np.floor(np.min(prepared.events["t"].to_numpy())))
     if first > day:
         raise InvalidDataError(

@@ -140,37 +140,41 @@ def check_policies(negative_amounts: object, missing_customer_id: object) -> Non
     check_choice("missing_customer_id", missing_customer_id, MISSING_CUSTOMER_POLICIES)
 
 
-def announce(message: str, counts: dict[str, int], warn: bool) -> None:
+def data_policies(
+    invoice: str | None, missing_customer_id: str, negative_amounts: str, duplicates: str
+) -> dict[str, str | None]:
+    """Return the four data policies as the keyword arguments of ``clean_transactions``."""
+    return {
+        "invoice": invoice,
+        "missing_customer_id": missing_customer_id,
+        "negative_amounts": negative_amounts,
+        "duplicates": duplicates,
+    }
+
+
+def announce(message: str, counts: dict[str, int], warn: bool, stacklevel: int = 4) -> None:
     """Emit a :class:`~clv.errors.DataPolicyWarning` (unless ``warn`` is False)."""
     if warn:
-        warnings.warn(DataPolicyWarning(message, counts), stacklevel=4)
+        warnings.warn(DataPolicyWarning(message, counts), stacklevel=stacklevel)
+
+
+def refuse_or_drop(
+    message: str, count: int, refusal: str | None, counter: str, report: PolicyReport, warn: bool
+) -> None:
+    """Raise ``message + refusal`` if the policy refuses the rows; else count and announce them."""
+    if refusal is not None:
+        raise InvalidDataError(message + refusal)
+    setattr(report, counter, count)
+    announce(message + "; they were dropped.", {counter: count}, warn, stacklevel=5)
 
 
 def net_returns(
     customers: np.ndarray, t: np.ndarray, amounts: np.ndarray, invoices: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Net every return against the purchases of its day or invoice.
+    """Net every return against the purchases of its day (or invoice, where given).
 
-    Parameters
-    ----------
-    customers : ndarray
-        Customer id of every row.
-    t : ndarray of float
-        Event time in days (its floor is the calendar day).
-    amounts : ndarray of float
-        Amounts; negative ones are returns.
-    invoices : ndarray or None
-        Invoice of every row; rows without one are grouped by day.
-
-    Returns
-    -------
-    keep : ndarray of bool
-        Rows that remain (purchase rows of groups with a positive net, and every row
-        of groups without a return).
-    netted : ndarray of float
-        The amounts after netting (meaningful where ``keep``).
-    counts : dict
-        ``return_rows_netted``, ``cancelled_purchase_rows``, ``unmatched_return_rows``.
+    Returns the rows kept (purchase rows of groups with a positive net, every row of
+    groups without a return), the netted amounts and the counts by name.
     """
     day = np.floor(t)
     keys: list[object] = [pd.Series(customers)]
@@ -228,13 +232,16 @@ def apply_return_policy(
         f"Column '{amount}': {count} rows have a negative amount "
         f"(returns; customers {describe_examples(pd.unique(customers.to_numpy()[negative]))})"
     )
-    if policy == "raise":
-        raise InvalidDataError(
-            message + ". Remove returns first or pass negative_amounts='drop' or 'net'."
+    if policy != "net":
+        refusal = ". Remove returns first or pass negative_amounts='drop' or 'net'."
+        refuse_or_drop(
+            message,
+            count,
+            refusal if policy == "raise" else None,
+            "return_rows_dropped",
+            report,
+            warn,
         )
-    if policy == "drop":
-        report.return_rows_dropped = count
-        announce(message + "; they were dropped.", {"return_rows_dropped": count}, warn)
         kept = events.loc[~negative]
     else:
         keep, netted, counts = net_returns(

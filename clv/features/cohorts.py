@@ -36,11 +36,11 @@ from clv.features._contract import (
     TIMESTAMP,
     check_observed_by,
     inclusive_end,
-    prepare_transactions,
 )
 from clv.features._definitions import purchase_events
+from clv.features._options import LogOptions
 
-__all__ = ["cohort_purchases", "cohort_table", "period_bounds"]
+__all__ = ["cohort_purchases", "cohort_table", "period_bounds", "purchases_cohort_table"]
 
 PERIODS = {"M": "calendar month", "W": "calendar week starting on Monday"}
 _MEASURES = (
@@ -52,10 +52,6 @@ _MEASURES = (
     "repeat_purchases",
     "revenue",
 )
-
-
-def _check_period(period: str) -> None:
-    check_choice("period", period, PERIODS)
 
 
 def period_index(days: np.ndarray, period: str) -> np.ndarray:
@@ -87,14 +83,7 @@ def _labels(index: np.ndarray, period: str) -> pd.PeriodIndex:
 
 
 def cohort_purchases(
-    transactions: pd.DataFrame,
-    *,
-    period: str = "M",
-    observation_end: object = None,
-    customer_id: str = CUSTOMER_ID,
-    timestamp: str = TIMESTAMP,
-    amount: str | None = AMOUNT,
-    merge_same_day: bool = True,
+    transactions: pd.DataFrame, period: str, observation_end: object, log: LogOptions
 ) -> tuple[pd.DataFrame, float]:
     """Return the purchases up to ``observation_end`` with each customer's first-purchase day.
 
@@ -106,22 +95,17 @@ def cohort_purchases(
     end_day : float
         The observation end (inclusive day number).
     """
-    _check_period(period)
-    prepared = prepare_transactions(
-        transactions,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        merge_same_day=merge_same_day,
-    )
+    check_choice("period", period, PERIODS)
+    prepared = log.prepare(transactions)
     events = prepared.events
     if observation_end is None:
         end_day = float(np.floor(events["t"].max()))
     else:
         end_day = prepared.day_of(observation_end, "observation_end")
         check_observed_by(prepared, end_day, "observation_end")
+    merge = log.merge_same_day
     purchases = purchase_events(
-        events, start=-np.inf, end=inclusive_end(end_day, merge_same_day), merge=merge_same_day
+        events, start=-np.inf, end=inclusive_end(end_day, merge), merge=merge
     )
     purchases["first"] = purchases.groupby(CUSTOMER_ID, sort=False)["t"].transform("min")
     return purchases, end_day
@@ -166,15 +150,13 @@ def cohort_table(
     >>> table.loc[("1997-01", 0), "customers"]
     781
     """
-    purchases, end_day = cohort_purchases(
-        transactions,
-        period=period,
-        observation_end=observation_end,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        merge_same_day=merge_same_day,
-    )
+    log = LogOptions(customer_id, timestamp, amount, merge_same_day)
+    purchases, end_day = cohort_purchases(transactions, period, observation_end, log)
+    return purchases_cohort_table(purchases, end_day, period)
+
+
+def purchases_cohort_table(purchases: pd.DataFrame, end_day: float, period: str) -> pd.DataFrame:
+    """:func:`cohort_table` of the output of :func:`cohort_purchases`."""
     cohort = period_index(purchases["first"].to_numpy(), period)
     age = period_index(purchases["t"].to_numpy(), period) - cohort
     repeat = purchases["t"].to_numpy() > purchases["first"].to_numpy()

@@ -63,27 +63,11 @@ def _describe_format(date_format: str) -> str:
 def choose_date_format(
     values: pd.Series, *, column: str = TIMESTAMP, date_format: str | None = None
 ) -> str | None:
-    """Choose the one format that reads a timestamp column (see the module notes).
+    """Return the one format that reads a timestamp column (or a sample of it).
 
-    Parameters
-    ----------
-    values : pandas.Series
-        The raw column (or a sample of it, e.g. the first rows of a large file).
-    column : str
-        Its name, for messages.
-    date_format : str, optional
-        The caller's explicit format: returned unchanged.
-
-    Returns
-    -------
-    str or None
-        ``None`` when the column holds no text (datetimes or numbers), else the
-        format that reads the most rows.
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-        If two formats read every row but disagree (ambiguous day and month).
+    ``date_format`` (the caller's) is returned unchanged; ``None`` means the column
+    holds no text. Raises :class:`~clv.errors.InvalidDataError` if two formats read
+    every row but disagree (ambiguous day and month).
     """
     if date_format is not None:
         if not isinstance(date_format, str) or not date_format.strip():
@@ -127,22 +111,7 @@ def choose_date_format(
 
 
 def apply_date_format(values: pd.Series, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
-    """Parse a timestamp column with one format.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        The raw column.
-    date_format : str or None
-        From :func:`choose_date_format`; ``None`` leaves the column as it is.
-
-    Returns
-    -------
-    parsed : pandas.Series
-        The datetimes (null where the value was null or did not parse).
-    unparsed : numpy.ndarray of bool
-        The rows with a value the format does not read.
-    """
+    """Parse a column with one format (``None`` leaves it); return it and the unread rows."""
     if date_format is None or not _is_text(values):
         return values, np.zeros(len(values), dtype=bool)
     present = values.notna().to_numpy()
@@ -160,24 +129,10 @@ def unparsed_dates_error(
     values: pd.Series,
     customers: pd.Series,
 ) -> InvalidDataError:
-    """Build the error for rows that the chosen date format does not read.
+    """Return the error for ``count`` of ``total`` rows the format does not read.
 
-    Parameters
-    ----------
-    column : str
-        The timestamp column.
-    count, total : int
-        Rows that did not parse, and rows read.
-    date_format : str
-        The format used.
-    explicit : bool
-        Whether the caller gave it (``--date-format``).
-    values, customers : pandas.Series
-        Some of the offending values and their customers, for examples.
-
-    Returns
-    -------
-    clv.errors.InvalidDataError
+    ``explicit``: the caller gave the format; ``values`` and ``customers`` are some
+    of the offending rows, for examples.
     """
     shown = ", ".join(repr(str(value)) for value in pd.unique(values.astype(str))[:3])
     head = (
@@ -196,12 +151,7 @@ def unparsed_dates_error(
 
 
 def check_date_range(parsed: pd.Series, column: str, customers: pd.Series) -> None:
-    """Refuse dates outside 1677-09-22 .. 2262-04-11.
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-    """
+    """Raise :class:`~clv.errors.InvalidDataError` for dates outside 1677-09-22 .. 2262-04-11."""
     if not (
         pd.api.types.is_datetime64_any_dtype(parsed.dtype)
         or isinstance(parsed.dtype, pd.DatetimeTZDtype)
@@ -220,16 +170,10 @@ def check_date_range(parsed: pd.Series, column: str, customers: pd.Series) -> No
 def parse_timestamps(
     values: pd.Series, customers: pd.Series, *, column: str, date_format: str | None = None
 ) -> pd.Series:
-    """Parse a whole timestamp column with one format, or raise.
+    """Parse a whole timestamp column with one format.
 
-    Returns
-    -------
-    pandas.Series
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-        If the format is ambiguous, some rows do not parse, or a date is out of range.
+    Raises :class:`~clv.errors.InvalidDataError` if the format is ambiguous, some
+    rows do not parse, or a date is out of range.
     """
     chosen = choose_date_format(values, column=column, date_format=date_format)
     parsed, unparsed = apply_date_format(values, chosen)

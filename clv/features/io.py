@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import stat
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,27 +29,16 @@ import pandas as pd
 
 from clv.errors import InvalidDataError, describe_examples
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
-from clv.features.dates import (
-    ISO8601,
-    apply_date_format,
-    check_date_range,
-    choose_date_format,
-    parse_timestamps,
-    unparsed_dates_error,
-)
+from clv.features.dates import parse_timestamps
 
 __all__ = [
-    "ISO8601",
     "READ_ERRORS",
-    "apply_date_format",
-    "check_date_range",
+    "check_file_columns",
     "check_id_column",
     "check_transaction_file",
-    "choose_date_format",
     "is_parquet",
     "read_error",
     "read_transactions",
-    "unparsed_dates_error",
 ]
 
 #: What the readers raise on a file that is not what its name says (wrapped by
@@ -71,26 +61,11 @@ def is_parquet(path: Path) -> bool:
 
 
 def check_transaction_file(path: str | Path) -> Path:
-    """Check that ``path`` is a readable regular transaction file of a known format.
+    """Return ``path`` as a Path once it is a regular file of a known format.
 
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The transaction file.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    FileNotFoundError
-        If it does not exist.
-    IsADirectoryError
-        If it is a folder.
-    clv.errors.InvalidDataError
-        If it is not a regular file (a FIFO, socket or device, which could block
-        a reader forever) or its format is unknown.
+    Raises :class:`FileNotFoundError`, :class:`IsADirectoryError`, or
+    :class:`~clv.errors.InvalidDataError` for a FIFO, socket or device (a reader
+    could block on it forever) or an unknown format.
     """
     location = Path(path)
     try:
@@ -113,20 +88,19 @@ def check_transaction_file(path: str | Path) -> Path:
     return location
 
 
+def check_file_columns(found: Sequence[object], columns: Sequence[str]) -> None:
+    """Raise :class:`~clv.errors.InvalidDataError` naming the mapped columns a file lacks."""
+    missing = [name for name in columns if name not in found]
+    if missing:
+        raise InvalidDataError(
+            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
+            f"{', '.join(map(repr, map(str, list(found)[:10])))}. Map your names with "
+            "--customer-id, --timestamp, --amount."
+        )
+
+
 def read_error(path: Path, error: BaseException) -> InvalidDataError:
-    """Wrap a reader's exception as one line naming the file.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The file being read.
-    error : BaseException
-        What the reader raised (one of :data:`READ_ERRORS`).
-
-    Returns
-    -------
-    clv.errors.InvalidDataError
-    """
+    """Return a reader's exception (one of :data:`READ_ERRORS`) as one line naming the file."""
     text = str(error).strip().splitlines()
     reason = text[0][:200] if text else type(error).__name__
     if isinstance(error, EOFError):
@@ -135,12 +109,7 @@ def read_error(path: Path, error: BaseException) -> InvalidDataError:
 
 
 def check_id_column(values: pd.Series, column: str) -> None:
-    """Refuse a customer id column that holds lists, arrays, maps or sets.
-
-    Raises
-    ------
-    clv.errors.InvalidDataError
-    """
+    """Raise :class:`~clv.errors.InvalidDataError` for ids that are lists, arrays, maps or sets."""
     if values.dtype != object:
         return
     nested = values.map(lambda value: isinstance(value, list | tuple | dict | set | np.ndarray))

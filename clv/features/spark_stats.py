@@ -1,26 +1,14 @@
 """Fitting on Spark data: what leaves the cluster for the driver.
 
-The probabilistic models need only the sufficient statistics of each customer --
-(``frequency``, ``recency``, ``T``) for BG/NBD, MBG/NBD and Pareto/NBD,
-(``frequency``, ``monetary_value``) for Gamma-Gamma -- and identical rows count as
-one row with a weight. :func:`collapsed_customer_table` aggregates a Spark customer
-table to those distinct rows with a ``count`` on the cluster; the driver fits on
-that small pandas table with ``sample_weight=count``::
-
-    table = rfm_summary(spark_log, observation_end="2024-06-30", time_unit="W")
-    stats = collapsed_customer_table(table, time_unit="W")
-    model = BetaGeoModel().fit(stats, sample_weight=stats["count"])
-
-With whole days or weeks as the unit, the number of distinct rows is bounded by the
-length of the observation window (at most about ``days^3 / 6`` patterns, in practice
-tens of thousands for millions of customers), whatever the number of customers. The
-fit is the local fit: the rows come back in the order the embedded engine meets them
-(by smallest customer id), so the parameters are bit-for-bit those of fitting the
-whole pandas table.
-
-The boosted models need one row per training example, not collapsed statistics: they
-train on the driver from a sample of customers (:func:`sample_customers`, whole
-histories kept), see the README section "Spark".
+The probabilistic models need only each customer's sufficient statistics
+((``frequency``, ``recency``, ``T``); (``frequency``, ``monetary_value``) for
+Gamma-Gamma), and identical rows count as one row with a weight.
+:func:`collapsed_customer_table` aggregates a Spark customer table to those distinct
+rows with a ``count`` on the cluster; the driver fits on that small pandas table with
+``sample_weight=count`` (README, "Spark"). The rows come back in the order the
+embedded engine meets them (by smallest customer id), so the parameters are
+bit-for-bit those of fitting the whole table. The boosted models train on the driver
+from a sample of whole customers (:func:`sample_customers`).
 """
 
 from __future__ import annotations

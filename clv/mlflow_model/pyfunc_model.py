@@ -4,7 +4,7 @@ MLflow copies this file into the model folder and executes it when the model is
 loaded (``mlflow.pyfunc.load_model``, ``mlflow models serve``,
 ``mlflow.pyfunc.spark_udf``); the last lines call :func:`mlflow.models.set_model`.
 Imported as ``clv.mlflow_model.pyfunc_model`` it only defines things, without
-touching MLflow's global model slot (``clv.serving.pyfunc_model`` is its old name).
+touching MLflow's global model slot.
 
 What the model folder holds (no pickle anywhere):
 

@@ -21,7 +21,7 @@ from clv.mlflow_model.margin import scoring_margin
 from clv.mlflow_model.table_scoring import predict_table
 from clv.mlflow_model.validation import to_model_input
 
-__all__ = ["clv_metadata", "model_feature_columns", "score_transactions"]
+__all__ = ["clv_metadata", "model_feature_columns", "model_params", "score_transactions"]
 
 
 def clv_metadata(model: Any) -> dict[str, Any]:
@@ -53,6 +53,24 @@ def model_feature_columns(metadata: dict[str, Any], available: list[str]) -> lis
             "that batch scoring of a transaction log does not build."
         )
     return columns
+
+
+def model_params(
+    metadata: dict[str, Any],
+    horizon: float,
+    discount_rate: float | None,
+    margin: float,
+    interval: float | None,
+) -> dict[str, float]:
+    """Return the pyfunc params of one scoring call (``margin`` if the model has one)."""
+    params: dict[str, float] = {"horizon": float(horizon)}
+    if discount_rate is not None:
+        params["discount_rate"] = float(discount_rate)
+    if "margin" in metadata:
+        params["margin"] = margin
+    if interval is not None:
+        params[INTERVAL] = interval
+    return params
 
 
 def score_transactions(
@@ -114,18 +132,13 @@ def score_transactions(
         If the log breaks the transaction contract or no customer is observed by
         ``as_of``.
     """
-    from clv.features._policies import DEFAULT_POLICIES, PolicyReport
+    from clv.features._policies import DEFAULT_POLICIES, PolicyReport, data_policies
     from clv.features.behaviour import customer_features
     from clv.features.cleaning import clean_transactions
 
     metadata = clv_metadata(model)
     margin = scoring_margin(metadata, margin)
-    policies = {
-        "invoice": invoice,
-        "missing_customer_id": missing_customer_id,
-        "negative_amounts": negative_amounts,
-        "duplicates": duplicates,
-    }
+    policies = data_policies(invoice, missing_customer_id, negative_amounts, duplicates)
     names = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     if policies == DEFAULT_POLICIES:
         # Nothing to drop or net: the features validate the log themselves (one pass
@@ -142,13 +155,8 @@ def score_transactions(
             cleaned.transactions, as_of=as_of, time_unit=metadata["time_unit"]
         )
     columns = model_feature_columns(metadata, list(features.columns))
-    params: dict[str, float] = {"horizon": float(horizon)}
-    if discount_rate is not None:
-        params["discount_rate"] = float(discount_rate)
-    if "margin" in metadata:
-        params["margin"] = margin
-    if interval is not None:
-        params[INTERVAL] = check_model_interval(model, interval)
+    level = None if interval is None else check_model_interval(model, interval)
+    params = model_params(metadata, horizon, discount_rate, margin, level)
     from mlflow.exceptions import MlflowException
 
     try:  # the model's own checks, without MLflow's per-value loop (table_scoring)

@@ -64,12 +64,15 @@ class _BoostedModel(BaseEstimator):
     def _check_is_fitted(self) -> None:
         check_is_fitted(self, "feature_names_", "fit(X, y) or load()")
 
-    def _learn_features(self, X: pd.DataFrame) -> None:
+    def _check_frame(self, X: object) -> None:
         if not isinstance(X, pd.DataFrame):
             raise InvalidDataError(
                 f"{type(self).__name__} takes a pandas DataFrame of features; got "
                 f"{type(X).__name__}."
             )
+
+    def _learn_features(self, X: pd.DataFrame) -> None:
+        self._check_frame(X)
         names = [str(c) for c in X.columns if c not in _NOT_FEATURES]
         if not names:
             raise InvalidDataError(f"{type(self).__name__}: the table has no feature column.")
@@ -89,11 +92,7 @@ class _BoostedModel(BaseEstimator):
         self.categories_ = categories
 
     def _features(self, X: pd.DataFrame) -> pd.DataFrame:
-        if not isinstance(X, pd.DataFrame):
-            raise InvalidDataError(
-                f"{type(self).__name__} takes a pandas DataFrame of features; got "
-                f"{type(X).__name__}."
-            )
+        self._check_frame(X)
         missing = [name for name in self.feature_names_ if name not in X.columns]
         if missing:
             raise InvalidDataError(

@@ -34,24 +34,8 @@ def bgbb_log_likelihood(params, data):
     """Eq. (5): per-pattern log-likelihood and its gradient in (alpha, beta, gamma, delta).
 
     ``L = B(a+x, b+n-x)/B(a,b) B(g, d+n)/B(g,d) + sum_{i=0}^{n-t_x-1} B(a+x, b+t_x-x+i)
-    /B(a,b) B(g+1, d+t_x+i)/B(g,d)``. Every ratio of beta functions is evaluated as a
-    ratio (:func:`clv.models._stable.log_beta_ratio`), so the terms stay exact when a
-    parameter runs to 1e10 (a difference of ``betaln`` values there has no digit left).
-
-    Parameters
-    ----------
-    params : numpy.ndarray
-        ``(alpha, beta, gamma, delta)``, all positive.
-    data : dict of str to numpy.ndarray
-        Integer ``frequency`` (x), ``recency`` (t_x) and ``n_periods`` (n) per
-        pattern.
-
-    Returns
-    -------
-    ll : numpy.ndarray
-        Log-likelihood of each pattern.
-    grad : numpy.ndarray
-        Its gradient in ``(alpha, beta, gamma, delta)``, shape ``(rows, 4)``.
+    /B(a,b) B(g+1, d+t_x+i)/B(g,d)``, every ratio of beta functions evaluated as a ratio
+    (:func:`clv.models._stable.log_beta_ratio`), exact when a parameter runs to 1e10.
     """
     alpha, beta, gamma, delta = params
     x, t_x, n = data["frequency"], data["recency"], data["n_periods"]

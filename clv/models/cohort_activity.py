@@ -21,7 +21,13 @@ import pandas as pd
 from clv.errors import InvalidParameterError
 from clv.features._calendar import duration
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
-from clv.features.cohorts import cohort_purchases, cohort_table, period_bounds, period_index
+from clv.features._options import LogOptions
+from clv.features.cohorts import (
+    cohort_purchases,
+    period_bounds,
+    period_index,
+    purchases_cohort_table,
+)
 
 __all__ = ["cohort_expected_activity"]
 
@@ -64,16 +70,9 @@ def cohort_expected_activity(
             f"cohort_expected_activity needs a continuous-time model fitted in 'D', 'W', "
             f"'M' or 'Y'; got {type(model).__name__} with time unit {unit!r}."
         )
-    options = {
-        "period": period,
-        "observation_end": observation_end,
-        "customer_id": customer_id,
-        "timestamp": timestamp,
-        "amount": amount,
-        "merge_same_day": merge_same_day,
-    }
-    table = cohort_table(transactions, **options)
-    purchases, _ = cohort_purchases(transactions, **options)
+    log = LogOptions(customer_id, timestamp, amount, merge_same_day)
+    purchases, end_day = cohort_purchases(transactions, period, observation_end, log)
+    table = purchases_cohort_table(purchases, end_day, period)
     first_days = purchases.drop_duplicates(CUSTOMER_ID)["first"].to_numpy()
     days, customers = np.unique(np.floor(first_days), return_counts=True)
     cohorts = period_index(days, period)

@@ -32,6 +32,15 @@ import pandas as pd
 __all__ = ["count_calibration", "value_calibration"]
 
 
+def _pit_measures(u: np.ndarray) -> dict[str, float]:
+    """Count the customers and the shares of PIT values in [0.05, 0.95] and [0.25, 0.75]."""
+    return {
+        "customers": float(len(u)),
+        "pit_90": float(np.mean((u >= 0.05) & (u <= 0.95))),
+        "pit_50": float(np.mean((u >= 0.25) & (u <= 0.75))),
+    }
+
+
 def count_calibration(
     model,
     X: pd.DataFrame,
@@ -88,13 +97,7 @@ def count_calibration(
         high = np.where(reached, high, np.iinfo(np.int64).max)
         return float(np.mean((y >= low) & (y <= high)))
 
-    measures = {
-        "customers": float(len(y)),
-        "pit_90": float(np.mean((u >= 0.05) & (u <= 0.95))),
-        "pit_50": float(np.mean((u >= 0.25) & (u <= 0.75))),
-        "central_90": central(0.9),
-        "central_50": central(0.5),
-    }
+    measures = _pit_measures(u) | {"central_90": central(0.9), "central_50": central(0.5)}
     return histogram, measures
 
 
@@ -140,11 +143,7 @@ def value_calibration(
         model, model.params_.to_numpy(), data, spend_model, spend_data, horizon, y
     )
     u = below + np.random.default_rng(random_state).random(len(y)) * (upto - below)
-    measures = {
-        "customers": float(len(y)),
-        "pit_90": float(np.mean((u >= 0.05) & (u <= 0.95))),
-        "pit_50": float(np.mean((u >= 0.25) & (u <= 0.75))),
-    }
+    measures = _pit_measures(u)
     for level in (0.9, 0.5):
         name = f"{round(level * 100)}"
         low, high = (1 - level) / 2, (1 + level) / 2

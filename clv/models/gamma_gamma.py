@@ -27,25 +27,11 @@ __all__ = ["GammaGammaModel"]
 
 
 def gamma_gamma_log_likelihood(params, data):
-    """Log density of the mean repeat spend ``m`` given ``x`` repeat purchases.
+    """Log density of the mean repeat spend ``m`` given ``x`` repeat purchases, and its gradient.
 
     ``f(m | p, q, gamma, x) = Gamma(px+q) / (Gamma(px) Gamma(q)) * gamma^q m^(px-1)
-    x^(px) / (gamma + x m)^(px+q)`` (Fader & Hardie 2013, eq. 1).
-
-    Parameters
-    ----------
-    params : numpy.ndarray
-        ``(p, q, gamma)``, all positive.
-    data : dict of str to numpy.ndarray
-        ``frequency`` (x > 0), ``log_m`` and ``total_spend`` (x m) per row,
-        as prepared by :class:`GammaGammaModel`.
-
-    Returns
-    -------
-    ll : numpy.ndarray
-        Log-likelihood of each row.
-    grad : numpy.ndarray
-        Its gradient in ``(p, q, gamma)``, shape ``(rows, 3)``.
+    x^(px) / (gamma + x m)^(px+q)`` (Fader & Hardie 2013, eq. 1), per row of ``data``
+    (``frequency``, ``log_m``, ``total_spend`` as prepared by :class:`GammaGammaModel`).
     """
     p, q, gamma = params
     x, log_m, spend = data["frequency"], data["log_m"], data["total_spend"]

@@ -4,7 +4,7 @@ Every function builds a :class:`matplotlib.figure.Figure` attached to an Agg can
 and returns it: no pyplot, no global state, no backend switching, so the plots work
 in batch jobs, servers and notebooks alike (in Jupyter, run ``%matplotlib inline``
 once to see a returned figure).
-Write one with :func:`save_figure`, or log it with ``mlflow.log_figure``.
+Write one with :func:`save_figure`; ``clv train`` logs them to its MLflow runs.
 
 This module imports matplotlib (the ``clv[plots]`` extra); ``import clv``,
 ``clv.models`` and ``clv.training`` never do.

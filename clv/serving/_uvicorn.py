@@ -1,16 +1,9 @@
 """Run the clv scoring app under uvicorn, with a deadline for every request to arrive.
 
-uvicorn closes idle keep-alive connections (``timeout_keep_alive``) but has no read
-timeout: a client that sends its headers one byte at a time, or half a body, holds
-the connection (and the request's task) for as long as it likes. :class:`Protocol`
-is uvicorn's h11 protocol with one addition: from the moment a connection opens or
-its previous answer is sent, the next request (line, headers and body) must arrive
-within :attr:`clv.serving.limits.Limits.read_timeout` seconds, or the connection is
-closed. h11 (not httptools) because it also bounds the size of the request line
-and headers (``h11_max_incomplete_event_size``, 16 KiB).
-
-:func:`run` is what :func:`clv.serving.server.serve` calls, in the ``clv serve``
-process: uvicorn serves the app there, or in uvicorn's own worker processes.
+uvicorn has no read timeout: :class:`Protocol` (its h11 protocol, which also bounds
+the request line and headers to 16 KiB) closes a connection whose next request has
+not fully arrived within :attr:`clv.serving.limits.Limits.read_timeout` seconds of
+the connection opening or the previous answer being sent.
 """
 
 from __future__ import annotations

@@ -36,22 +36,10 @@ def _try_lock(path: Path) -> int | None:
 
 
 def remove_abandoned(prefix: str, parent: str | Path | None = None) -> list[Path]:
-    """Remove the folders ``<parent>/<prefix>*`` whose owner process has died.
+    """Remove the folders ``<parent>/<prefix>*`` (default: the temporary folder) whose owner died.
 
-    A folder counts as abandoned when its lock file exists and nobody holds its
-    lock. Folders without a lock file (other programs', or being created) are kept.
-
-    Parameters
-    ----------
-    prefix : str
-        Name prefix, such as ``"clv-serve-"``.
-    parent : str or pathlib.Path, optional
-        Where to look; the system's temporary folder by default.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The folders removed.
+    Abandoned: its lock file exists and nobody holds the lock. Folders without a
+    lock file (other programs', or being created) are kept. Returns those removed.
     """
     root = Path(parent if parent is not None else tempfile.gettempdir())
     removed = []
@@ -72,18 +60,9 @@ def remove_abandoned(prefix: str, parent: str | Path | None = None) -> list[Path
 
 @contextmanager
 def owned_temporary_folder(prefix: str) -> Iterator[Path]:
-    """Create a temporary folder, locked while the block runs, removed afterwards.
+    """Yield a new temporary folder, locked while the block runs, removed afterwards.
 
     Abandoned folders of the same prefix (:func:`remove_abandoned`) are removed first.
-
-    Parameters
-    ----------
-    prefix : str
-        Name prefix of the folder.
-
-    Yields
-    ------
-    pathlib.Path
     """
     remove_abandoned(prefix)
     folder = Path(tempfile.mkdtemp(prefix=prefix))

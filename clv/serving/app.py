@@ -1,35 +1,14 @@
 """The application ``clv serve`` runs: a small Starlette app around a loaded clv model.
 
-Four routes and nothing else (no ``/docs``, ``/redoc`` or ``/openapi.json``; other
-paths 404, other methods 405), with the paths, request formats and answers of
-``mlflow models serve`` (:mod:`clv.serving.requests`):
-
-=====================  =====  ==========================================================
-path                   verb   answer
-=====================  =====  ==========================================================
-``/ping``, ``/health``  GET   200 once the model is loaded
-``/version``           GET    MLflow's version, as ``mlflow models serve``
-``/invocations``       POST   ``{"predictions": [{"customer_id": ..., ...}, ...]}``
-=====================  =====  ==========================================================
-
-A refused request gets ``{"error_code": ..., "message": ...}`` (MLflow's error shape)
-with one short sentence that names the field and never repeats the payload. Every
-refusal is a :class:`~clv.errors.CLVError` -- the request checks'
-:class:`~clv.errors.RequestError` (400, 413, 415) and the model's own validation
-(400) -- turned into the answer by the app's one exception handler. Whatever else
-the model raises becomes a :class:`~clv.errors.RequestError` where it is called, so
-no request gets a 5xx; the only status above 499 is 503 (``Retry-After: 1``) for an
-answer not ready within the request time limit, when the server is overloaded.
-
-The event loop only reads the body (at most ``max_body_bytes``,
-:class:`~clv.serving.limits.Limits`); parsing, checks, scoring and writing the
-answer run in a pool of ``threads`` threads (:class:`Scorer`), awaited for at most
-``request_timeout`` seconds. A request still queued then is dropped; one being
-scored finishes in the background (a thread cannot be stopped; the request limits
-bound its work). Every request takes the same path: its columns become numpy arrays
-that go straight to :meth:`clv.mlflow_model.pyfunc_model.CLVModel.predict_columns` (no
-DataFrame, no MLflow parsing or schema enforcement), and the answer is written from
-the arrays.
+Four routes and nothing else (other paths 404, other methods 405), answering as
+``mlflow models serve`` does: ``GET /ping`` and ``/health`` (200 once the model is
+loaded), ``GET /version`` (MLflow's version), ``POST /invocations``
+(``{"predictions": [records]}``; the request formats: :mod:`clv.serving.requests`).
+Every refusal is a :class:`~clv.errors.CLVError`, answered by the one exception
+handler as ``{"error_code", "message"}`` with a 4xx; the only 5xx is a 503
+(``Retry-After: 1``) for an answer not ready within ``request_timeout``. Parsing,
+scoring and writing run in a thread pool (:class:`Scorer`); DESIGN.md ("Serving")
+says why threads and how the time limit behaves.
 """
 
 from __future__ import annotations
@@ -74,17 +53,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 def records_json(columns: dict[str, Any]) -> bytes:
-    """Write ``{"predictions": [records]}`` from output columns, as MLflow writes a DataFrame.
-
-    Parameters
-    ----------
-    columns : dict of numpy.ndarray
-        Output column -> equally long arrays.
-
-    Returns
-    -------
-    bytes
-    """
+    """Write ``{"predictions": [records]}`` from output columns, as MLflow writes a DataFrame."""
     names = list(columns)
     rows = list(zip(*(columns[name].tolist() for name in names), strict=True))
     parts = [
@@ -97,17 +66,8 @@ def records_json(columns: dict[str, Any]) -> bytes:
 class Scorer:
     """Read, check and score one request body, and write the answer (in the thread pool).
 
-    Parameters
-    ----------
-    model : mlflow.pyfunc.PyFuncModel
-        A loaded clv model.
-    limits : clv.serving.limits.Limits
-        The limits in force (``max_rows``).
-
-    Raises
-    ------
-    clv.errors.ModelLoadError
-        If ``model`` is not a clv model.
+    ``model`` is a loaded clv pyfunc (else :class:`~clv.errors.ModelLoadError`);
+    ``limits.max_rows`` bounds a request.
     """
 
     def __init__(self, model: Any, limits: Limits) -> None:
@@ -163,19 +123,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def build_app(model: Any, limits: Limits | None = None) -> Starlette:
-    """Build the endpoint's ASGI application for a loaded clv model.
-
-    Parameters
-    ----------
-    model : mlflow.pyfunc.PyFuncModel
-        A loaded clv model (``mlflow.pyfunc.load_model``).
-    limits : clv.serving.limits.Limits, optional
-        Read from the environment by default.
-
-    Returns
-    -------
-    starlette.applications.Starlette
-    """
+    """Build the endpoint's ASGI application for a loaded clv model (limits: from the environment)."""
     from mlflow.version import VERSION
 
     limits = limits if limits is not None else Limits.from_environment()
@@ -228,16 +176,8 @@ def create_app() -> Starlette:
     """Application factory: load the model folder named by ``CLV_SERVE_MODEL_PATH``.
 
     Its code is checked against the digest recorded at training before it runs
-    (:func:`clv.serving._models.load_pyfunc`).
-
-    Returns
-    -------
-    starlette.applications.Starlette
-
-    Raises
-    ------
-    clv.errors.CLVError
-        If the variable is not set, or the model does not verify or load.
+    (:func:`clv.serving._models.load_pyfunc`); a :class:`~clv.errors.CLVError` if the
+    variable is not set or the model does not verify or load.
     """
     from clv.serving._models import load_pyfunc
 

@@ -81,11 +81,11 @@ from clv.mlflow_model.signature import OUTPUT_COLUMNS as MODEL_OUTPUT_COLUMNS
 from clv.serving.output import _PARQUET, _suffix, _Writer, check_paths
 from clv.serving.partition import (
     Progress,
-    _csv_header,
-    _estimate_csv_rows,
-    _partition,
-    _read_bucket,
-    _read_columns_parquet,
+    check_parquet_columns,
+    csv_header,
+    estimate_csv_rows,
+    partition_by_customer,
+    read_bucket,
 )
 from clv.serving.workspace import work_folder
 from clv.training.preflight import check_columns, check_discount_rate, check_positive
@@ -102,7 +102,7 @@ _positive = check_positive
 _check_discount_rate = check_discount_rate
 
 
-def _check_score_arguments(
+def check_score_arguments(
     horizon: object,
     discount_rate: object,
     chunk_customers: object,
@@ -228,19 +228,14 @@ def score_file(
 
     source, target = check_paths(transactions_path, output)
     columns = [customer_id, timestamp, amount]
-    horizon, chunk = _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
+    horizon, chunk = check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
     if margin is not None:
         check_margin(margin)
     level = check_interval(interval)
-    from clv.features._policies import check_policies
+    from clv.features._policies import check_policies, data_policies
 
     check_policies(negative_amounts, missing_customer_id)
-    policies = {
-        "invoice": invoice,
-        "missing_customer_id": missing_customer_id,
-        "negative_amounts": negative_amounts,
-        "duplicates": duplicates,
-    }
+    policies = data_policies(invoice, missing_customer_id, negative_amounts, duplicates)
     if invoice is not None:
         columns = [*columns, invoice]
 
@@ -269,14 +264,14 @@ def score_file(
             import pyarrow.parquet as pq
 
             try:
-                _read_columns_parquet(source, columns)
+                check_parquet_columns(source, columns)
                 total_rows = pq.ParquetFile(source).metadata.num_rows
             except (pa.ArrowException, *READ_ERRORS) as error:
                 raise read_error(source, error) from error
             id_dtype = None
         else:
-            head = _csv_header(source, columns)
-            total_rows = len(head) if len(head) < 10_000 else _estimate_csv_rows(source)
+            head = csv_header(source, columns)
+            total_rows = len(head) if len(head) < 10_000 else estimate_csv_rows(source)
             id_dtype = head[customer_id].dtype
         writer = _Writer(target, work)
         summaries: list[pd.DataFrame] = []
@@ -318,7 +313,7 @@ def score_file(
             else:
                 folder = work / "buckets"
                 folder.mkdir()
-                buckets = _partition(
+                buckets = partition_by_customer(
                     source, columns, chunk, folder, total_rows, id_dtype, reading, date_format
                 )
                 rows_total = sum(rows for _, rows in buckets)
@@ -326,7 +321,7 @@ def score_file(
                 for files, rows in buckets:
                     if not files:
                         continue
-                    frame = _read_bucket(files)
+                    frame = read_bucket(files)
                     try:
                         emit(score_transactions(frame, **loaded()))
                     except InvalidDataError:
@@ -342,7 +337,7 @@ def score_file(
         except BaseException:
             writer.abort()
             raise
-    summary = _combine(summaries, writer.rows, resolved, target, scored_at)
+    summary = combine_summaries(summaries, writer.rows, resolved, target, scored_at)
     summary.attrs["margin"] = margin
     python_model = model.unwrap_python_model()
     summary.attrs["segment_rules"] = {
@@ -366,9 +361,10 @@ def _report_total(reports: list[Any]) -> Any:
     return total
 
 
-def _combine(
+def combine_summaries(
     summaries: list[pd.DataFrame], rows: int, resolved: Any, target: Path, scored_at: Any
 ) -> pd.DataFrame:
+    """Add up the per-segment summaries of a scoring run, with its ``attrs`` (both engines)."""
     from clv.models.segments import SEGMENTS
 
     stacked = pd.concat(summaries)

@@ -1,26 +1,12 @@
 """The limits of ``clv serve``: how much one request may ask for, and for how long.
 
-Every limit has a default and an environment variable that overrides it (read
-by each server worker when it starts; ``clv serve`` passes its environment on):
-
-=====================================  ===================  ==========================
-limit                                  default              environment variable
-=====================================  ===================  ==========================
-request body                           16 MiB               ``CLV_SERVE_MAX_BODY_BYTES``
-rows (customers) per request           10,000               ``CLV_SERVE_MAX_ROWS``
-time for the request line, headers     10 s                 ``CLV_SERVE_READ_TIMEOUT``
-and body to arrive
-time to answer once the request has    30 s                 ``CLV_SERVE_REQUEST_TIMEOUT``
-arrived (parsing and scoring)
-scoring threads per worker process     2                    ``CLV_SERVE_THREADS``
-=====================================  ===================  ==========================
-
-The prediction ``horizon`` is bounded by the model itself
-(:data:`clv.mlflow_model.params.MAX_HORIZON_YEARS`), like its other params. A
-request over a limit gets a 4xx (413 for the body, 400 for rows and params); a
-connection that does not deliver its request in time is closed; a request whose
-answer is not ready in time gets 503 with ``Retry-After`` (the server is
-overloaded: within the limits above, one request alone finishes well before it).
+Each limit of :class:`Limits` (request body 16 MiB, 10,000 rows a request, 10 s for
+the request to arrive, 30 s to answer it, 2 scoring threads a worker) is overridden
+by its environment variable (:data:`_VARIABLES`: ``CLV_SERVE_MAX_BODY_BYTES``,
+``CLV_SERVE_MAX_ROWS``, ``CLV_SERVE_READ_TIMEOUT``, ``CLV_SERVE_REQUEST_TIMEOUT``,
+``CLV_SERVE_THREADS``), read by each server worker when it starts. The ``horizon`` is
+bounded by the model itself (:data:`clv.mlflow_model.params.MAX_HORIZON_YEARS`). What
+a client gets over a limit: the README, "Operating clv serve".
 """
 
 from __future__ import annotations
@@ -42,7 +28,7 @@ _VARIABLES = {
 
 @dataclass(frozen=True)
 class Limits:
-    """The limits in force (see the module docstring for their meaning and defaults)."""
+    """The limits in force (the module docstring says what each bounds)."""
 
     max_body_bytes: int = 16 * 1024 * 1024
     max_rows: int = 10_000

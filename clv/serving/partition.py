@@ -1,7 +1,7 @@
 """A transaction log too large for memory, cut by customer into bucket files.
 
 Features need a customer's whole history, so a large log is read in batches and
-hash-partitioned by customer id into bucket files (:func:`_partition`), each then
+hash-partitioned by customer id into bucket files (:func:`partition_by_customer`), each then
 scored in memory (:mod:`clv.serving.batch`, "Large inputs and the memory bound").
 """
 
@@ -15,51 +15,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clv.errors import InvalidDataError
-from clv.features.io import (
-    READ_ERRORS,
+from clv.features.dates import (
     apply_date_format,
     check_date_range,
-    check_id_column,
     choose_date_format,
-    read_error,
     unparsed_dates_error,
 )
-from clv.serving.output import _PARQUET, _suffix
+from clv.features.io import READ_ERRORS, check_file_columns, check_id_column, is_parquet, read_error
 
 #: ``progress(phase, done, total)``: phase ``"reading"`` or ``"scoring"``, in transactions.
 Progress = Callable[[str, int, int], None]
 
 
-def _read_columns_parquet(path: Path, columns: list[str]) -> None:
+def check_parquet_columns(path: Path, columns: list[str]) -> None:
+    """Refuse a parquet file without the mapped columns (its schema only is read)."""
     import pyarrow.parquet as pq
 
-    names = pq.ParquetFile(path).schema_arrow.names
-    missing = [name for name in columns if name not in names]
-    if missing:
-        raise InvalidDataError(
-            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, names[:10]))}. Map your names with --customer-id, "
-            "--timestamp, --amount."
-        )
+    check_file_columns(pq.ParquetFile(path).schema_arrow.names, columns)
 
 
-def _csv_header(path: Path, columns: list[str]) -> pd.DataFrame:
+def csv_header(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Read the first 10,000 rows of a CSV file, refused without the mapped columns."""
     try:
         head = pd.read_csv(path, nrows=10_000, dtype={columns[1]: str})
     except (pd.errors.ParserError, *READ_ERRORS) as error:
         raise read_error(path, error) from error
-    missing = [name for name in columns if name not in head.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, map(str, head.columns[:10])))}. Map your names with "
-            "--customer-id, --timestamp, --amount."
-        )
+    check_file_columns(head.columns, columns)
     return head
 
 
-def _estimate_csv_rows(path: Path) -> int:
+def estimate_csv_rows(path: Path) -> int:
+    """Estimate the rows of a CSV file from its size and its first MiB."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         sample = handle.read(1 << 20)
@@ -68,7 +54,7 @@ def _estimate_csv_rows(path: Path) -> int:
 
 
 def _batches(path: Path, columns: list[str], rows: int, id_dtype: Any) -> Iterator[pd.DataFrame]:
-    if _suffix(path) in _PARQUET:
+    if is_parquet(path):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -99,7 +85,7 @@ def _write_piece(piece: Any, target: Path) -> None:
     feather.write_feather(piece, target, compression="uncompressed")
 
 
-def _read_bucket(paths: list[Path]) -> pd.DataFrame:
+def read_bucket(paths: list[Path]) -> pd.DataFrame:
     """One bucket's pieces as one frame (a single conversion from Arrow)."""
     import pyarrow as pa
     import pyarrow.feather as feather
@@ -107,7 +93,7 @@ def _read_bucket(paths: list[Path]) -> pd.DataFrame:
     return pa.concat_tables([feather.read_table(path) for path in paths]).to_pandas()
 
 
-def _partition(
+def partition_by_customer(
     path: Path,
     columns: list[str],
     chunk: int,

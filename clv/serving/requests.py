@@ -1,27 +1,15 @@
 """Read a request to ``clv serve``: MLflow's request formats, checked against the signature.
 
-The endpoint accepts what ``mlflow models serve`` accepts for a table model:
-
-* ``application/json``: an object with exactly one of ``dataframe_split``
-  (``columns``, ``data``, optional ``index``), ``dataframe_records`` (a list of
-  objects), ``instances`` or ``inputs`` (a list of objects, or an object of
-  columns), and optional ``params`` (an object);
-* ``text/csv`` (a header line, then one customer per line) and
-  ``application/vnd.apache.parquet``, without params (as MLflow).
-
-:func:`read_request` turns the body into the model's input -- one numpy array per
-feature column -- and its params, and refuses with a
-:class:`~clv.errors.RequestError` (4xx) what MLflow would convert silently: a
-fractional (1.5) or text id where the signature declares integer ids (MLflow
-answers customer 1), an integer id where it declares text, a boolean or text in a
-numeric JSON column (MLflow scores ``true`` as 1, the model would read ``"3"`` as
-3), a param of another type than declared. The
-messages name the column and the rows, never the values. Everything else about the
-values (nulls, text in numeric CSV columns, negative or fractional counts, ``recency >
-T``, params out of range) is the model's own validation
-(:meth:`clv.mlflow_model.pyfunc_model.CLVModel.predict_columns`), which answers with
-clv's message. Ids therefore come back exactly as sent: they are the arrays built
-here. Columns the model does not read are ignored, as MLflow does.
+Accepted as by ``mlflow models serve``: ``application/json`` holding exactly one of
+``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs`` and optional
+``params``; ``text/csv`` and ``application/vnd.apache.parquet`` (without params).
+:func:`read_request` turns the body into one numpy array per feature column and the
+params, and refuses with a :class:`~clv.errors.RequestError` what MLflow would convert
+silently (fractional or text ids where the signature says integers, integer ids where
+it says text, booleans or text in numeric JSON columns, params of another type),
+naming the column and rows, never the values. Every other value check is the model's
+own (:meth:`clv.mlflow_model.pyfunc_model.CLVModel.predict_columns`). Columns the model
+does not read are ignored, as MLflow does.
 """
 
 from __future__ import annotations
@@ -69,14 +57,8 @@ def _kind(type_name: str) -> str:
 class ModelSpec:
     """What a request is checked against: the model's feature columns and params.
 
-    Attributes
-    ----------
-    columns : tuple of str
-        The feature columns the model reads (``customer_id`` first).
-    kinds : dict
-        Column -> ``"integer"``, ``"number"`` or ``"string"``, from the signature.
-    params : dict
-        Declared param -> kind (clv's are all ``"number"``).
+    ``columns``: the feature columns (``customer_id`` first); ``kinds``: column ->
+    ``"integer"``, ``"number"`` or ``"string"``; ``params``: declared param -> kind.
     """
 
     columns: tuple[str, ...]
@@ -121,10 +103,7 @@ def _refuse(name: str, kind: str, wrong: list[int], what: str) -> RequestError:
 def content_kind(content_type: str | None) -> str:
     """Return ``"json"``, ``"csv"`` or ``"parquet"`` for a Content-Type header.
 
-    Raises
-    ------
-    clv.errors.RequestError
-        415 for a missing or other content type, or a charset other than UTF-8.
+    A missing or other content type, or a charset other than UTF-8, is a 415.
     """
     if content_type is None or not content_type.strip():
         raise RequestError(f"The request has no Content-Type header: {HINT}.", 415)
@@ -146,14 +125,7 @@ def content_kind(content_type: str | None) -> str:
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
-    """Parse a JSON body into an object holding exactly one of :data:`FORMATS`.
-
-    Raises
-    ------
-    clv.errors.RequestError
-        400 for text that is not UTF-8 or not JSON, nested too deeply, holding an
-        integer too long to convert, or not such an object.
-    """
+    """Parse a JSON body into an object holding exactly one of :data:`FORMATS` (else a 400)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -330,32 +302,12 @@ def _check_params(given: dict[str, Any] | None, spec: ModelSpec) -> dict[str, An
 def read_request(
     body: bytes, kind: str, spec: ModelSpec, max_rows: int
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Turn a request body into the model's input columns and params.
+    """Turn a request body of ``kind`` into the model's input columns and params.
 
-    Parameters
-    ----------
-    body : bytes
-        The request body.
-    kind : {"json", "csv", "parquet"}
-        From :func:`content_kind`.
-    spec : ModelSpec
-        The model's columns and params.
-    max_rows : int
-        The most customers one request may hold.
-
-    Returns
-    -------
-    columns : dict of numpy.ndarray
-        The feature columns present in the request (missing ones are left to the
-        model, which names them).
-    params : dict
-        The declared params the request gives.
-
-    Raises
-    ------
-    clv.errors.RequestError
-        400 for an empty or malformed body, too many rows, values the signature
-        would convert, params of the wrong type.
+    Returns the feature columns present (a missing one is left to the model, which
+    names it) and the declared params given. A :class:`~clv.errors.RequestError`
+    (400) for an empty or malformed body, more than ``max_rows`` rows, values the
+    signature would convert, or params of the wrong type.
     """
     if not body.strip():
         raise RequestError(f"The request body is empty: {HINT}.")

@@ -1,38 +1,18 @@
-"""Batch scoring on Apache Spark: the same features and the same registered model.
+"""``clv score --engine spark``: a transaction file scored on Spark, written as one file.
 
-:func:`score_spark` scores every customer of a Spark transaction log and returns a
-Spark DataFrame; :func:`score_file` wraps it for ``clv score --engine spark`` with
-the signature of :func:`clv.serving.batch.score_file`. What runs where:
+:func:`score_file` has the signature of :func:`clv.serving.batch.score_file`; Spark
+(the active session, else a new ``local[*]`` one) reads the file and scores it with
+:func:`clv.serving.spark_scoring.score_spark` (what runs on the driver and on the
+executors is said there). The scores are written by one task into a hidden temporary
+folder next to the output, and its single part file is renamed over the output
+(:func:`os.replace`) only when every customer is scored: a failure leaves no new
+output. On a real cluster, write :func:`score_spark`'s DataFrame to a partitioned
+folder instead. The input must be visible to every executor (a shared or distributed
+filesystem); the output's folder must be local to the driver.
 
-* the driver resolves the model URI to one registry version (an alias such as
-  ``@champion`` is pinned once, :func:`clv.serving._models.resolve_model`) and
-  reads the model's metadata (time unit, feature columns);
-* the executors build each customer's features with
-  :func:`clv.features.behaviour.customer_features` -- the definition training used,
-  run on hash buckets of customers (:mod:`clv.features._engines`) -- and score them
-  with :func:`mlflow.pyfunc.spark_udf` over the pinned version
-  (``env_manager="local"``: the executors' Python must have clv and its
-  dependencies installed, as the driver's does).
-
-Output columns are those of the local engine (:data:`clv.serving.batch.OUTPUT_COLUMNS`):
-``customer_id``, ``expected_purchases``, ``probability_alive``,
-``churn_probability``, ``expected_spend``, ``clv``, ``segment``, ``model_version``
-and ``scored_at`` (UTC, the same for every row).
-
-:func:`score_file` writes one file, like the local engine: the scores are written
-by Spark into a hidden temporary folder next to the output, and its single part
-file is renamed over the output (:func:`os.replace`) only when every customer is
-scored; a failure leaves no new output. The single file is written by one task
-(after the features and scores are computed in parallel and cached); on a real
-cluster, write :func:`score_spark`'s DataFrame to a partitioned folder instead.
-The input path is read by Spark, so on a cluster it must be visible to every
-executor (a shared or distributed filesystem); the output's folder must be local
-to the driver (it is published with a rename).
-
-Errors: invalid data is found inside the executors; the clv error raised there
-(:class:`~clv.errors.InvalidDataError` and friends) is recovered from the Spark
-failure and raised again with its message (counts are those of the first failing
-bucket of customers).
+A clv error raised in an executor (:class:`~clv.errors.InvalidDataError` and
+friends) is recovered from the Spark failure and raised again with its message
+(counts are those of the first failing bucket of customers).
 """
 
 from __future__ import annotations
@@ -48,15 +28,16 @@ import pandas as pd
 
 from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
+from clv.features.io import check_file_columns, is_parquet
 from clv.mlflow_model.intervals import check_interval
 from clv.serving.batch import (
     DEFAULT_CHUNK_CUSTOMERS,
     Progress,
-    _check_score_arguments,
-    _combine,
+    check_score_arguments,
+    combine_summaries,
 )
-from clv.serving.output import _PARQUET, _check_input, _check_output, _suffix
-from clv.serving.spark_scoring import _PANDAS_WARNING, _score, score_spark
+from clv.serving.output import check_paths
+from clv.serving.spark_scoring import PANDAS_WARNING, score_spark, spark_scores
 from clv.serving.spark_session import spark_error, spark_session
 
 __all__ = ["score_file", "score_spark"]  # score_spark: clv.serving.spark_scoring
@@ -67,20 +48,14 @@ def _read(spark: Any, source: Path, columns: list[str]) -> Any:
     from pyspark.sql import types as T
 
     try:
-        if _suffix(source) in _PARQUET:
+        if is_parquet(source):
             frame = spark.read.parquet(str(source))
         else:
             frame = spark.read.csv(str(source), header=True, inferSchema=True)
     except PySparkException as error:
         first = str(error).strip().splitlines()[0][:200] if str(error) else type(error).__name__
         raise InvalidDataError(f"Cannot read {source}: {first}") from error
-    missing = [name for name in columns if name not in frame.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The transaction file lacks column(s) {', '.join(map(repr, missing))}; found "
-            f"{', '.join(map(repr, frame.columns[:10]))}. Map your names with --customer-id, "
-            "--timestamp, --amount."
-        )
+    check_file_columns(frame.columns, columns)
     frame = frame.select(*columns)
     # pandas reads whole-number ids as int64 and dates as text; Spark infers int and date.
     id_type = frame.schema[columns[0]].dataType
@@ -95,7 +70,7 @@ def _write(scores: Any, target: Path, temporary: Path) -> None:
     """Write one file with Spark into ``temporary`` and rename it over ``target``."""
     spark = scores.sparkSession
     single = scores.repartition(1).sortWithinPartitions(CUSTOMER_ID)
-    if _suffix(target) in _PARQUET:
+    if is_parquet(target):
         key = "spark.sql.parquet.outputTimestampType"
         previous = spark.conf.get(key, None)
         # A UTC-adjusted timestamp, as the local engine writes (Spark's default is INT96).
@@ -175,30 +150,28 @@ def score_file(
     clv.errors.ModelLoadError
         If the model cannot be found or is not a clv model.
     """
-    source = _check_input(transactions_path)
-    target = _check_output(output)
+    source, target = check_paths(transactions_path, output)
     columns = [customer_id, timestamp, amount]
-    _check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
+    check_score_arguments(horizon, discount_rate, chunk_customers, as_of, columns)
     check_interval(interval)
 
+    scoring = {
+        "model_uri": model_uri,
+        "as_of": as_of,
+        "horizon": horizon,
+        "discount_rate": discount_rate,
+        "tracking_uri": tracking_uri,
+        "customer_id": customer_id,
+        "timestamp": timestamp,
+        "amount": amount,
+        "margin": margin,
+        "interval": interval,
+    }
     with warnings.catch_warnings():
-        # pyspark 4 warns on every pandas conversion that it does not fully support
-        # pandas 3; tests/spark prove the paths used here work. Scoped to this call.
-        warnings.filterwarnings("ignore", _PANDAS_WARNING, FutureWarning)
+        # tests/spark prove the paths used here work with pandas 3. Scoped to this call.
+        warnings.filterwarnings("ignore", PANDAS_WARNING, FutureWarning)
         try:
-            return _score_file(
-                source,
-                target,
-                model_uri=model_uri,
-                as_of=as_of,
-                horizon=horizon,
-                discount_rate=discount_rate,
-                margin=margin,
-                tracking_uri=tracking_uri,
-                columns=columns,
-                progress=progress,
-                interval=interval,
-            )
+            return _score_file(source, target, scoring, progress)
         except Exception as error:
             translated = spark_error(error)
             if translated is None:
@@ -207,37 +180,13 @@ def score_file(
 
 
 def _score_file(
-    source: Path,
-    target: Path,
-    *,
-    model_uri: str,
-    as_of: object,
-    horizon: float,
-    discount_rate: float | None,
-    margin: float | None,
-    tracking_uri: str | None,
-    columns: list[str],
-    progress: Progress | None,
-    interval: float | None = None,
+    source: Path, target: Path, scoring: dict[str, Any], progress: Progress | None
 ) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    customer_id, timestamp, amount = columns
-    spark = spark_session()
-    frame = _read(spark, source, columns)
-    scores, resolved, scored_at, rules = _score(
-        frame,
-        model_uri=model_uri,
-        as_of=as_of,
-        horizon=horizon,
-        discount_rate=discount_rate,
-        tracking_uri=tracking_uri,
-        customer_id=customer_id,
-        timestamp=timestamp,
-        amount=amount,
-        margin=margin,
-        interval=interval,
-    )
+    amount = scoring["amount"]
+    frame = _read(spark_session(), source, [scoring["customer_id"], scoring["timestamp"], amount])
+    scores, resolved, scored_at, rules = spark_scores(frame, **scoring)
     temporary = target.resolve().parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     scores = scores.persist()
     try:
@@ -262,7 +211,8 @@ def _score_file(
             rows = int(grouped["count"].sum()) if len(grouped) else 0
             if rows == 0:
                 raise InvalidDataError(
-                    f"No customer has a transaction on or before as_of ({as_of}): nothing to write."
+                    f"No customer has a transaction on or before as_of ({scoring['as_of']}): "
+                    "nothing to write."
                 )
             if progress is not None:
                 progress("scoring", rows, rows)
@@ -274,7 +224,7 @@ def _score_file(
     summary = grouped.set_index("segment")[["count", "total_clv"]]
     summary["count"] = summary["count"].astype("int64")
     summary["total_clv"] = summary["total_clv"].astype("float64")
-    result = _combine([summary], rows, resolved, target, scored_at)
+    result = combine_summaries([summary], rows, resolved, target, scored_at)
     result.attrs["margin"] = float(grouped["margin"].max())
     result.attrs["segment_rules"] = rules
     result.attrs["data_report"] = _data_report(frame, amount)

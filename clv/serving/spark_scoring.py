@@ -13,35 +13,34 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
-from clv.mlflow_model.intervals import (
-    INTERVAL,
-    check_interval,
-    check_model_interval,
-    output_columns,
-)
-from clv.serving.batch import (
-    OUTPUT_COLUMNS,
-    _check_discount_rate,
-    _positive,
-)
+from clv.mlflow_model.intervals import check_interval, check_model_interval, output_columns
+from clv.serving.batch import OUTPUT_COLUMNS
+from clv.training.preflight import check_discount_rate, check_positive
 
-__all__ = ["score_spark"]
+__all__ = ["PANDAS_WARNING", "SparkScores", "score_spark", "spark_scores"]
 
+#: pyspark 4 warns on every pandas conversion that it does not fully support pandas 3.
+PANDAS_WARNING = "PySpark does not yet fully support pandas"
 _SCORES = "__clv_scores"
-_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+
+
+class SparkScores(NamedTuple):
+    """What :func:`spark_scores` returns: the lazy scores and what they were scored with."""
+
+    scores: Any
+    resolved: Any
+    scored_at: pd.Timestamp
+    segment_rules: dict[str, Any]
 
 
 def _model_metadata(resolved: Any, interval: float | None = None) -> dict[str, Any]:
-    """Download the pinned model once on the driver and read its clv metadata.
-
-    With ``interval``, check the model can give intervals at that level.
-    """
+    """Read the pinned model's clv metadata on the driver (and check it gives ``interval``)."""
     from clv.mlflow_model.scoring import clv_metadata
     from clv.serving._models import download_model, load_pyfunc
 
@@ -54,7 +53,7 @@ def _model_metadata(resolved: Any, interval: float | None = None) -> dict[str, A
         return metadata
 
 
-def _score(
+def spark_scores(
     transactions: Any,
     *,
     model_uri: str,
@@ -65,9 +64,10 @@ def _score(
     customer_id: str,
     timestamp: str,
     amount: str,
-    margin: float | None = None,
-    interval: float | None = None,
-) -> tuple[Any, Any, pd.Timestamp, dict[str, Any]]:
+    margin: float | None,
+    interval: float | None,
+) -> SparkScores:
+    """:func:`score_spark` with the pinned model, the scoring time and the segment rules."""
     import mlflow.pyfunc
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -75,7 +75,7 @@ def _score(
     from clv.features._engines import is_spark_frame
     from clv.features.behaviour import customer_features
     from clv.mlflow_model.margin import check_margin, scoring_margin
-    from clv.mlflow_model.scoring import model_feature_columns
+    from clv.mlflow_model.scoring import model_feature_columns, model_params
     from clv.mlflow_model.signature import PREDICTION_COLUMNS
     from clv.serving._models import download_model, resolve_model
 
@@ -84,8 +84,8 @@ def _score(
             "score_spark needs a pyspark DataFrame; got "
             f"{type(transactions).__name__} (use clv.serving.batch for pandas)."
         )
-    horizon = _positive("horizon", horizon)
-    _check_discount_rate(discount_rate)
+    horizon = check_positive("horizon", horizon)
+    check_discount_rate(discount_rate)
     if margin is not None:
         check_margin(margin)
     to_day_number(as_of, "as_of")
@@ -121,13 +121,7 @@ def _score(
         + [T.StructField(name, T.DoubleType()) for name in numbers]
         + [T.StructField("segment", T.StringType()), T.StructField("action", T.StringType())]
     )
-    params: dict[str, float] = {"horizon": float(horizon)}
-    if discount_rate is not None:
-        params["discount_rate"] = float(discount_rate)
-    if margin_output:
-        params["margin"] = margin
-    if level is not None:
-        params[INTERVAL] = level
+    params = model_params(metadata, horizon, discount_rate, margin, level)
     spark = transactions.sparkSession
     with tempfile.TemporaryDirectory(prefix="clv-model-") as folder:
         # From the named store, digest checked; spark_udf copies it before it is removed.
@@ -150,7 +144,7 @@ def _score(
         .withColumn("scored_at", F.lit(scored_at.to_pydatetime()).cast("timestamp"))
         .select(*output_columns(OUTPUT_COLUMNS, level is not None))
     )
-    return scores, resolved, scored_at, metadata["segment_rules"]
+    return SparkScores(scores, resolved, scored_at, metadata["segment_rules"])
 
 
 def score_spark(
@@ -217,7 +211,7 @@ def score_spark(
     ... )
     >>> scores.write.mode("overwrite").parquet("s3://bucket/scores/2024-06-30/")  # doctest: +SKIP
     """
-    scores, _, _, _ = _score(
+    return spark_scores(
         transactions,
         model_uri=model_uri,
         as_of=as_of,
@@ -229,5 +223,4 @@ def score_spark(
         amount=amount,
         margin=margin,
         interval=interval,
-    )
-    return scores
+    ).scores

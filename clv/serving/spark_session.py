@@ -1,20 +1,10 @@
 """The Spark session ``clv score --engine spark`` runs in, and Spark failures as one line.
 
-:func:`spark_session` returns the active session (``spark-submit``, Databricks, a
-notebook's) or starts a ``local[*]`` one. A session clv starts itself runs its Python
-workers with the driver's own interpreter (:data:`sys.executable`) unless the user
-chose one with ``PYSPARK_PYTHON`` (or ``spark.pyspark.python``): PySpark's default is
-whatever ``python3`` is first on ``PATH``, which for ``.venv/bin/clv`` run from cron,
-the venv not activated, is a Python without clv, pandas or pyarrow. The workers then
-import clv as the driver does (an installed or editable clv of that interpreter; the
-registered model brings its own copy of clv's code, which MLflow puts first on the
-path only where clv is not imported yet).
-
-:func:`spark_error` turns any failure of Spark (the JVM cannot start, a Python worker
-cannot start or import, a task or the job fails) into
-:class:`~clv.errors.SparkError` with one readable line: the error the Python worker
-raised, or the innermost cause the JVM reports. A clv error raised inside a task
-(bad data) is recovered as itself (:func:`clv.features._engines.clv_error_from_spark`).
+A session clv starts itself runs its Python workers with :data:`sys.executable`
+unless ``PYSPARK_PYTHON`` (or ``spark.pyspark.python``) says otherwise: PySpark's
+default, the first ``python3`` on ``PATH``, is a Python without clv when
+``.venv/bin/clv`` runs from cron. :func:`spark_error` turns a failure of Spark into
+one line (:class:`~clv.errors.SparkError`), or the clv error a task raised.
 """
 
 from __future__ import annotations

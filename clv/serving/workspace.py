@@ -55,18 +55,7 @@ def _sweep(target: Path) -> int:
 
 @contextmanager
 def work_folder(target: Path) -> Iterator[tuple[Path, int]]:
-    """Yield a work folder next to ``target`` (removed afterwards) and the count swept.
-
-    Parameters
-    ----------
-    target : pathlib.Path
-        The output file the folder works for.
-
-    Yields
-    ------
-    (pathlib.Path, int)
-        The new, empty folder, and how many folders of killed runs were removed.
-    """
+    """Yield a new work folder next to the output ``target`` (removed afterwards) and the count swept."""
     swept = _sweep(target)
     name = f".{target.name}{_WORK_MARK}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     folder = target.resolve().parent / name

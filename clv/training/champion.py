@@ -17,52 +17,30 @@ __all__ = ["register_and_gate"]
 
 
 def register_and_gate(
+    run: Any,
     model_uri: str,
+    inputs: Any,
     *,
-    model_name: str,
-    tracking_uri: str,
     kind: str,
-    holdout: Any,
     metrics: Mapping[str, Any],
-    run_id: str,
-    transactions: pd.DataFrame,
-    calibration_end: object,
-    holdout_end: object,
     actuals: pd.DataFrame,
     progress: Progress | None,
 ) -> tuple[str, Any]:
-    """Register ``model_uri`` (alias ``challenger``), gate it and tag the active run.
+    """Register ``model_uri`` (alias ``challenger``), gate it, log the gate into ``run``.
 
-    Parameters
-    ----------
-    model_uri : str
-        The logged pyfunc model.
-    model_name, tracking_uri : str
-        The registered model and its store.
-    kind : str
-        The candidate kind.
-    holdout : str
-        The holdout tag (:func:`clv.training.registry.holdout_tag`).
-    metrics : mapping
-        The kind's holdout metrics.
-    run_id : str
-        The parent run.
-    transactions, calibration_end, holdout_end, actuals
-        The cleaned log, the holdout period and its actuals, to judge a champion
-        that was evaluated on another holdout.
-    progress : callable, optional
-        Told the version and the gate's decision.
-
-    Returns
-    -------
-    version : str
-        The new version.
-    decision : clv.training.registry.GateDecision
+    A champion evaluated on another holdout is judged again on this one (``actuals``).
+    Returns the new version and the gate's decision.
     """
-    import mlflow
-
     from clv.training import registry
 
+    checked, model_name = inputs.checked, inputs.model_name
+    tracking_uri = checked.tracking_uri
+    holdout = registry.holdout_tag(
+        digest=inputs.digest,
+        calibration_end=checked.calibration_text,
+        holdout_end=checked.holdout_text,
+        time_unit=inputs.time_unit,
+    )
     version = registry.register_version(
         model_uri,
         model_name,
@@ -70,7 +48,7 @@ def register_and_gate(
         kind=kind,
         holdout=holdout,
         metrics=metrics,
-        run_id=run_id,
+        run_id=run.run_id,
     )
     _notify(progress, f"registered {model_name} version {version} (alias challenger)")
     decision = registry.apply_gate(
@@ -82,9 +60,9 @@ def register_and_gate(
         reevaluate=lambda champion: _reevaluate_champion(
             champion,
             model_name=model_name,
-            transactions=transactions,
-            calibration_end=calibration_end,
-            holdout_end=holdout_end,
+            transactions=inputs.canonical,
+            calibration_end=inputs.calibration_end,
+            holdout_end=inputs.holdout_end,
             actuals=actuals,
             tracking_uri=tracking_uri,
         ),
@@ -92,15 +70,15 @@ def register_and_gate(
     gate_metrics = {"gate.challenger_score": decision.challenger_score}
     if decision.champion_score is not None:
         gate_metrics["gate.champion_score"] = decision.champion_score
-    mlflow.log_metrics({k: float(v) for k, v in gate_metrics.items() if math.isfinite(float(v))})
-    mlflow.set_tags(
-        {
+    run.log(
+        metrics={k: float(v) for k, v in gate_metrics.items() if math.isfinite(float(v))},
+        tags={
             "clv.registered_model": model_name,
             "clv.registered_version": version,
             "clv.gate_decision": "promoted" if decision.promoted else "kept",
             "clv.gate_reason": decision.reason,
             "clv.previous_champion": decision.champion_version or "none",
-        }
+        },
     )
     _notify(progress, decision.reason)
     return version, decision

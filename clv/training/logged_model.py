@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import tempfile
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from clv._version import __version__
 from clv.features._contract import CUSTOMER_ID
 from clv.mlflow_model.margin import value_basis
 from clv.training.progress import Progress, step
@@ -18,59 +16,23 @@ from clv.training.report_page import TIME_UNIT_NAMES
 __all__ = ["describe_model", "log_model"]
 
 
-def _clv_version() -> str:
-    try:
-        return importlib.metadata.version("clv")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
-        return "unknown"
-
-
 def describe_model(
     candidate: Any,
     features: pd.DataFrame,
+    inputs: Any,
     *,
     kind: str,
-    time_unit: str,
-    calibration_text: str,
-    holdout_text: str,
-    horizon: float,
-    discount_rate: float,
-    margin: float,
-    gate_metric: str,
     holdout_metrics: dict[str, Any],
-    digest: str,
 ) -> tuple[dict[str, Any], pd.DataFrame, Any]:
-    """Build the metadata, input example and signature of the model to log.
+    """Return the metadata, a five-row input example and the signature of the model to log.
 
-    Parameters
-    ----------
-    candidate : clv.candidates.Candidate
-        The refitted candidate (its ``input_columns``, when it has them, are the
-        columns the model requires).
-    features : pandas.DataFrame
-        Every customer's features as of the end of training.
-    kind : str
-        The candidate kind.
-    time_unit, calibration_text, holdout_text, horizon, discount_rate, margin
-        The training's settings (the served model's defaults).
-    gate_metric : str
-        The metric of the champion gate.
-    holdout_metrics : dict
-        The kind's holdout metrics.
-    digest : str
-        The dataset digest.
-
-    Returns
-    -------
-    metadata : dict
-        Saved with the model (``clv_version``, ``kind``, the columns, ...).
-    example : pandas.DataFrame
-        Five rows of the required columns.
-    signature : mlflow.models.ModelSignature
-        :func:`clv.mlflow_model.signature.build_signature`.
+    The required columns are the candidate's ``input_columns`` when it has them.
     """
     from clv.features.behaviour import FEATURE_COLUMNS
     from clv.mlflow_model.signature import build_signature
+    from clv.training.selection import PRIMARY_METRIC
+
+    checked, time_unit, margin = inputs.checked, inputs.time_unit, inputs.margin
 
     used = getattr(candidate, "input_columns", None) or features.columns
     required = [str(name) for name in features.columns if name in set(used)]
@@ -80,14 +42,14 @@ def describe_model(
         if name != CUSTOMER_ID and not pd.api.types.is_numeric_dtype(features[name])
     ]
     metadata = {
-        "clv_version": _clv_version(),
+        "clv_version": __version__,
         "kind": kind,
         "time_unit": time_unit,
-        "calibration_end": calibration_text,
-        "holdout_end": holdout_text,
-        "trained_until": holdout_text,
-        "horizon": float(horizon),
-        "discount_rate": float(discount_rate),
+        "calibration_end": checked.calibration_text,
+        "holdout_end": checked.holdout_text,
+        "trained_until": checked.holdout_text,
+        "horizon": float(checked.horizon),
+        "discount_rate": float(inputs.discount_rate),
         "margin": margin,
         "clv_basis": value_basis(margin),
         "horizon_unit": TIME_UNIT_NAMES.get(time_unit, time_unit),
@@ -99,10 +61,10 @@ def describe_model(
         "nonnegative_columns": [
             name for name in FEATURE_COLUMNS[1:] if name != "trend" and name in features
         ],
-        "gate_metric": gate_metric,
+        "gate_metric": PRIMARY_METRIC,
         "holdout_metrics": holdout_metrics,
         "n_customers": len(features),
-        "dataset_digest": digest,
+        "dataset_digest": inputs.digest,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     example = features[required].head(5).reset_index(drop=True)
@@ -110,54 +72,32 @@ def describe_model(
         example,
         required=required,
         categorical=categorical,
-        horizon=horizon,
-        discount_rate=discount_rate,
+        horizon=checked.horizon,
+        discount_rate=inputs.discount_rate,
         margin=margin,
     )
     return metadata, example, signature
 
 
 def log_model(
+    run: Any,
     candidate: Any,
     features: pd.DataFrame,
     segments: dict[str, Any],
     progress: Progress | None,
+    inputs: Any,
     **description: Any,
 ) -> str:
-    """Log the candidate and its segments as one pyfunc into the active run.
+    """Log the candidate and its segments (rules and actions) as the run's pyfunc model; its URI."""
+    from clv.training.packaging import log_pyfunc_model
 
-    Parameters
-    ----------
-    candidate : clv.candidates.Candidate
-        The refitted candidate.
-    features : pandas.DataFrame
-        Every customer's features as of the end of training.
-    segments : dict
-        The fitted segment rules (``SegmentRules.to_dict()``) with their ``actions``.
-    progress : callable, optional
-        Told about the step.
-    **description
-        The keywords of :func:`describe_model` after ``features``.
-
-    Returns
-    -------
-    str
-        The URI of the logged model.
-    """
-    from clv.training import tracking
-
-    metadata, example, signature = describe_model(candidate, features, **description)
-    with (
-        step(progress, "logging the pyfunc model", "logged the pyfunc model"),
-        tempfile.TemporaryDirectory() as folder,
-    ):
-        candidate_dir = Path(folder) / "candidate"
-        candidate.save(candidate_dir)
-        info = tracking.log_pyfunc_model(
-            candidate_dir=candidate_dir,
+    metadata, example, signature = describe_model(candidate, features, inputs, **description)
+    with step(progress, "logging the pyfunc model", "logged the pyfunc model"):
+        return log_pyfunc_model(
+            run,
+            candidate=candidate,
             segments=segments,
             metadata=metadata,
             input_example=example,
             signature=signature,
         )
-    return info.model_uri

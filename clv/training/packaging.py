@@ -133,17 +133,18 @@ def _mlmodel_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def log_pyfunc_model(
+    run: Any,
     *,
-    candidate_dir: Path,
+    candidate: Any,
     segments: Mapping[str, Any],
     metadata: Mapping[str, Any],
     input_example: pd.DataFrame,
     signature: Any,
     name: str = "model",
-) -> Any:
-    """Log the clv pyfunc model (models-from-code) into the active run.
+) -> str:
+    """Log the clv pyfunc model (models-from-code) as the run's logged model.
 
-    The model folder holds the candidate directory, ``segments.json`` and
+    The model folder holds the saved candidate, ``segments.json`` and
     ``metadata.json`` as artifacts, the code file
     :mod:`clv.mlflow_model.pyfunc_model`, a copy of clv's Python sources as
     ``code_paths`` (so that the model loads in a fresh environment without clv
@@ -154,8 +155,10 @@ def log_pyfunc_model(
 
     Parameters
     ----------
-    candidate_dir : pathlib.Path
-        Folder written by ``candidate.save``.
+    run : clv.training.store_client.TrackedRun
+        The parent run of the training.
+    candidate : clv.candidates.Candidate
+        The fitted candidate (written with its ``save``).
     segments : mapping
         ``SegmentRules.to_dict()``.
     metadata : mapping
@@ -169,17 +172,17 @@ def log_pyfunc_model(
 
     Returns
     -------
-    mlflow.models.model.ModelInfo
+    str
+        The logged model's URI, ``models:/<model id>``.
     """
     import importlib.util
-
-    import mlflow
 
     spec = importlib.util.find_spec("clv.mlflow_model.pyfunc_model")
     if spec is None or spec.origin is None:  # pragma: no cover - clv is always importable
         raise InvalidParameterError("clv.mlflow_model.pyfunc_model cannot be found.")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
+        candidate.save(root / "candidate")
         segments_path = root / "segments.json"
         metadata_path = root / "metadata.json"
         segments_path.write_text(json.dumps(jsonable(segments), indent=2), encoding="utf-8")
@@ -191,12 +194,12 @@ def log_pyfunc_model(
         shutil.copyfile(spec.origin, model_file)
         digest = code_digest(root)
         # Also in the tracking store, out of reach of who can write only the artifacts.
-        mlflow.set_tag(DIGEST_TAG, digest)
-        return mlflow.pyfunc.log_model(
-            name=name,
+        run.log(tags={DIGEST_TAG: digest})
+        return run.log_pyfunc_model(
+            name,
             python_model=str(model_file),
             artifacts={
-                "candidate": str(candidate_dir),
+                "candidate": str(root / "candidate"),
                 "segments": str(segments_path),
                 "metadata": str(metadata_path),
             },

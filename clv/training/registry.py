@@ -146,12 +146,13 @@ def register_version(
     except MlflowException as error:
         if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
             raise
-    # A logged model's URI (models:/m-...) names it; the version links back to it.
+    # A logged model's URI (models:/m-...) names it; the version links back to it. Its
+    # source is the model's own location: MLflow's SQL registry would look a models:/
+    # source up in the process-wide tracking URI, which clv never sets.
     rest = model_uri.removeprefix("models:/")
     model_id = rest if rest != model_uri and rest.startswith("m-") else None
-    version = client.create_model_version(
-        name, model_uri, run_id=run_id, tags=tags, model_id=model_id
-    )
+    source = client.get_logged_model(model_id).artifact_location if model_id else model_uri
+    version = client.create_model_version(name, source, run_id=run_id, tags=tags, model_id=model_id)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     return str(version.version)
 

@@ -3,18 +3,18 @@
 Every call goes through an explicit :class:`mlflow.tracking.MlflowClient` whose
 tracking and registry URIs are the store (:func:`mlflow_client`), or names the
 store in its arguments (:func:`download_artifacts`, :func:`load_registered_model`).
-Only MLflow's fluent API for the runs of a training (``mlflow.start_run``,
-``mlflow.log_*`` and ``mlflow.pyfunc.log_model``, which has no client form) reads a
-process-wide URI: :func:`fluent_tracking` sets it for a block and restores it, with
-MLflow's public functions only. clv touches no private MLflow state. Which store,
-and whether it can be used: :mod:`clv.training.stores`.
+A training's runs are :class:`TrackedRun` objects opened by :func:`tracked_run`:
+each call names its run id, so clv never sets MLflow's process-wide tracking URI
+or active run, and uses MLflow's public names only. Which store, and whether it
+can be used: :mod:`clv.training.stores`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,14 +23,15 @@ from clv.errors import InvalidParameterError
 from clv.training.stores import artifact_location_for
 
 __all__ = [
+    "TrackedRun",
     "download_artifacts",
     "ensure_experiment",
-    "fluent_tracking",
     "load_registered_model",
     "mlflow_client",
+    "tracked_run",
 ]
 
-_TRACKING_ENV = "MLFLOW_TRACKING_URI"
+_CONTEXT_TAG = "mlflow.data.context"  # the dataset input tag MLflow shows as its context
 
 
 def mlflow_client(tracking_uri: str) -> Any:
@@ -82,43 +83,135 @@ def ensure_experiment(name: str, tracking_uri: str) -> str:
     return client.create_experiment(name, artifact_location=location)
 
 
-@contextmanager
-def fluent_tracking(tracking_uri: str) -> Iterator[str]:
-    """Point MLflow's fluent tracking API at a store for a block, then restore it.
+class TrackedRun:
+    """One MLflow run of a store, written through an explicit client and its run id.
 
-    Only for what has no client form (``mlflow.start_run`` around
-    ``mlflow.pyfunc.log_model``). The process's tracking URI and the
-    ``MLFLOW_TRACKING_URI`` variable are what they were afterwards, set back with
-    :func:`mlflow.set_tracking_uri` (``None`` clears MLflow's own setting). The
-    registry URI is never set: the registry is reached through
-    :func:`mlflow_client`.
-
-    Parameters
-    ----------
-    tracking_uri : str
-        A resolved tracking URI.
-
-    Yields
-    ------
-    str
-        The tracking URI.
+    Step-0 metrics logged once the run has a logged model are linked to that model,
+    as MLflow's fluent API links them.
     """
-    import mlflow
-    from mlflow.tracking import is_tracking_uri_set
 
-    variable = os.environ.get(_TRACKING_ENV)
-    # MLflow's setting, when it differs from the variable (otherwise clearing it
-    # and putting the variable back leaves the same URI in force).
-    setting = mlflow.get_tracking_uri() if is_tracking_uri_set() else None
-    mlflow.set_tracking_uri(tracking_uri)
+    def __init__(self, client: Any, run_id: str, experiment_id: str) -> None:
+        self.client, self.run_id, self.experiment_id = client, run_id, experiment_id
+        self.model_ids: list[str] = []
+
+    def log(
+        self,
+        *,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log parameters, step-0 metrics and tags (values as text) in one batch."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            self.run_id,
+            metrics=[
+                Metric(key, float(value), now, 0, run_id=self.run_id, model_id=model_id)
+                for key, value in (metrics or {}).items()
+                for model_id in self.model_ids or [None]
+            ],
+            params=[Param(key, str(value)) for key, value in (params or {}).items()],
+            tags=[RunTag(key, str(value)) for key, value in (tags or {}).items()],
+        )
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Log ``text`` as the run's artifact ``artifact_file``."""
+        self.client.log_text(self.run_id, text, artifact_file)
+
+    def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        """Log a JSON-able mapping as the run's artifact ``artifact_file``."""
+        self.client.log_dict(self.run_id, dict(dictionary), artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        """Log a matplotlib figure as the run's artifact ``artifact_file``."""
+        self.client.log_figure(self.run_id, figure, artifact_file)
+
+    def log_dataset(
+        self, frame: Any, *, name: str, digest: str, context: str, tags: Mapping[str, str]
+    ) -> None:
+        """Log a pandas frame's schema and ``digest`` as the run's input, tagged ``context``."""
+        from mlflow.data import from_pandas
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        fields = from_pandas(frame, name=name, digest=digest).to_dict()
+        keys = ("name", "digest", "source_type", "source", "schema", "profile")
+        dataset = Dataset(**{key: fields.get(key) for key in keys})
+        tagged = [InputTag(k, v) for k, v in tags.items()] + [InputTag(_CONTEXT_TAG, context)]
+        self.client.log_inputs(self.run_id, datasets=[DatasetInput(dataset, tagged)])
+
+    def child(self, name: str) -> AbstractContextManager[TrackedRun]:
+        """Open a nested run (tag ``mlflow.parentRunId``) in the same experiment."""
+        return tracked_run(self.client, self.experiment_id, name, parent_run_id=self.run_id)
+
+    def log_pyfunc_model(self, name: str, **save_kwargs: Any) -> str:
+        """Log a pyfunc model as the run's output, as ``mlflow.pyfunc.log_model`` would.
+
+        The logged model is created ``PENDING`` with the run's parameters, linked to
+        the run with its step-0 metrics, saved by :func:`mlflow.pyfunc.save_model`
+        (``save_kwargs``) into a temporary folder, uploaded, then made ``READY``
+        (``FAILED`` if anything fails or interrupts). Returns ``models:/<model id>``.
+        """
+        import mlflow.pyfunc
+        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+        from mlflow.models import Model
+        from mlflow.tracking.context.registry import resolve_tags
+
+        run = self.client.get_run(self.run_id)
+        model = self.client.create_logged_model(
+            self.experiment_id,
+            name=name,
+            source_run_id=self.run_id,
+            tags=resolve_tags(),
+            params=dict(run.data.params),
+        )
+        try:
+            self.client.log_outputs(self.run_id, [LoggedModelOutput(model.model_id, step=0)])
+            self.model_ids.append(model.model_id)
+            self.log(metrics=run.data.metrics)  # the run's metrics so far, now the model's
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "model"
+                described = Model(
+                    artifact_path=model.artifact_location,
+                    run_id=self.run_id,
+                    model_uuid=model.model_id,
+                    model_id=model.model_id,
+                )
+                mlflow.pyfunc.save_model(path, mlflow_model=described, **save_kwargs)
+                self.client.log_model_artifacts(model.model_id, str(path))
+        except BaseException:
+            self.client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+            raise
+        self.client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+        return f"models:/{model.model_id}"
+
+
+@contextmanager
+def tracked_run(
+    store: str | Any, experiment_id: str, name: str, *, parent_run_id: str | None = None
+) -> Iterator[TrackedRun]:
+    """Create a run (nested under ``parent_run_id`` if given), yield it, end it.
+
+    ``store`` is a tracking URI or its client. The run gets MLflow's context tags (user,
+    source) as its fluent API sets them, and ends ``FINISHED``, or ``FAILED`` on any
+    exception or interruption.
+    """
+    from mlflow.entities import RunStatus
+    from mlflow.tracking.context.registry import resolve_tags
+
+    client = mlflow_client(store) if isinstance(store, str) else store
+    tags = {"mlflow.runName": name}
+    if parent_run_id is not None:
+        tags["mlflow.parentRunId"] = parent_run_id
+    created = client.create_run(str(experiment_id), tags=resolve_tags(tags), run_name=name)
+    run = TrackedRun(client, created.info.run_id, str(experiment_id))
     try:
-        yield tracking_uri
-    finally:
-        mlflow.set_tracking_uri(None if setting == variable else setting)
-        if variable is None:
-            os.environ.pop(_TRACKING_ENV, None)
-        else:
-            os.environ[_TRACKING_ENV] = variable
+        yield run
+    except BaseException:
+        client.set_terminated(run.run_id, RunStatus.to_string(RunStatus.FAILED))
+        raise
+    client.set_terminated(run.run_id, RunStatus.to_string(RunStatus.FINISHED))
 
 
 def _location(artifact_uri: str, client: Any) -> str:

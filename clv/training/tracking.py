@@ -1,7 +1,7 @@
 """What a clv training logs to MLflow: the dataset, the candidate runs, the plots.
 
 The parent run (one per training): the training parameters, the dataset
-(``mlflow.log_input`` of the transaction log's schema and a digest of its full
+(an MLflow dataset input: the transaction log's schema and a digest of its full
 content -- not the data), package versions, the comparison table (CSV and
 Markdown), the tag ``clv.best_model``, the gate decision, and the model
 (:mod:`clv.training.packaging`).
@@ -11,11 +11,10 @@ fit diagnostics (``diagnostics.json`` and the numeric ones as metrics, prefixed
 :data:`clv.training.evaluation.METRIC_NAMES`, and plots as PNG files (skipped when
 matplotlib is not installed).
 
-These functions log into MLflow's active run; :func:`clv.training.train.train`
-opens the runs inside :func:`clv.training.store_client.fluent_tracking`. Which store and
-how clv reaches it: :mod:`clv.training.stores` and
-:mod:`clv.training.store_client` (this module still exports their old names here). MLflow is imported inside the functions, so ``import clv``
-stays light.
+Each function logs into the run it is given, a
+:class:`clv.training.store_client.TrackedRun`. Which store and how clv reaches it:
+:mod:`clv.training.stores` and :mod:`clv.training.store_client` (this module still
+exports their old names).
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ import numpy as np
 import pandas as pd
 
 from clv.training.packaging import jsonable, log_pyfunc_model, package_versions
-from clv.training.store_client import ensure_experiment
-from clv.training.store_client import fluent_tracking as tracking_store
+from clv.training.store_client import TrackedRun, ensure_experiment
 from clv.training.stores import (
     DEFAULT_ARTIFACT_DIR,
     DEFAULT_TRACKING_URI,
@@ -52,7 +50,6 @@ __all__ = [
     "log_pyfunc_model",
     "package_versions",
     "resolve_tracking_uri",
-    "tracking_store",
 ]
 
 
@@ -74,28 +71,15 @@ def dataset_digest(frame: pd.DataFrame) -> str:
     return hasher.hexdigest()[:32]
 
 
-def log_dataset(transactions: pd.DataFrame, *, name: str, source: str | None, digest: str) -> None:
-    """Log the transaction log as the active run's training input (schema and digest only).
-
-    Parameters
-    ----------
-    transactions : pandas.DataFrame
-        The canonical transaction log.
-    name : str
-        Dataset name shown in the UI.
-    source : str, optional
-        Where the data came from (a path or URI).
-    digest : str
-        From :func:`dataset_digest`.
-    """
-    import mlflow
-
+def log_dataset(
+    run: TrackedRun, transactions: pd.DataFrame, *, name: str, source: str | None, digest: str
+) -> None:
+    """Log the transaction log as the run's training input: its schema, row count and digest."""
     # An empty frame with the same columns: MLflow records the schema and our digest;
     # neither the rows nor MLflow's own sampled digest are computed. The origin goes
     # in a tag (a path given as ``source`` would be guessed among several source types).
-    dataset = mlflow.data.from_pandas(transactions.head(0), name=name, digest=digest)
     tags = {"n_rows": str(len(transactions)), "source": source or "in-memory DataFrame"}
-    mlflow.log_input(dataset, context="training", tags=tags)
+    run.log_dataset(transactions.head(0), name=name, digest=digest, context="training", tags=tags)
 
 
 def _number(value: Any) -> float | None:
@@ -126,6 +110,7 @@ def _metric_name(name: str) -> str:
 
 
 def log_candidate_run(
+    run: TrackedRun,
     kind: str,
     candidate: Any,
     metrics: Mapping[str, Any],
@@ -133,71 +118,46 @@ def log_candidate_run(
     plots: Mapping[str, Callable[[], Any]] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> None:
-    """Log one candidate into the active (child) run.
+    """Log one candidate into its child run: tag ``clv.model``, params, metrics, plots.
 
-    Parameters
-    ----------
-    kind : str
-        Candidate kind (also the ``clv.model`` tag).
-    candidate : object
-        The fitted candidate; its ``get_params()`` (if any) become run params and
-        its ``diagnostics()`` the ``fit.*`` metrics and ``diagnostics.json``.
-    metrics : mapping
-        The candidate's holdout metrics (its row of the comparison table).
-    plots : mapping of str to callable, optional
-        File name to a function returning a matplotlib figure.
-    warn : callable, optional
-        Receives a message when a plot cannot be drawn.
+    Its ``get_params()`` (if any) become run params, its ``diagnostics()`` the ``fit.*``
+    metrics (booleans as tags) and ``diagnostics.json``; ``plots`` maps a file name to a
+    function drawing a figure, and ``warn`` is told about a plot that cannot be drawn.
     """
-    import mlflow
-
-    mlflow.set_tag("clv.model", kind)
     params = {"kind": kind}
     get_params = getattr(candidate, "get_params", None)
     if callable(get_params):
         params.update({k: str(v)[:500] for k, v in _flatten(get_params()).items()})
-    mlflow.log_params(params)
     values = {
         _metric_name(name): number
         for name, value in metrics.items()
         if (number := _number(value)) is not None
     }
+    tags = {"clv.model": kind}
     diagnostics = candidate.diagnostics() if hasattr(candidate, "diagnostics") else {}
     for name, value in _flatten(diagnostics).items():
         number = _number(value)
         if number is not None:
             values[_metric_name(f"fit.{name}")] = number
         if isinstance(value, bool | np.bool_):
-            mlflow.set_tag(f"fit.{name}"[:250], str(bool(value)).lower())
-    mlflow.log_metrics(values)
-    mlflow.log_dict(jsonable(diagnostics), "diagnostics.json")
+            tags[f"fit.{name}"[:250]] = str(bool(value)).lower()
+    run.log(params=params, metrics=values, tags=tags)
+    run.log_dict(jsonable(diagnostics), "diagnostics.json")
     for file_name, draw in (plots or {}).items():
-        log_figure(draw, file_name, warn=warn)
+        log_figure(run, draw, file_name, warn=warn)
 
 
 def log_figure(
-    draw: Callable[[], Any], file_name: str, *, warn: Callable[[str], None] | None = None
+    run: TrackedRun,
+    draw: Callable[[], Any],
+    file_name: str,
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> bool:
-    """Draw a matplotlib figure and log it as a PNG artifact of the active run.
+    """Draw a figure and log it as ``plots/<file_name>`` of the run; ``True`` if logged.
 
-    Parameters
-    ----------
-    draw : callable
-        Returns a :class:`matplotlib.figure.Figure` (called only if matplotlib is
-        installed).
-    file_name : str
-        Name of the PNG under the run's ``plots/`` artifact folder.
-    warn : callable, optional
-        Receives a message when the plot is skipped.
-
-    Returns
-    -------
-    bool
-        ``True`` if logged; ``False`` (and ``warn`` called) when matplotlib is not
-        installed or the plot needs a missing optional package.
+    ``False`` (and ``warn`` told) when matplotlib or an optional package it needs is missing.
     """
-    import mlflow
-
     try:
         import matplotlib  # noqa: F401 - only to know whether plots can be drawn
     except ImportError:
@@ -210,21 +170,11 @@ def log_figure(
         if warn is not None:
             warn(f"plot {file_name} skipped: {exc}")
         return False
-    mlflow.log_figure(figure, f"plots/{file_name}")
+    run.log_figure(figure, f"plots/{file_name}")
     return True
 
 
-def log_comparison(table: pd.DataFrame, markdown: str) -> None:
-    """Log the comparison table of the active (parent) run as CSV and Markdown.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        One row per candidate kind (index), metric columns.
-    markdown : str
-        The same table as Markdown (:func:`clv.training.compare.comparison_table`).
-    """
-    import mlflow
-
-    mlflow.log_text(table.to_csv(index_label="model"), "comparison.csv")
-    mlflow.log_text(markdown, "comparison.md")
+def log_comparison(run: TrackedRun, table: pd.DataFrame, markdown: str) -> None:
+    """Log the comparison table of the parent run as ``comparison.csv`` and ``comparison.md``."""
+    run.log_text(table.to_csv(index_label="model"), "comparison.csv")
+    run.log_text(markdown, "comparison.md")

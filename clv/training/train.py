@@ -1,30 +1,12 @@
 """One training: compare every model, track it in MLflow, register and gate the winner.
 
-:func:`train` runs the whole path:
-
-1. validate the transaction log once (clear errors before any run is created);
-2. :func:`clv.training.compare.compare_models`: every candidate is fitted on the
-   calibration period and judged on the holdout with the same metrics;
-3. one MLflow parent run, with one child run per candidate (tag ``clv.model``);
-4. **refit the chosen candidate on all data up to the holdout end.** The holdout
-   was only there to choose: once the choice is made, the most recent months are
-   the most informative about the customers' current behaviour, and a model that
-   never saw them would score customers as of the calibration end. The holdout
-   metrics logged for the version are those of the same kind fitted on the
-   calibration period -- an honest estimate of how the refitted model does on
-   unseen data, since it is the same procedure on a slightly longer history;
-5. fit :class:`clv.models.segments.SegmentRules` on the refitted model's
-   predictions for every customer as of the holdout end (default horizon and
-   discount rate);
-6. log the model as one MLflow pyfunc (:mod:`clv.mlflow_model.pyfunc_model`), register
-   a new version with alias ``challenger`` and run the champion gate
-   (:mod:`clv.training.registry`).
-
-:func:`train` is these steps by name: :func:`_read_and_validate` (1),
-:func:`_compare` (2), :func:`clv.training.run_logs.log_comparison` (3),
-:func:`_refit` (4), :func:`_segment_customers` (5), :func:`clv.training.logged_model.log_model` and
-:func:`clv.training.champion.register_and_gate` (6). The result and the config file
-are :mod:`clv.training.result` and :mod:`clv.training.config`.
+:func:`train` is named steps (DESIGN.md, "MLflow", says why the winner is refitted):
+:func:`_read_and_validate`, :func:`_compare`, :func:`clv.training.run_logs.log_comparison`
+(one parent run, one child run per candidate), :func:`_refit` (the chosen kind on all
+data up to the holdout end), :func:`_segment_customers`,
+:func:`clv.training.logged_model.log_model` and
+:func:`clv.training.champion.register_and_gate`. The runs are written through
+:func:`clv.training.store_client.tracked_run`.
 """
 
 from __future__ import annotations
@@ -37,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP
+from clv.features._policies import data_policies
 from clv.features.io import read_transactions
 from clv.mlflow_model.margin import apply_margin, check_margin
 from clv.training.config import CONFIG_KEYS, load_config
@@ -56,6 +39,7 @@ class _Inputs:
     calibration_end: object
     holdout_end: object
     time_unit: str
+    model_name: str
     checked: TrainingSettings  # dates as text, holdout length, horizon, kinds, store
     discount_rate: float
     margin: float
@@ -99,13 +83,11 @@ def train(
     Parameters
     ----------
     transactions : pandas.DataFrame
-        The transaction log (customer id, timestamp, amount).
-    calibration_end : date-like
-        Last day (inclusive) of the calibration period the candidates learn from.
-    holdout_end : date-like
-        Last day (inclusive) of the holdout period they are judged on; the chosen
-        candidate is then refitted on everything up to this day (see the module
-        docstring for why).
+        One row per purchase: customer id, timestamp, amount (column names below).
+    calibration_end, holdout_end : date-like
+        Last days (inclusive) of the calibration period the candidates learn from
+        and of the holdout period they are judged on; the chosen candidate is then
+        refitted on everything up to ``holdout_end`` (DESIGN.md, "MLflow", says why).
     time_unit : {"D", "W", "M"}, default "W"
         Unit of every duration, of ``horizon``, and of the model.
     tracking_uri : str, optional
@@ -168,12 +150,7 @@ def train(
         customer_id=customer_id,
         timestamp=timestamp,
         amount=amount,
-        policies={
-            "invoice": invoice,
-            "missing_customer_id": missing_customer_id,
-            "negative_amounts": negative_amounts,
-            "duplicates": duplicates,
-        },
+        policies=data_policies(invoice, missing_customer_id, negative_amounts, duplicates),
         segments=segments,
     )
     data_lines = [inputs.cleaned.report.line()]
@@ -181,95 +158,55 @@ def train(
     comparison, table = _compare(inputs, progress)
     best = str(comparison.best)
     best_metrics = {str(k): v for k, v in table.loc[best].items()}
-    import mlflow
-
     from clv.training import registry, tracking
     from clv.training.champion import register_and_gate
     from clv.training.logged_model import log_model
-    from clv.training.run_logs import log_comparison, run_params
-    from clv.training.selection import PRIMARY_METRIC
-    from clv.training.store_client import fluent_tracking
+    from clv.training.run_logs import log_comparison
+    from clv.training.store_client import tracked_run
 
     checked, uri = inputs.checked, inputs.checked.tracking_uri
     experiment_id = tracking.ensure_experiment(experiment, uri)
-    with fluent_tracking(uri), failing_unfinished(experiment_id, uri) as run_ids:
-        started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{started}") as parent:
-            run_ids.append(parent.info.run_id)
-            child_runs = log_comparison(
-                comparison,
-                table,
-                experiment_id=experiment_id,
-                params=run_params(
-                    inputs.checked,
-                    inputs.cleaned,
-                    time_unit=time_unit,
-                    discount_rate=inputs.discount_rate,
-                    margin=inputs.margin,
-                    kinds=list(table.index),
-                    model_name=model_name,
-                    n_customers=len(comparison.actuals),
-                    digest=inputs.digest,
-                    policies=inputs.policies,
-                ),
-                canonical=inputs.canonical,
-                digest=inputs.digest,
-                source=source,
-                holdout_end=holdout_end,
-                progress=progress,
+    started = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    with (
+        failing_unfinished(experiment_id, uri) as run_ids,
+        tracked_run(uri, experiment_id, f"train-{started}") as parent,
+    ):
+        run_ids.append(parent.run_id)
+        child_runs = log_comparison(parent, comparison, inputs, source=source, progress=progress)
+        refitting = f"refitting {best} on all data up to {checked.holdout_text}"
+        with step(progress, refitting, f"refitted {best}"):
+            candidate = _refit(
+                best, comparison.fitted[best], inputs.canonical, holdout_end, time_unit
             )
-            with step(
-                progress,
-                f"refitting {best} on all data up to {checked.holdout_text}",
-                f"refitted {best}",
-            ):
-                candidate = _refit(
-                    best, comparison.fitted[best], inputs.canonical, holdout_end, time_unit
-                )
-            zero_spend = zero_spend_line(candidate)
-            if zero_spend is not None:
-                data_lines.append(zero_spend)
-                _notify(progress, zero_spend)
-            features, rules = _segment_customers(inputs, candidate, progress)
-            model_uri = log_model(
-                candidate,
-                features,
-                {**rules.to_dict(), "actions": inputs.segment_actions},
-                progress,
-                kind=best,
-                time_unit=time_unit,
-                calibration_text=checked.calibration_text,
-                holdout_text=checked.holdout_text,
-                horizon=checked.horizon,
-                discount_rate=inputs.discount_rate,
-                margin=inputs.margin,
-                gate_metric=PRIMARY_METRIC,
-                holdout_metrics=best_metrics,
-                digest=inputs.digest,
-            )
-            version, decision = register_and_gate(
-                model_uri,
-                model_name=model_name,
-                tracking_uri=uri,
-                kind=best,
-                holdout=registry.holdout_tag(
-                    digest=inputs.digest,
-                    calibration_end=checked.calibration_text,
-                    holdout_end=checked.holdout_text,
-                    time_unit=time_unit,
-                ),
-                metrics=best_metrics,
-                run_id=parent.info.run_id,
-                transactions=inputs.canonical,
-                calibration_end=calibration_end,
-                holdout_end=holdout_end,
-                actuals=comparison.actuals,
-                progress=progress,
-            )
+        zero_spend = zero_spend_line(candidate)
+        if zero_spend is not None:
+            data_lines.append(zero_spend)
+            _notify(progress, zero_spend)
+        features, rules = _segment_customers(parent, inputs, candidate, progress)
+        segments = {**rules.to_dict(), "actions": inputs.segment_actions}
+        model_uri = log_model(
+            parent,
+            candidate,
+            features,
+            segments,
+            progress,
+            inputs,
+            kind=best,
+            holdout_metrics=best_metrics,
+        )
+        version, decision = register_and_gate(
+            parent,
+            model_uri,
+            inputs,
+            kind=best,
+            metrics=best_metrics,
+            actuals=comparison.actuals,
+            progress=progress,
+        )
     return TrainingResult(
         tracking_uri=uri,
         experiment_id=str(experiment_id),
-        parent_run_id=parent.info.run_id,
+        parent_run_id=parent.run_id,
         child_run_ids=child_runs,
         best_model=best,
         model_uri=model_uri,
@@ -307,6 +244,7 @@ def _read_and_validate(
         calibration_end=settings["calibration_end"],
         holdout_end=settings["holdout_end"],
         time_unit=settings["time_unit"],
+        model_name=settings["model_name"],
         checked=checked,
         discount_rate=discount_rate,
         margin=margin,
@@ -342,7 +280,7 @@ def _compare(inputs: _Inputs, progress: Progress | None) -> tuple[Any, pd.DataFr
 
 
 def _segment_customers(
-    inputs: _Inputs, candidate: Any, progress: Progress | None
+    run: Any, inputs: _Inputs, candidate: Any, progress: Progress | None
 ) -> tuple[pd.DataFrame, Any]:
     """Step 5: score every customer as of the holdout end; fit and log the segments.
 
@@ -367,8 +305,9 @@ def _segment_customers(
         )
         predictions = revenue.assign(clv=apply_margin(revenue["clv"].to_numpy(), inputs.margin))
         rules = clone(inputs.segment_rules).fit(predictions)
-        log_segments(predictions.assign(segment=rules.assign(predictions)), progress)
+        log_segments(run, predictions.assign(segment=rules.assign(predictions)), progress)
         log_decisions(
+            run,
             candidate,
             features,
             predictions,

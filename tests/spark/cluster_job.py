@@ -43,7 +43,6 @@ def main(master, source, output, model_uri, tracking_uri, as_of, horizon) -> Non
     from clv.mlflow_model.signature import PREDICTION_COLUMNS
     from clv.models import BetaGeoModel
     from clv.serving.spark import score_spark
-    from clv.training.store_client import fluent_tracking
 
     spark = (
         SparkSession.builder.master(master)
@@ -89,14 +88,14 @@ def main(master, source, output, model_uri, tracking_uri, as_of, horizon) -> Non
             + [T.StructField(name, T.DoubleType()) for name in PREDICTION_COLUMNS]
             + [T.StructField("segment", T.StringType())]
         )
-        with fluent_tracking(tracking_uri):
-            udf = mlflow.pyfunc.spark_udf(
-                spark,
-                model_uri=model_uri,
-                env_manager="local",
-                result_type=result_type,
-                params={"horizon": float(horizon)},
-            )
+        mlflow.set_tracking_uri(tracking_uri)  # this job's own process: spark_udf reads it
+        udf = mlflow.pyfunc.spark_udf(
+            spark,
+            model_uri=model_uri,
+            env_manager="local",
+            result_type=result_type,
+            params={"horizon": float(horizon)},
+        )
         as_is = features.select(udf(F.struct(*features.columns)).alias("s")).select("s.*")
         try:
             as_is.toPandas().to_parquet(out / "udf.parquet", index=False)

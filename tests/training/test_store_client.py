@@ -1,4 +1,4 @@
-"""The one place clv talks to MLflow: a scoped fluent URI, no private MLflow state."""
+"""The one place clv talks to MLflow: explicit clients, no fluent call, no private MLflow state."""
 
 import ast
 import os
@@ -21,44 +21,59 @@ def clean(monkeypatch):
     mlflow.set_tracking_uri(None)
 
 
-def _inside_and_after(uri):
-    from clv.training.store_client import fluent_tracking
+@pytest.mark.mlflow
+def test_train_leaves_the_callers_tracking_uri_and_active_run_alone(clean, cdnow, tmp_path):
+    from clv.training.train import train
 
-    with fluent_tracking(uri) as used:
-        inside = (used, mlflow.get_tracking_uri(), os.environ.get(VARIABLE))
-    return inside, (mlflow.get_tracking_uri(), os.environ.get(VARIABLE))
+    own = f"sqlite:///{tmp_path / 'own.db'}"
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    mlflow.set_tracking_uri(own)
+    variable = os.environ.get(VARIABLE)
+    with mlflow.start_run() as active:
+        result = train(
+            cdnow,
+            calibration_end="1997-09-30",
+            holdout_end="1998-06-30",
+            tracking_uri=store,
+            kinds=["bg_nbd"],
+        )
+        assert mlflow.get_tracking_uri() == own
+        assert mlflow.active_run().info.run_id == active.info.run_id
+    assert mlflow.active_run() is None and os.environ.get(VARIABLE) == variable
+    # Every run of the training is in its store, none in the caller's.
+    ours = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert [run.info.run_id for run in ours] == [active.info.run_id]
+    client = mlflow.MlflowClient(store)
+    runs = client.search_runs([result.experiment_id])
+    assert {run.info.run_id for run in runs} == {
+        result.parent_run_id,
+        *result.child_run_ids.values(),
+    }
+    assert {run.info.status for run in runs} == {"FINISHED"}
 
 
-def test_fluent_tracking_restores_an_unset_uri(clean, tmp_path):
-    uri = f"sqlite:///{tmp_path}/a.db"
-    before = mlflow.get_tracking_uri()
-    inside, after = _inside_and_after(uri)
-    assert inside == (uri, uri, uri)
-    assert after == (before, None)
-    assert not mlflow.tracking.is_tracking_uri_set()
+_FLUENT = {
+    "start_run", "end_run", "active_run", "set_tracking_uri", "set_registry_uri",
+    "set_experiment", "set_tag", "set_tags", "log_param", "log_params", "log_metric",
+    "log_metrics", "log_text", "log_dict", "log_figure", "log_image", "log_artifact",
+    "log_artifacts", "log_input", "log_inputs", "log_table", "log_model", "autolog",
+}  # fmt: skip
 
 
-def test_fluent_tracking_restores_the_environment_variable(clean, monkeypatch, tmp_path):
-    monkeypatch.setenv(VARIABLE, f"sqlite:///{tmp_path}/env.db")
-    inside, after = _inside_and_after(f"sqlite:///{tmp_path}/a.db")
-    assert inside[1] == f"sqlite:///{tmp_path}/a.db"
-    assert after == (f"sqlite:///{tmp_path}/env.db", f"sqlite:///{tmp_path}/env.db")
-
-
-def test_fluent_tracking_restores_a_uri_set_in_mlflow(clean, monkeypatch, tmp_path):
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/set.db")
-    monkeypatch.setenv(VARIABLE, f"sqlite:///{tmp_path}/other.db")  # differs from the setting
-    inside, after = _inside_and_after(f"sqlite:///{tmp_path}/a.db")
-    assert inside[1] == f"sqlite:///{tmp_path}/a.db"
-    assert after == (f"sqlite:///{tmp_path}/set.db", f"sqlite:///{tmp_path}/other.db")
-
-
-def test_fluent_tracking_restores_after_an_error(clean, tmp_path):
-    from clv.training.store_client import fluent_tracking
-
-    with pytest.raises(RuntimeError), fluent_tracking(f"sqlite:///{tmp_path}/a.db"):
-        raise RuntimeError("stop")
-    assert not mlflow.tracking.is_tracking_uri_set()
+def test_clv_calls_no_fluent_mlflow_function():
+    """No ``mlflow.<fluent>(...)`` nor ``mlflow.<flavor>.log_model(...)`` call in clv."""
+    found = []
+    for path in sorted(CLV.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                base = node.func.value
+                while isinstance(base, ast.Attribute):
+                    base = base.value
+                name = ast.unparse(node.func)
+                if isinstance(base, ast.Name) and base.id == "mlflow":
+                    if node.func.attr in _FLUENT:
+                        found.append(f"{path.relative_to(CLV)}: {name}")
+    assert found == []
 
 
 def _private_mlflow_names(path):

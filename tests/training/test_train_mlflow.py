@@ -81,7 +81,7 @@ def test_two_trainings_give_versions_1_and_2_and_the_gate_keeps_the_better_champ
     assert v2.tags["clv.kind"] == "bg_nbd"
     # registered through the client: linked to its run and to its logged model
     assert v2.run_id == second.parent_run_id
-    assert v2.source == second.model_uri
+    assert v2.source == registry.get_logged_model(second.model_uri[8:]).artifact_location
     parent = registry.get_run(second.parent_run_id)
     assert parent.data.tags["clv.gate_decision"] == "kept"
     assert parent.data.metrics["gate.challenger_score"] == pytest.approx(
