@@ -138,14 +138,17 @@ def _parse_timestamps(raw: pd.Series, customers: pd.Series, column: str) -> pd.S
 def _parse_amounts(raw: pd.Series, customers: pd.Series, column: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(raw.dtype):
         raise InvalidDataError(f"Column '{column}' must be numeric; it holds booleans.")
-    numeric = pd.to_numeric(raw, errors="coerce")
-    not_numeric = (numeric.isna() & raw.notna()).to_numpy()
-    if not_numeric.any():
-        raise InvalidDataError(
-            f"Column '{column}': {int(not_numeric.sum())} rows are not numeric "
-            f"(customers {_examples(customers, not_numeric)})."
-        )
-    values = numeric.to_numpy(dtype="float64", na_value=np.nan)
+    if raw.dtype == np.float64:  # shared, not copied (copy-on-write): no fresh memory
+        values = raw.to_numpy()
+    else:
+        numeric = pd.to_numeric(raw, errors="coerce")
+        not_numeric = (numeric.isna() & raw.notna()).to_numpy()
+        if not_numeric.any():
+            raise InvalidDataError(
+                f"Column '{column}': {int(not_numeric.sum())} rows are not numeric "
+                f"(customers {_examples(customers, not_numeric)})."
+            )
+        values = numeric.to_numpy(dtype="float64", na_value=np.nan)
     null = np.isnan(values)
     if null.any():
         raise InvalidDataError(

@@ -105,7 +105,7 @@ def rfm_columns(
     starts, stops = purchases.starts, purchases.stops
     first = t[starts]
     last = t[stops - 1]
-    frequency = (stops - starts - 1).astype("int64")
+    frequency = (stops - starts - 1).astype("int64", copy=False)
     columns = {
         CUSTOMER_ID: purchases.customers,
         "frequency": frequency,
@@ -123,20 +123,12 @@ def rfm_columns(
 
 
 def holdout_columns(purchases: Purchases) -> dict[str, np.ndarray]:
-    """Holdout purchases and mean spend per customer.
+    """Holdout purchases and (with amounts) mean spend per purchase, 0 without one.
 
-    Parameters
-    ----------
-    purchases : Purchases
-        The holdout purchases of each customer (runs may be empty).
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        ``holdout_frequency`` and, with amounts, ``holdout_monetary_value`` (mean
-        spend per holdout purchase, 0 without one), one value per customer.
+    ``holdout_frequency`` and ``holdout_monetary_value`` from each customer's holdout
+    run (runs may be empty).
     """
-    counts = purchases.counts.astype("int64")
+    counts = purchases.counts.astype("int64", copy=False)
     columns = {"holdout_frequency": counts}
     if purchases.amount is not None:
         totals = run_sums(purchases.amount, purchases.starts, purchases.stops)

@@ -66,22 +66,10 @@ class Purchases:
 
 
 def run_sums(values: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Sum ``values[starts[i]:stops[i]]`` for every run; 0.0 for an empty run.
+    """Sum ``values[starts[i]:stops[i]]`` for every run (non-overlapping, in order); 0.0 if empty.
 
-    Each sum is ``np.add.reduceat`` over the run alone, so it does not depend on
-    what lies between runs.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        The values (float64).
-    starts, stops : numpy.ndarray
-        Run bounds, non-decreasing and not overlapping.
-
-    Returns
-    -------
-    numpy.ndarray
-        One float64 sum per run.
+    Each sum is ``np.add.reduceat`` over the run alone: it does not depend on what
+    lies between runs.
     """
     filled = stops > starts
     every = bool(filled.all())  # then no copies of the bounds
@@ -110,25 +98,10 @@ def merged_purchases(
     end: float,
     merge: bool = True,
 ) -> Purchases:
-    """Merge the events in ``(start, end]`` into purchases sorted by customer then time.
+    """Merge the events (ids, float64 days ``t``, amounts or None) in ``(start, end]``.
 
-    Parameters
-    ----------
-    ids : numpy.ndarray
-        Customer id of each event.
-    t : numpy.ndarray
-        Event time in days (float64).
-    amount : numpy.ndarray or None
-        Spend of each event (float64).
-    start, end : float
-        Half-open window of event times; ``-inf`` for no lower bound.
-    merge : bool, default True
-        Merge a customer's events at one time into one purchase; False keeps every
-        event as a purchase (identical times included), ordered by time then row.
-
-    Returns
-    -------
-    Purchases
+    ``start`` may be ``-inf``. ``merge=False`` keeps every event as a purchase
+    (identical times included), ordered by time then row.
     """
     inside = t <= end
     if start != -np.inf:
