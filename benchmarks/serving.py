@@ -347,11 +347,12 @@ def batch(
                 f"{best['baseline'] / best['this tree']:.2f}x faster"
             )
             first = {name: runs[0] for name, runs in values.items()}
-            print(
-                f"batch: first {label} time (this tree's model cache cold): this tree "
-                f"{first['this tree']:.2f} s, baseline {first['baseline']:.2f} s: "
-                f"{first['baseline'] / first['this tree']:.2f}x faster"
-            )
+            if model_cache and repeat > 1:
+                print(
+                    f"batch: first {label} time (this tree's model cache cold): this tree "
+                    f"{first['this tree']:.2f} s, baseline {first['baseline']:.2f} s: "
+                    f"{first['baseline'] / first['this tree']:.2f}x faster"
+                )
         print(f"batch: the two outputs are {same}; load average {_load()}")
 
 

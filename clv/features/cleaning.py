@@ -1,12 +1,9 @@
 """Clean a messy transaction log once, with every policy counted.
 
-:func:`clean_transactions` applies the data policies of the contract (rows without a
-customer id, returns and cancelled invoices, exact duplicates; see
-:mod:`clv.features._policies`) to a whole log and returns the canonical log
-(``customer_id``, ``timestamp``, ``amount``) that every feature builder then takes
-with its default policies, plus a :class:`PolicyReport` of what was dropped, netted
-or kept. ``clv train`` and ``clv score`` call it once on the file they read and print
-``report.line()``.
+:func:`clean_transactions` applies the data policies (:mod:`clv.features._policies`)
+to a whole log and returns the canonical log every feature builder takes with its
+default policies, plus the :class:`PolicyReport` (``clv train`` and ``clv score``
+print ``report.line()``).
 """
 
 from __future__ import annotations
