@@ -147,7 +147,7 @@ def cohort_table(
     --------
     >>> from clv.datasets import load_cdnow
     >>> table = cohort_table(load_cdnow(), period="M", observation_end="1998-06-30")
-    >>> table.loc[("1997-01", 0), "customers"]
+    >>> int(table.loc[("1997-01", 0), "customers"])
     781
     """
     log = LogOptions(customer_id, timestamp, amount, merge_same_day)
