@@ -34,17 +34,17 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 KINDS: tuple[str, ...] = ("baseline", "bg_nbd", "mbg_nbd", "pareto_nbd", "boosted", "hybrid")
 FORMAT_NAME = "clv-candidate"
 FORMAT_VERSION = 1
-_RFM = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+RFM_TABLE_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
 
 
-def _customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
+def customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
     if not isinstance(features, pd.DataFrame):
         raise InvalidDataError(
             f"Candidates predict from a pandas DataFrame (clv.features.customer_features); "
             f"got {type(features).__name__}."
         )
     hint = "; build it with clv.features.customer_features"
-    require_columns(features, _RFM, "The feature table", hint)
+    require_columns(features, RFM_TABLE_COLUMNS, "The feature table", hint)
     declared = features.attrs.get("time_unit")
     if declared is not None and declared != time_unit:
         raise InvalidDataError(
@@ -54,24 +54,26 @@ def _customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
     return features
 
 
-def _rfm_view(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
-    # Not `features[_RFM].reset_index(drop=True)`: selecting a list of columns costs
+def rfm_view(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
+    # Not `features[RFM_TABLE_COLUMNS].reset_index(drop=True)`: selecting a list of columns costs
     # ~0.5 ms, too much for one-row requests on the endpoint.
     index = features.index
     if (
-        list(features.columns) == _RFM
+        list(features.columns) == RFM_TABLE_COLUMNS
         and isinstance(index, pd.RangeIndex)
         and index.start == 0
         and index.step == 1
     ):
         table = features.copy(deep=False)
     else:
-        table = pd.DataFrame({name: features[name].array for name in _RFM}, columns=_RFM)
+        table = pd.DataFrame(
+            {name: features[name].array for name in RFM_TABLE_COLUMNS}, columns=RFM_TABLE_COLUMNS
+        )
     table.attrs["time_unit"] = time_unit
     return table
 
 
-def _output(index: pd.Index, **columns: np.ndarray) -> pd.DataFrame:
+def prediction_frame(index: pd.Index, **columns: np.ndarray) -> pd.DataFrame:
     """Build the prediction table: row for row with the features, with their index."""
     return pd.DataFrame(
         {name: np.asarray(columns[name], dtype="float64") for name in PREDICTION_COLUMNS},

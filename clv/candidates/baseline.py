@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from clv.candidates.base import _RFM, Candidate, _customer_table, _output, _rfm_view
+from clv.candidates.base import (
+    RFM_TABLE_COLUMNS,
+    Candidate,
+    customer_table,
+    prediction_frame,
+    rfm_view,
+)
 from clv.features.rfm import rfm_summary
 from clv.models.baseline import SimpleCLVModel, uniform_discount_factor
 
@@ -16,7 +22,7 @@ class BaselineCandidate(Candidate):
 
     name: ClassVar[str] = "baseline"
     #: The feature columns ``predict`` reads (the served model requires only these).
-    input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
+    input_columns: ClassVar[tuple[str, ...]] = tuple(RFM_TABLE_COLUMNS)
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
         table = rfm_summary(
@@ -29,12 +35,12 @@ class BaselineCandidate(Candidate):
     def predict(self, features, *, horizon, discount_rate=0.0, margin=1.0):  # noqa: D102
         self._check_is_fitted()
         horizon = self._check_predict_args(horizon, discount_rate, margin)
-        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        table = rfm_view(customer_table(features, self.time_unit_), self.time_unit_)
         purchases = self.model_.expected_purchases(table, horizon).to_numpy()
         per_purchase = self.model_.expected_spend(table).to_numpy()
         spend = purchases * per_purchase
         factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
-        return _output(
+        return prediction_frame(
             features.index,
             expected_purchases=purchases,
             probability_alive=self.model_.probability_alive(table).to_numpy(),

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from clv.candidates.base import Candidate, _customer_table, _output
+from clv.candidates.base import Candidate, customer_table, prediction_frame
 from clv.candidates.planning import plan_cutoffs
 from clv.features.behaviour import training_examples
 from clv.models.baseline import uniform_discount_factor
@@ -151,7 +151,7 @@ class BoostedCandidate(Candidate):
     def predict(self, features, *, horizon, discount_rate=0.0, margin=1.0):  # noqa: D102
         self._check_is_fitted()
         horizon = self._check_predict_args(horizon, discount_rate, margin)
-        table = _customer_table(features, self.time_unit_).reset_index(drop=True)
+        table = customer_table(features, self.time_unit_).reset_index(drop=True)
         table = self._add_btyd(table, self.training_horizon_, fit=False)
         scale = self._scale(table, horizon)
         spend = self.spend_model_boosted_.predict(table).to_numpy() * scale
@@ -159,7 +159,7 @@ class BoostedCandidate(Candidate):
         churn_h = self.churn_model_.churn_probability(table).to_numpy()
         churn = churn_h ** (horizon / self.training_horizon_)
         factor = uniform_discount_factor(horizon, self.time_unit_, discount_rate)
-        return _output(
+        return prediction_frame(
             features.index,
             expected_purchases=purchases,
             probability_alive=self._alive(table, churn_h),

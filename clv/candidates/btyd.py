@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from clv._validation import check_number, units_per_year
-from clv.candidates.base import _RFM, Candidate, _customer_table, _output, _rfm_view
+from clv.candidates.base import (
+    RFM_TABLE_COLUMNS,
+    Candidate,
+    customer_table,
+    prediction_frame,
+    rfm_view,
+)
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
 from clv.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
@@ -36,14 +42,14 @@ _TRANSACTION_MODELS = {
 }
 
 
-def _fit_btyd(kind: str, table: pd.DataFrame, penalty: float):
+def fit_btyd(kind: str, table: pd.DataFrame, penalty: float):
     transaction = _TRANSACTION_MODELS[kind](penalty=penalty).fit(table)
     repeat = table[table["frequency"] > 0]
     spend = GammaGammaModel(penalty=penalty).fit(repeat) if len(repeat) else None
     return transaction, spend
 
 
-def _save_btyd(folder: Path, transaction, spend) -> dict[str, bool]:
+def save_btyd(folder: Path, transaction, spend) -> dict[str, bool]:
     """Write the transaction and (if any) spend model of a candidate into its folder."""
     transaction.save(folder / "transaction_model.json")
     if spend is not None:
@@ -51,14 +57,14 @@ def _save_btyd(folder: Path, transaction, spend) -> dict[str, bool]:
     return {"has_spend_model": spend is not None}
 
 
-def _load_btyd(folder: Path, state: dict, kind: str):
-    """Read back what :func:`_save_btyd` wrote: (transaction model, spend model or None)."""
+def load_btyd(folder: Path, state: dict, kind: str):
+    """Read back what :func:`save_btyd` wrote: (transaction model, spend model or None)."""
     transaction = _TRANSACTION_MODELS[kind].load(folder / "transaction_model.json")
     has_spend = state.get("has_spend_model")
     return transaction, GammaGammaModel.load(folder / "spend_model.json") if has_spend else None
 
 
-def _spend_per_purchase(spend_model, table: pd.DataFrame) -> np.ndarray:
+def spend_per_purchase(spend_model, table: pd.DataFrame) -> np.ndarray:
     """Gamma-Gamma expected spend per purchase; the observed means if it cannot predict."""
     if spend_model is not None:
         try:
@@ -119,7 +125,7 @@ class _BTYDCandidate(Candidate):
     """A transaction model x Gamma-Gamma, fitted on the RFM table as of ``as_of``."""
 
     #: The feature columns ``predict`` reads (the endpoint passes only these).
-    input_columns: ClassVar[tuple[str, ...]] = tuple(_RFM)
+    input_columns: ClassVar[tuple[str, ...]] = tuple(RFM_TABLE_COLUMNS)
 
     def __init__(self, *, penalty: float = 0.0):
         self.penalty = penalty
@@ -129,7 +135,7 @@ class _BTYDCandidate(Candidate):
         table = rfm_summary(
             transactions, observation_end=as_of, time_unit=self._check_time_unit(time_unit)
         )
-        self.transaction_model_, self.spend_model_ = _fit_btyd(self.name, table, self.penalty)
+        self.transaction_model_, self.spend_model_ = fit_btyd(self.name, table, self.penalty)
         self.time_unit_ = time_unit
         # standard errors, 95 % intervals, AIC and BIC (clv.models._summary)
         self.summary_ = self.transaction_model_.summary(table)
@@ -157,13 +163,13 @@ class _BTYDCandidate(Candidate):
         from clv.models.count_calibration import count_calibration
 
         self._check_is_fitted()
-        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        table = rfm_view(customer_table(features, self.time_unit_), self.time_unit_)
         return count_calibration(self.transaction_model_, table, actual_purchases, horizon)
 
     def predict(self, features, *, horizon, discount_rate=0.0, margin=1.0):  # noqa: D102
         self._check_is_fitted()
         horizon = self._check_predict_args(horizon, discount_rate, margin)
-        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        table = rfm_view(customer_table(features, self.time_unit_), self.time_unit_)
         model = self.transaction_model_
         # Validate the table once and predict from its arrays: each public prediction
         # method re-validates the DataFrame (~1 ms each per request on the endpoint).
@@ -188,8 +194,8 @@ class _BTYDCandidate(Candidate):
         purchases, alive, churn, discounted = (
             values[inverse] for values in (purchases, alive, churn, discounted)
         )
-        per_purchase = _spend_per_purchase(self.spend_model_, table)
-        return _output(
+        per_purchase = spend_per_purchase(self.spend_model_, table)
+        return prediction_frame(
             features.index,
             expected_purchases=purchases,
             probability_alive=np.clip(alive, 0.0, 1.0),
@@ -228,9 +234,9 @@ class _BTYDCandidate(Candidate):
 
         self._check_is_fitted()
         horizon = self._check_predict_args(horizon, discount_rate, 1.0)
-        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        table = rfm_view(customer_table(features, self.time_unit_), self.time_unit_)
         model, spend = self.transaction_model_, self.spend_model_
-        per_purchase = _spend_per_purchase(spend, table)  # (its fallback: the whole table)
+        per_purchase = spend_per_purchase(spend, table)  # (its fallback: the whole table)
         # Customers with one history (frequency, recency, T, mean spend) get the same
         # intervals: each distinct history is computed once, as predict does.
         history = ("frequency", "recency", "T", "monetary_value")
@@ -243,7 +249,7 @@ class _BTYDCandidate(Candidate):
         point = per_purchase * _btyd_clv_arrays(
             model, data, np.ones(len(per_purchase)), horizon, self.time_unit_, discount_rate, 1.0
         )
-        try:  # Gamma-Gamma's spend distribution where it predicts, as _spend_per_purchase
+        try:  # Gamma-Gamma's spend distribution where it predicts, as spend_per_purchase
             spend_data = spend._prediction_table(table)[0] if spend is not None else None
         except CLVError:
             spend_data = None
@@ -285,7 +291,7 @@ class _BTYDCandidate(Candidate):
             :func:`clv.models.decisions.decision_tables`.
         """
         self._check_is_fitted()
-        table = _rfm_view(_customer_table(features, self.time_unit_), self.time_unit_)
+        table = rfm_view(customer_table(features, self.time_unit_), self.time_unit_)
         return {
             "transaction_model": self.transaction_model_,
             "spend_model": self.spend_model_,
@@ -319,10 +325,10 @@ class _BTYDCandidate(Candidate):
         return result
 
     def _state(self, folder):
-        return _save_btyd(folder, self.transaction_model_, self.spend_model_)
+        return save_btyd(folder, self.transaction_model_, self.spend_model_)
 
     def _restore(self, folder, state):
-        self.transaction_model_, self.spend_model_ = _load_btyd(folder, state, self.name)
+        self.transaction_model_, self.spend_model_ = load_btyd(folder, state, self.name)
 
 
 _DOC = """{} x Gamma-Gamma.

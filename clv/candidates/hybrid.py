@@ -30,9 +30,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from clv.candidates.base import _rfm_view
+from clv.candidates.base import rfm_view
 from clv.candidates.boosted import BoostedCandidate
-from clv.candidates.btyd import _fit_btyd, _load_btyd, _save_btyd, _spend_per_purchase
+from clv.candidates.btyd import fit_btyd, load_btyd, save_btyd, spend_per_purchase
 from clv.features.rfm import rfm_summary
 
 __all__ = ["HybridCandidate"]
@@ -58,18 +58,18 @@ class HybridCandidate(BoostedCandidate):
             ignore_index=True,
         )
         table = rfm_summary(transactions, observation_end=as_of, time_unit=self.time_unit_)
-        self.transaction_model_, self.spend_model_ = _fit_btyd("bg_nbd", table, 0.0)
+        self.transaction_model_, self.spend_model_ = fit_btyd("bg_nbd", table, 0.0)
         return examples
 
     def _add_btyd(self, table, horizon, fit=False):
         unit = self.time_unit_
-        rfm = _rfm_view(table, unit)
+        rfm = rfm_view(table, unit)
         if fit:
-            transaction, spend = _fit_btyd("bg_nbd", rfm, 0.0)
+            transaction, spend = fit_btyd("bg_nbd", rfm, 0.0)
         else:
             transaction, spend = self.transaction_model_, self.spend_model_
         purchases = transaction.expected_purchases(rfm, horizon).to_numpy()
-        per_purchase = _spend_per_purchase(spend, rfm)
+        per_purchase = spend_per_purchase(spend, rfm)
         extra = pd.DataFrame(
             {
                 "btyd_expected_purchases": purchases,
@@ -104,7 +104,7 @@ class HybridCandidate(BoostedCandidate):
     def _scale(self, table, horizon):
         if horizon == self.training_horizon_:
             return np.ones(len(table))
-        rfm = _rfm_view(table, self.time_unit_)
+        rfm = rfm_view(table, self.time_unit_)
         curve = self.transaction_model_.expected_purchases_curve(
             rfm, [self.training_horizon_, horizon]
         ).to_numpy()
@@ -123,8 +123,8 @@ class HybridCandidate(BoostedCandidate):
 
     def _state(self, folder):
         state = super()._state(folder)
-        return {**state, **_save_btyd(folder, self.transaction_model_, self.spend_model_)}
+        return {**state, **save_btyd(folder, self.transaction_model_, self.spend_model_)}
 
     def _restore(self, folder, state):
         super()._restore(folder, state)
-        self.transaction_model_, self.spend_model_ = _load_btyd(folder, state, "bg_nbd")
+        self.transaction_model_, self.spend_model_ = load_btyd(folder, state, "bg_nbd")

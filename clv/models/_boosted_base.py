@@ -32,14 +32,14 @@ def _xgboost():
     return xgboost
 
 
-def _store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+def store_arguments(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
     """Set a constructor's keyword arguments as attributes (the scikit-learn contract)."""
     for name, value in arguments.items():
         if name != "self":
             setattr(estimator, name, value)
 
 
-class _BoostedModel(BaseEstimator):
+class BoostedModel(BaseEstimator):
     """Shared machinery: feature checks, DMatrix building, training, persistence."""
 
     _booster_files: ClassVar[tuple[str, ...]] = ("booster.ubj",)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from clv._validation import check_choice, check_number
 from clv.errors import InvalidDataError
-from clv.models._boosted_base import _BoostedModel, _store
+from clv.models._boosted_base import BoostedModel, store_arguments
 from clv.models._persistence import register
 
 __all__ = ["BoostedChurnModel"]
@@ -22,7 +22,7 @@ def _logit(probability: np.ndarray) -> np.ndarray:
 
 
 @register
-class BoostedChurnModel(_BoostedModel):
+class BoostedChurnModel(BoostedModel):
     """XGBoost classifier of churn (no purchase in the horizon), calibrated.
 
     The booster is trained on a share of the customers; its raw probabilities on the
@@ -72,7 +72,7 @@ class BoostedChurnModel(_BoostedModel):
         random_state: int = 0,
         n_jobs: int = 1,
     ):
-        _store(self, locals())
+        store_arguments(self, locals())
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()

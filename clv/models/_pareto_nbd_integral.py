@@ -34,7 +34,7 @@ __all__ = ["FloatArray"]
 FloatArray = NDArray[np.float64]
 
 #: Cut the integration range where the log-integrand is this far below its tangent.
-_TAIL = 45.0
+TAIL = 45.0
 
 
 def _slope(e: FloatArray, a: FloatArray, b: float, da: float, db: float) -> FloatArray:
@@ -48,8 +48,8 @@ def _interval(
     """Integration range in z = log(m + y), after cutting the negligible tail.
 
     Concavity of phi: for z beyond a point z_k with slope d_k < 0,
-    phi(z) <= phi(z_k) + d_k (z - z_k), so the integrand beyond z_k - _TAIL / d_k is
-    below exp(-_TAIL) times its value at z_k. Tangent points: the lower end and the
+    phi(z) <= phi(z_k) + d_k (z - z_k), so the integrand beyond z_k - TAIL / d_k is
+    below exp(-TAIL) times its value at z_k. Tangent points: the lower end and the
     points y + m = m + j |alpha - beta|, j = 1, 4, where the second factor has kicked in
     (these two only for the rows whose range they fall into; there e^z is one number,
     so they cost no transcendental function per row).
@@ -68,7 +68,7 @@ def _interval(
     slope0 = _slope(e0, a, b, da, db)
     upper = np.log(m + T)
     with np.errstate(divide="ignore"):
-        np.minimum(upper, np.where(slope0 < 0.0, z0 - _TAIL / slope0, np.inf), out=upper)
+        np.minimum(upper, np.where(slope0 < 0.0, z0 - TAIL / slope0, np.inf), out=upper)
     for j in (1.0, 4.0) if spread > 0.0 else ():
         zk = math.log(m + j * spread)
         rows = np.flatnonzero((z0 < zk) & (zk < upper))
@@ -76,7 +76,7 @@ def _interval(
             ek = m + j * spread  # = e^zk
             dk = _slope(np.full(len(rows), ek), a[rows], b, da, db)
             with np.errstate(divide="ignore"):
-                upper[rows] = np.minimum(upper[rows], np.where(dk < 0.0, zk - _TAIL / dk, np.inf))
+                upper[rows] = np.minimum(upper[rows], np.where(dk < 0.0, zk - TAIL / dk, np.inf))
     cut = upper < np.log(m + T)
     e1 = m + T
     e1[cut] = np.exp(upper[cut])
@@ -158,7 +158,7 @@ def _integral_block(
     return log_i, mom
 
 
-def _log_integral(
+def log_integral(
     a: FloatArray,
     b: float,
     alpha: float,

@@ -13,14 +13,14 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from clv.models._arrays import dot
-from clv.models._pareto_nbd_integral import FloatArray, _log_integral
+from clv.models._pareto_nbd_integral import FloatArray, log_integral
 from clv.models._shared_terms import remembered
 from clv.models._stable import digamma_difference, log_add_exp, log_pochhammer
 
 __all__ = ["fit_statistics", "log_likelihood", "total_log_likelihood"]
 
 
-def _unpack(params: ArrayLike) -> tuple[float, float, float, float]:
+def unpack(params: ArrayLike) -> tuple[float, float, float, float]:
     p = np.asarray(params, dtype=np.float64).reshape(-1)
     if p.shape != (4,):
         raise ValueError(f"params must hold [r, alpha, s, beta]; got shape {p.shape}")
@@ -28,14 +28,14 @@ def _unpack(params: ArrayLike) -> tuple[float, float, float, float]:
     return r, alpha, s, beta
 
 
-def _rows(*arrays: ArrayLike) -> tuple[tuple[FloatArray, ...], tuple[int, ...]]:
+def flat_rows(*arrays: ArrayLike) -> tuple[tuple[FloatArray, ...], tuple[int, ...]]:
     """Broadcast the inputs together and flatten them to float rows."""
     arrs = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in arrays))
     shape = arrs[0].shape
     return tuple(np.ascontiguousarray(a).reshape(-1) for a in arrs), shape
 
 
-def _log_parts(
+def log_parts(
     params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray, moments: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
     """Return (ll, log E, log(s I), moments) with E the 'alive at T' term of eq. 18.
@@ -43,7 +43,7 @@ def _log_parts(
     Once per equal inputs inside :func:`clv.models._shared_terms.shared_terms`.
     """
     return remembered(
-        "pareto_nbd._log_parts",
+        "pareto_nbd.log_parts",
         (np.asarray(params, dtype=np.float64), x, t_x, T, moments),
         lambda: _compute_log_parts(params, x, t_x, T, moments),
     )
@@ -52,11 +52,11 @@ def _log_parts(
 def _compute_log_parts(
     params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray, moments: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
-    r, alpha, s, beta = _unpack(params)
+    r, alpha, s, beta = unpack(params)
     a = r + x
     log_c = log_pochhammer(r, x) + r * np.log(alpha) + s * np.log(beta)
     log_e = -a * np.log(alpha + T) - s * np.log(beta + T)
-    log_i, mom = _log_integral(a, s + 1.0, alpha, beta, t_x, T, moments)
+    log_i, mom = log_integral(a, s + 1.0, alpha, beta, t_x, T, moments)
     log_si = np.log(s) + log_i
     ll = log_c + log_add_exp(log_e, log_si)
     return ll, log_e, log_si, mom
@@ -89,9 +89,9 @@ def log_likelihood(
         \partial_\beta \ell &= s/\beta - p\, s/(\beta+T)
                           - (1-p)(s+1)\langle 1/(\beta+y)\rangle
     """
-    (x, t_x, T), shape = _rows(x, t_x, T)
-    r, alpha, s, beta = _unpack(params)
-    ll, log_e, log_si, mom = _log_parts(params, x, t_x, T, moments=True)
+    (x, t_x, T), shape = flat_rows(x, t_x, T)
+    r, alpha, s, beta = unpack(params)
+    ll, log_e, log_si, mom = log_parts(params, x, t_x, T, moments=True)
     assert mom is not None
     p = np.exp(log_e - np.logaddexp(log_e, log_si))
     q = 1.0 - p
@@ -129,7 +129,7 @@ def fit_statistics(
 
 def total_log_likelihood(params: ArrayLike, stats: dict) -> tuple[float, FloatArray]:
     """Weighted total of :func:`log_likelihood` and its gradient from :func:`fit_statistics`."""
-    r, alpha, s, beta = _unpack(params)
+    r, alpha, s, beta = unpack(params)
     total, by_x, by_T, x_by_T = stats["total"], stats["by_x"], stats["by_T"], stats["x_by_T"]
     x_levels, T_levels, T_code = stats["x_levels"], stats["T_levels"], stats["T_code"]
     w, x = stats["w"], stats["x"]
@@ -138,7 +138,7 @@ def total_log_likelihood(params: ArrayLike, stats: dict) -> tuple[float, FloatAr
     log_e = np.take(log_aT, T_code)
     log_e *= -a
     log_e -= s * np.take(log_bT, T_code)
-    log_i, mom = _log_integral(a, s + 1.0, alpha, beta, stats["t_x"], stats["T"], True)
+    log_i, mom = log_integral(a, s + 1.0, alpha, beta, stats["t_x"], stats["T"], True)
     assert mom is not None
     # d = log(sI / E); ll = log E + softplus(d), P(alive) = 1 / (1 + e^d)
     d = np.log(s) + log_i

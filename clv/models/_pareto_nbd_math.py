@@ -6,8 +6,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import hyperu
 
-from clv.models._pareto_nbd_integral import _TAIL, FloatArray
-from clv.models._pareto_nbd_likelihood import _log_parts, _rows, _unpack
+from clv.models._pareto_nbd_integral import TAIL, FloatArray
+from clv.models._pareto_nbd_likelihood import flat_rows, log_parts, unpack
 from clv.models._stable import exp_or_zero, log_add_exp, unit_legendre
 
 __all__ = [
@@ -26,18 +26,18 @@ _GL_U, _GL_W = unit_legendre(_N_NODES)
 _LOG_GL_W = np.log(_GL_W)
 
 
-def _log_p_alive(params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
-    _, log_e, log_si, _ = _log_parts(params, x, t_x, T, moments=False)
+def log_p_alive(params: ArrayLike, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
+    _, log_e, log_si, _ = log_parts(params, x, t_x, T, moments=False)
     return log_e - log_add_exp(log_e, log_si)
 
 
 def probability_alive(params: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:
     r"""P(alive at T | x, t_x, T): Fader & Hardie (2005) note, eq. 36, in log space."""
-    (x, t_x, T), shape = _rows(x, t_x, T)
-    return np.clip(exp_or_zero(_log_p_alive(params, x, t_x, T)), 0.0, 1.0).reshape(shape)
+    (x, t_x, T), shape = flat_rows(x, t_x, T)
+    return np.clip(exp_or_zero(log_p_alive(params, x, t_x, T)), 0.0, 1.0).reshape(shape)
 
 
-def _one_minus_pow_over(k: float, q: FloatArray) -> FloatArray:
+def one_minus_pow_over(k: float, q: FloatArray) -> FloatArray:
     r""":math:`(1 - e^{-k q}) / k`, with the limit :math:`q` at :math:`k = 0`."""
     kq = k * q
     small = np.abs(kq) < 1e-8
@@ -56,9 +56,9 @@ def expected_purchases_new_customer(params: ArrayLike, t: ArrayLike) -> FloatArr
 
     (limit at :math:`s = 1`: :math:`\frac{r\beta}{\alpha}\log(1 + t/\beta)`).
     """
-    r, alpha, s, beta = _unpack(params)
+    r, alpha, s, beta = unpack(params)
     t = np.asarray(t, dtype=np.float64)
-    return r / alpha * beta * _one_minus_pow_over(s - 1.0, np.log1p(t / beta))
+    return r / alpha * beta * one_minus_pow_over(s - 1.0, np.log1p(t / beta))
 
 
 def conditional_expected_purchases(
@@ -71,10 +71,10 @@ def conditional_expected_purchases(
         E[Y(t) \mid x, t_x, T] = P(\text{alive}) \,\frac{(r+x)(\beta+T)}{(\alpha+T)(s-1)}
             \left[1 - \left(\frac{\beta+T}{\beta+T+t}\right)^{s-1}\right]
     """
-    (t, x, t_x, T), shape = _rows(t, x, t_x, T)
-    r, alpha, s, beta = _unpack(params)
-    log_pa = _log_p_alive(params, x, t_x, T)
-    growth = (beta + T) * _one_minus_pow_over(s - 1.0, np.log1p(t / (beta + T)))
+    (t, x, t_x, T), shape = flat_rows(t, x, t_x, T)
+    r, alpha, s, beta = unpack(params)
+    log_pa = log_p_alive(params, x, t_x, T)
+    growth = (beta + T) * one_minus_pow_over(s - 1.0, np.log1p(t / (beta + T)))
     out = exp_or_zero(log_pa + np.log(r + x) - np.log(alpha + T)) * growth
     return out.reshape(shape)
 
@@ -94,9 +94,9 @@ def conditional_probability_no_purchase(
 
     a difference of log-likelihoods (note 028, eq. 16 at n = 0, gives the same number).
     """
-    (t, x, t_x, T), shape = _rows(t, x, t_x, T)
-    ll_now, _, _, _ = _log_parts(params, x, t_x, T, moments=False)
-    ll_later, _, _, _ = _log_parts(params, x, t_x, T + t, moments=False)
+    (t, x, t_x, T), shape = flat_rows(t, x, t_x, T)
+    ll_now, _, _, _ = log_parts(params, x, t_x, T, moments=False)
+    ll_later, _, _, _ = log_parts(params, x, t_x, T + t, moments=False)
     return np.clip(exp_or_zero(ll_later - ll_now), 0.0, 1.0).reshape(shape)
 
 
@@ -106,13 +106,13 @@ def _log_discount_integral(s: float, z: FloatArray) -> FloatArray:
     Below z = 0.01 ``hyperu``'s series, where it is finite (the rule loses digits there).
     """
     c = s - 1.0
-    # Past zeta_b the slope -z e^zeta - c is below -_TAIL (or zeta_b = 0); zeta_b lies
+    # Past zeta_b the slope -z e^zeta - c is below -TAIL (or zeta_b = 0); zeta_b lies
     # beyond the mode log(-c / z) of phi when c < 0.
-    zeta_b = np.log(np.maximum(1.0, (_TAIL + abs(c)) / z))
-    upper = zeta_b + _TAIL / (z * np.exp(zeta_b) + c)
+    zeta_b = np.log(np.maximum(1.0, (TAIL + abs(c)) / z))
+    upper = zeta_b + TAIL / (z * np.exp(zeta_b) + c)
     slope_0 = -z - c
     with np.errstate(divide="ignore"):
-        upper = np.where(slope_0 < 0.0, np.minimum(upper, -_TAIL / slope_0), upper)
+        upper = np.where(slope_0 < 0.0, np.minimum(upper, -TAIL / slope_0), upper)
     zeta = upper[:, None] * _GL_U
     lg = -z[:, None] * np.expm1(zeta) - c * zeta + _LOG_GL_W
     top = lg.max(axis=1)
@@ -138,9 +138,9 @@ def discounted_expected_residual_transactions(
     :math:`J(s, z) = z^{s-1}\Psi(s, s; z) = \int_0^\infty e^{-zv}(1+v)^{-s}dv`, in log space.
     ``delta`` is per time unit (a yearly rate ``d`` over weeks: ``log(1 + d) / 52``).
     """
-    (delta, x, t_x, T), shape = _rows(delta, x, t_x, T)
-    r, alpha, s, beta = _unpack(params)
-    log_pa = _log_p_alive(params, x, t_x, T)
+    (delta, x, t_x, T), shape = flat_rows(delta, x, t_x, T)
+    r, alpha, s, beta = unpack(params)
+    log_pa = log_p_alive(params, x, t_x, T)
     log_j = _log_discount_integral(s, delta * (beta + T))
     out = exp_or_zero(log_pa + np.log(r + x) - np.log(alpha + T) + np.log(beta + T) + log_j)
     return out.reshape(shape)
@@ -154,7 +154,7 @@ def sample(
     Per customer ``lambda ~ Gamma(r, alpha)``, ``mu ~ Gamma(s, beta)``, a lifetime
     ``tau ~ Exp(mu)``; ``x ~ Poisson(lambda min(tau, T))`` and ``t_x = min(tau, T) U^(1/x)``.
     """
-    r, alpha, s, beta = _unpack(params)
+    r, alpha, s, beta = unpack(params)
     gen = np.random.default_rng(rng)
     T = np.asarray(T, dtype=np.float64)
     shape = T.shape

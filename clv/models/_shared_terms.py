@@ -2,7 +2,7 @@
 
 A scoring call asks a transaction model for expected purchases, P(alive), churn and
 discounted purchases of the same customers; for Pareto/NBD each starts from the same
-costly likelihood terms (:func:`clv.models._pareto_nbd_likelihood._log_parts`).
+costly likelihood terms (:func:`clv.models._pareto_nbd_likelihood.log_parts`).
 Inside :func:`shared_terms` (opened by :func:`clv.serving.table_scoring.predict_table`),
 :func:`remembered` keeps each term under a digest of its name and the bytes of its
 inputs; callers must not modify what it returns. The state is a ``ContextVar``:

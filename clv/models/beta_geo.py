@@ -30,7 +30,7 @@ from clv.models._transaction_model import TransactionModel
 __all__ = ["BetaGeoModel"]
 
 
-class _BetaGeoFamily(PredictiveDistributionMixin, TransactionModel):
+class BetaGeoFamily(PredictiveDistributionMixin, TransactionModel):
     """BG/NBD and MBG/NBD; ``_shift`` 1 lets a customer drop out at time 0 too (MBG/NBD).
 
     Given alive at T an MBG/NBD customer has survived that dropout: BG/NBD with ``b + 1``.
@@ -111,7 +111,7 @@ class _BetaGeoFamily(PredictiveDistributionMixin, TransactionModel):
         return self._probability_alive(params, data) * later
 
 
-class BetaGeoModel(_BetaGeoFamily):
+class BetaGeoModel(BetaGeoFamily):
     """BG/NBD model of repeat purchasing (Fader, Hardie & Lee 2005).
 
     While active, a customer buys as a Poisson process with rate ``lambda ~

@@ -16,7 +16,7 @@ import pandas as pd
 
 from clv._validation import check_choice, check_number
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.models._boosted_base import _BoostedModel, _store
+from clv.models._boosted_base import BoostedModel, store_arguments
 from clv.models._boosted_churn import BoostedChurnModel
 from clv.models._persistence import register
 
@@ -26,7 +26,7 @@ _SPEND_OBJECTIVES = ("reg:tweedie", "reg:squarederror", "count:poisson", "hurdle
 
 
 @register
-class BoostedSpendModel(_BoostedModel):
+class BoostedSpendModel(BoostedModel):
     """XGBoost regressor of a non-negative total (future spend, or purchase counts).
 
     Parameters
@@ -91,7 +91,7 @@ class BoostedSpendModel(_BoostedModel):
         random_state: int = 0,
         n_jobs: int = 1,
     ):
-        _store(self, locals())
+        store_arguments(self, locals())
 
     def _check_hyperparameters(self) -> None:
         super()._check_hyperparameters()

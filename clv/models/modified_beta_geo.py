@@ -4,19 +4,19 @@ Batislam, E. P., Denizel, M. & Filiztekin, A. (2007). "Empirical validation and
 comparison of models for customer base analysis." *International Journal of Research
 in Marketing* 24(3), 201-209 (likelihood eq. 4, P(alive) Appendix A eq. 5); the
 conditional expectation follows Wagner, U. & Hoppe, D. (2008). The mathematics is
-BG/NBD's with ``b`` shifted by one (:class:`clv.models.beta_geo._BetaGeoFamily`).
+BG/NBD's with ``b`` shifted by one (:class:`clv.models.beta_geo.BetaGeoFamily`).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from clv.models.beta_geo import _BetaGeoFamily
+from clv.models.beta_geo import BetaGeoFamily
 
 __all__ = ["ModifiedBetaGeoModel"]
 
 
-class ModifiedBetaGeoModel(_BetaGeoFamily):
+class ModifiedBetaGeoModel(BetaGeoFamily):
     """MBG/NBD model (Batislam, Denizel & Filiztekin 2007).
 
     As BG/NBD, but a customer may drop out right after the first purchase too, so

@@ -28,7 +28,7 @@ import pandas as pd
 from clv._validation import check_number
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.models._beta_geo_math import expected_purchases_given_alive
-from clv.models._pareto_nbd_math import _one_minus_pow_over
+from clv.models._pareto_nbd_math import one_minus_pow_over
 from clv.models._stable import beta_rule
 from clv.models._transaction_model import TransactionModel
 from clv.models.beta_geo import BetaGeoModel
@@ -47,11 +47,11 @@ def _pareto_curve(params, data, horizons, keep):
 
     r, alpha, s, beta = params
     x, t_x, T = data["frequency"], data["recency"], data["T"]
-    log_alive = math_._log_p_alive(params, x, t_x, T)
+    log_alive = math_.log_p_alive(params, x, t_x, T)
     scaled = (beta + T) / keep
     level = np.exp(log_alive + np.log(r + x) - np.log(alpha + T))
     return np.stack(
-        [level * scaled * _one_minus_pow_over(s - 1.0, np.log1p(t / scaled)) for t in horizons],
+        [level * scaled * one_minus_pow_over(s - 1.0, np.log1p(t / scaled)) for t in horizons],
         axis=1,
     )
 

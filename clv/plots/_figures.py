@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from clv.errors import InvalidDataError, InvalidParameterError, describe_examples
 
 
-def _compact_number(value: float, _position: object = None) -> str:
+def compact_number(value: float, _position: object = None) -> str:
     """Tick label such as 950, 12k, 3.4M."""
     for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
@@ -22,7 +22,7 @@ def _compact_number(value: float, _position: object = None) -> str:
     return f"{value:.3g}"
 
 
-def _figure(width: float = 7.0, height: float = 4.5) -> Figure:
+def new_figure(width: float = 7.0, height: float = 4.5) -> Figure:
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
@@ -57,7 +57,7 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 100) -> Path:
     return target
 
 
-def _transaction_model(model: Any) -> Any:
+def transaction_model_of(model: Any) -> Any:
     for candidate in (model, getattr(model, "transaction_model_", None)):
         if candidate is not None and hasattr(candidate, "expected_purchases_new_customer"):
             if getattr(candidate, "discrete_time", False):
@@ -76,14 +76,14 @@ def _transaction_model(model: Any) -> Any:
     )
 
 
-def _time_unit(model: Any, table: pd.DataFrame | None) -> str | None:
+def time_unit_of(model: Any, table: pd.DataFrame | None) -> str | None:
     unit = getattr(model, "time_unit_", None)
     if unit is None and table is not None:
         unit = table.attrs.get("time_unit")
     return unit
 
 
-def _series(values: Any, name: str) -> pd.Series:
+def as_series(values: Any, name: str) -> pd.Series:
     if isinstance(values, pd.Series):
         series = values
     else:
@@ -106,10 +106,12 @@ def _series(values: Any, name: str) -> pd.Series:
     return series
 
 
-def _aligned(actual: Any, predicted: Any, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+def aligned_values(
+    actual: Any, predicted: Any, names: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Two vectors, aligned on the first one's index when both are Series."""
-    a = _series(actual, names[0])
-    p = _series(predicted, names[1])
+    a = as_series(actual, names[0])
+    p = as_series(predicted, names[1])
     if isinstance(actual, pd.Series) and isinstance(predicted, pd.Series):
         missing = a.index.difference(p.index, sort=False)
         if len(missing):
@@ -125,7 +127,7 @@ def _aligned(actual: Any, predicted: Any, names: tuple[str, str]) -> tuple[np.nd
     return a.to_numpy(), p.to_numpy()
 
 
-def _named(predicted: Any, default: str) -> dict[str, Any]:
+def named_predictions(predicted: Any, default: str) -> dict[str, Any]:
     if isinstance(predicted, Mapping):
         if not predicted:
             raise InvalidDataError("No predictions to plot: the mapping is empty.")

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from clv._validation import DAY_UNITS, TIME_UNIT_NAMES, check_number, require_columns
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.plots._figures import _aligned, _figure, _time_unit, _transaction_model
+from clv.plots._figures import aligned_values, new_figure, time_unit_of, transaction_model_of
 
 
 def probability_alive_matrix(
@@ -53,7 +53,7 @@ def probability_alive_matrix(
     A customer with frequency 0 has recency 0 by definition; that row shows the
     one value for every recency.
     """
-    transaction_model = _transaction_model(model)
+    transaction_model = transaction_model_of(model)
     if table is not None:
         max_frequency = int(table["frequency"].max()) if max_frequency is None else max_frequency
         max_recency = float(table["T"].max()) if max_recency is None else max_recency
@@ -75,12 +75,12 @@ def probability_alive_matrix(
             "T": np.full(f_grid.size, float(max_recency)),
         }
     )
-    unit = _time_unit(transaction_model, table)
+    unit = time_unit_of(transaction_model, table)
     if unit is not None:
         grid.attrs["time_unit"] = unit
     alive = transaction_model.probability_alive(grid).to_numpy().reshape(f_grid.shape)
 
-    figure = _figure(7.0, 5.0)
+    figure = new_figure(7.0, 5.0)
     axes = figure.add_subplot()
     image = axes.imshow(
         alive,
@@ -142,12 +142,12 @@ def expected_vs_actual_by_frequency(
         expected = model.set_axis(index) if model.index.equals(table.index) else model
         label = str(model.name or "model")
     else:
-        transaction_model = _transaction_model(model)
+        transaction_model = transaction_model_of(model)
         expected = transaction_model.expected_purchases(
             table, float(table["holdout_duration"].iloc[0])
         ).set_axis(index)  # predictions keep the table's index; key them by customer here
         label = type(transaction_model).__name__
-    actual, predicted = _aligned(
+    actual, predicted = aligned_values(
         pd.Series(table["holdout_frequency"].to_numpy(dtype=np.float64), index=index),
         expected,
         ("holdout_frequency", "predicted"),
@@ -158,7 +158,7 @@ def expected_vs_actual_by_frequency(
     counts = frame.groupby("group").size().sort_index()
     labels = [f"{int(g)}+" if g == max_frequency else str(int(g)) for g in means.index]
 
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     positions = np.arange(len(means))
     axes.plot(positions, means["actual"], marker="o", label="Actual")
@@ -215,8 +215,8 @@ def cumulative_tracking(
     from clv.features._contract import prepare_transactions
     from clv.features._definitions import purchase_events
 
-    transaction_model = _transaction_model(model)
-    unit = _time_unit(transaction_model, table)
+    transaction_model = transaction_model_of(model)
+    unit = time_unit_of(transaction_model, table)
     if unit not in DAY_UNITS:
         raise InvalidParameterError(
             "cumulative_tracking needs the time unit 'D' or 'W' on the model or the table "
@@ -259,7 +259,7 @@ def cumulative_tracking(
 
     x = (step_ends - start) / unit_days
     unit_name = TIME_UNIT_NAMES[unit]
-    figure = _figure(8.0, 4.5)
+    figure = new_figure(8.0, 4.5)
     axes = figure.add_subplot()
     axes.plot(x, actual, label="Actual")
     axes.plot(x, predicted, linestyle="--", label=type(transaction_model).__name__)
@@ -299,7 +299,7 @@ def holdout_count_histogram(
     matplotlib.figure.Figure
     """
     positions = np.arange(len(histogram))
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     axes.bar(positions - 0.2, histogram["actual"], width=0.4, label="actual")
     axes.bar(positions + 0.2, histogram["predicted"], width=0.4, label="predicted")

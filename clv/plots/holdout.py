@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from clv._validation import check_number
 from clv.errors import InvalidDataError
 from clv.metrics import prediction_buckets, ranked_with_ties_averaged
-from clv.plots._figures import _aligned, _figure, _named, _series
+from clv.plots._figures import aligned_values, as_series, named_predictions, new_figure
 
 
 def decile_chart(
@@ -48,12 +48,12 @@ def decile_chart(
     -------
     matplotlib.figure.Figure
     """
-    a, p = _aligned(actual, predicted, ("actual", "predicted"))
+    a, p = aligned_values(actual, predicted, ("actual", "predicted"))
     buckets = prediction_buckets(p, n_buckets)
     frame = pd.DataFrame({"bucket": buckets + 1, "actual": a, "predicted": p})
     means = frame.groupby("bucket").mean().sort_index()
 
-    figure = _figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     positions = np.arange(len(means))
     width = 0.4
@@ -106,13 +106,13 @@ def gain_curve(
     -------
     matplotlib.figure.Figure
     """
-    figure = _figure(6.0, 5.0)
+    figure = new_figure(6.0, 5.0)
     axes = figure.add_subplot()
-    a = _series(actual, "actual").to_numpy()
+    a = as_series(actual, "actual").to_numpy()
     if (a < 0).any():
         raise InvalidDataError("'actual' must be non-negative for a gain curve.")
-    for name, values in _named(predicted, "model").items():
-        y, p = _aligned(actual, values, ("actual", name))
+    for name, values in named_predictions(predicted, "model").items():
+        y, p = aligned_values(actual, values, ("actual", name))
         curve = _captured(y, p)
         axes.plot(np.linspace(0, 1, curve.size), curve, label=name)
     perfect = _captured(a, a)
@@ -157,12 +157,12 @@ def churn_reliability_curve(
     matplotlib.figure.Figure
     """
     check_number("n_bins", n_bins, low=2, integer=True)
-    figure = _figure(6.0, 6.0)
+    figure = new_figure(6.0, 6.0)
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="Perfectly calibrated")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    for name, values in _named(churn_probability, "model").items():
-        y, p = _aligned(churned, values, ("churned", name))
+    for name, values in named_predictions(churn_probability, "model").items():
+        y, p = aligned_values(churned, values, ("churned", name))
         if not np.isin(y, (0.0, 1.0)).all():
             raise InvalidDataError("'churned' must hold only 0/1 (or False/True) labels.")
         if ((p < 0) | (p > 1)).any():

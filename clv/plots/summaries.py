@@ -9,7 +9,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from clv.errors import InvalidParameterError
 from clv.models.segments import segment_summary
-from clv.plots._figures import _compact_number, _figure
+from clv.plots._figures import compact_number, new_figure
 
 
 def clv_by_segment(predictions_with_segment: pd.DataFrame, *, title: str | None = None) -> Figure:
@@ -35,7 +35,7 @@ def clv_by_segment(predictions_with_segment: pd.DataFrame, *, title: str | None 
     ]
     labels = [f"{name}\n(n={count})" for name, count in zip(names, summary["count"], strict=True)]
 
-    figure = _figure(11.0, 4.5)
+    figure = new_figure(11.0, 4.5)
     left, right = figure.subplots(1, 2)
     left.boxplot(values, orientation="horizontal", showfliers=False)
     left.set_yticks(np.arange(1, len(names) + 1), labels)
@@ -51,7 +51,7 @@ def clv_by_segment(predictions_with_segment: pd.DataFrame, *, title: str | None 
     right.set_title("Total (red: at risk)")
     for axis in (left, right):  # few, compact money ticks: long ones ran into each other
         axis.xaxis.set_major_locator(MaxNLocator(nbins=4))
-        axis.xaxis.set_major_formatter(FuncFormatter(_compact_number))
+        axis.xaxis.set_major_formatter(FuncFormatter(compact_number))
     figure.suptitle(title or "Customer lifetime value by segment")
     return figure
 
@@ -81,7 +81,7 @@ def cohort_heatmap(
             f"The cohort table has no column {value!r}; columns: {list(table.columns)}."
         )
     grid = table[value].unstack("age")
-    figure = _figure(9.0, max(3.0, 0.35 * len(grid) + 1.5))
+    figure = new_figure(9.0, max(3.0, 0.35 * len(grid) + 1.5))
     axes = figure.add_subplot()
     image = axes.imshow(np.ma.masked_invalid(grid.to_numpy(dtype=np.float64)), aspect="auto")
     axes.set_yticks(np.arange(len(grid)), [str(label) for label in grid.index])

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from clv.errors import ModelLoadError
 from clv.errors import first_line as _first_line
 
-_MODELS_SCHEME = "models:/"
+MODELS_SCHEME = "models:/"
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,9 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
     from clv.training.stores import check_store
 
     check_store(uri, create=False)
-    if not model_uri.startswith(_MODELS_SCHEME):
+    if not model_uri.startswith(MODELS_SCHEME):
         return ResolvedModel(model_uri, model_uri, None, None, uri)
-    rest = model_uri[len(_MODELS_SCHEME) :].strip("/")
+    rest = model_uri[len(MODELS_SCHEME) :].strip("/")
     from mlflow.exceptions import MlflowException
 
     from clv.training.store_client import mlflow_client
@@ -128,7 +128,7 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
         raise ModelLoadError(
             f"Unknown model {model_uri!r} in the MLflow store {uri}: {_first_line(error)}"
         ) from error
-    return ResolvedModel(model_uri, f"{_MODELS_SCHEME}{name}/{version}", name, version, uri)
+    return ResolvedModel(model_uri, f"{MODELS_SCHEME}{name}/{version}", name, version, uri)
 
 
 def download_model(resolved: ResolvedModel, directory: str | Path | None = None) -> Path:

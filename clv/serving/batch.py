@@ -78,7 +78,7 @@ from clv.mlflow_model.intervals import (
 )
 from clv.mlflow_model.scoring import clv_metadata, score_transactions
 from clv.mlflow_model.signature import OUTPUT_COLUMNS as MODEL_OUTPUT_COLUMNS
-from clv.serving.output import _PARQUET, _suffix, _Writer, check_paths
+from clv.serving.output import PARQUET_SUFFIXES, ScoreWriter, check_paths, lower_suffix
 from clv.serving.partition import (
     Progress,
     check_parquet_columns,
@@ -259,7 +259,7 @@ def score_file(
             "warn": False,
             "interval": level,
         }
-        if _suffix(source) in _PARQUET:
+        if lower_suffix(source) in PARQUET_SUFFIXES:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
@@ -273,7 +273,7 @@ def score_file(
             head = csv_header(source, columns)
             total_rows = len(head) if len(head) < 10_000 else estimate_csv_rows(source)
             id_dtype = head[customer_id].dtype
-        writer = _Writer(target, work)
+        writer = ScoreWriter(target, work)
         summaries: list[pd.DataFrame] = []
         reports: list[Any] = []
 

@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from clv.serving._models import _MODELS_SCHEME, ResolvedModel
-from clv.training.stores import _sqlite_path, resolve_tracking_uri
+from clv.serving._models import MODELS_SCHEME, ResolvedModel
+from clv.training.stores import resolve_tracking_uri, sqlite_path
 
 __all__ = ["CACHE_ENV", "cache_entry", "load_entry", "save_entry", "store_state"]
 
@@ -47,7 +47,7 @@ def _root() -> Path | None:
 
 def store_state(tracking_uri: str) -> list[Any] | None:
     """Return the stamp of a SQLite store's file, or ``None`` (not SQLite, missing, mid-write)."""
-    path = _sqlite_path(tracking_uri)
+    path = sqlite_path(tracking_uri)
     if path is None or os.path.exists(f"{path}-journal"):  # a write is under way
         return None
     state: list[Any] = []
@@ -70,7 +70,7 @@ def cache_entry(model_uri: object, tracking_uri: str | None) -> tuple[Path, list
     if root is None or not isinstance(model_uri, str):
         return None
     model_uri = model_uri.strip()
-    if not model_uri.startswith(_MODELS_SCHEME):
+    if not model_uri.startswith(MODELS_SCHEME):
         return None
     uri = resolve_tracking_uri(tracking_uri)
     state = store_state(uri)
@@ -120,7 +120,7 @@ def save_entry(entry: Path, state: list[Any], resolved: ResolvedModel, path: Pat
         (staging / "entry.json").write_text(json.dumps(record), "utf-8")
         for other in root.iterdir():
             found = _read(other) if other.name != staging.name else None
-            store = _sqlite_path(found[1]["resolved"]["tracking_uri"]) if found else None
+            store = sqlite_path(found[1]["resolved"]["tracking_uri"]) if found else None
             if other == entry or (store is not None and not store.exists()):
                 shutil.rmtree(other, ignore_errors=True)
         os.rename(staging, entry)

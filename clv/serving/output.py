@@ -1,7 +1,7 @@
 """Where batch scores go: the output path checked, and the scores published atomically.
 
 :func:`check_paths` refuses an output that is the transaction file itself (by any
-path) before anything is read or written; :class:`_Writer` appends scored chunks to a
+path) before anything is read or written; :class:`ScoreWriter` appends scored chunks to a
 temporary file in the run's work folder and publishes it with :func:`os.replace` only
 when every customer is scored (:mod:`clv.serving.batch`, "Atomic output").
 """
@@ -20,17 +20,18 @@ from clv.features.io import (
     check_transaction_file,
 )
 
-_PARQUET = (".parquet", ".pq")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV = (".csv",)
 
 
-def _suffix(path: Path) -> str:
+def lower_suffix(path: Path) -> str:
+    """Return the file's last suffix in lower case (``.csv``, ``.parquet``)."""
     return path.suffix.lower()
 
 
 def _check_output(output: str | Path) -> Path:
     location = Path(output)
-    if _suffix(location) not in _PARQUET + _CSV:
+    if lower_suffix(location) not in PARQUET_SUFFIXES + _CSV:
         raise InvalidParameterError(
             f"The output {str(location)!r} must end in .parquet, .pq or .csv (the format "
             "follows the extension)."
@@ -82,19 +83,20 @@ def check_paths(transactions_path: str | Path, output: str | Path) -> tuple[Path
     return source, target
 
 
-class _Writer:
+class ScoreWriter:
     """Append scored chunks to a temporary file; publish it with os.replace."""
 
     def __init__(self, output: Path, folder: Path) -> None:
         self.output = output
         self.temporary = folder / f"scores{output.suffix}"
-        self.parquet = _suffix(output) in _PARQUET
+        self.parquet = lower_suffix(output) in PARQUET_SUFFIXES
         self.writer: Any = None
         self.handle: Any = None
         self.schema: Any = None
         self.rows = 0
 
     def append(self, frame: pd.DataFrame) -> None:
+        """Write one chunk of scores to the temporary file."""
         if self.parquet:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -127,12 +129,14 @@ class _Writer:
         self.rows += len(frame)
 
     def commit(self) -> None:
+        """Publish the scores at the output path; refuse an empty result."""
         self._close()
         if self.rows == 0:
             raise InvalidDataError("No customer was scored: nothing to write.")
         os.replace(self.temporary, self.output)
 
     def abort(self) -> None:
+        """Close and delete the temporary file: the output is left as it was."""
         try:
             self._close()
         finally:

@@ -148,7 +148,7 @@ def check_training_settings(
         For the first invalid setting, or an MLflow store that cannot be used.
     """
     from clv.mlflow_model.margin import check_margin
-    from clv.training.compare import _kinds
+    from clv.training.compare import checked_kinds
     from clv.training.stores import check_store, resolve_tracking_uri
 
     check_time_unit(time_unit, "DWM")
@@ -168,7 +168,7 @@ def check_training_settings(
     horizon = check_positive("horizon", holdout_length if horizon is None else horizon)
     check_discount_rate(discount_rate, optional=False)
     check_margin(margin)
-    chosen = None if kinds is None else _kinds(kinds)
+    chosen = None if kinds is None else checked_kinds(kinds)
     uri = check_store(resolve_tracking_uri(tracking_uri), create=True)
     return TrainingSettings(calibration_text, holdout_text, holdout_length, horizon, chosen, uri)
 

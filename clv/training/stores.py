@@ -111,7 +111,7 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     return uri
 
 
-def _sqlite_path(tracking_uri: str) -> Path | None:
+def sqlite_path(tracking_uri: str) -> Path | None:
     parsed = urlparse(tracking_uri)
     if parsed.scheme != "sqlite" or tracking_uri.startswith("sqlite:///:memory:"):
         return None
@@ -124,14 +124,14 @@ def artifact_location_for(tracking_uri: str) -> str | None:
 
     ``None`` (the store's or server's own default) for any other store.
     """
-    database = _sqlite_path(tracking_uri)
+    database = sqlite_path(tracking_uri)
     if database is None:
         return None
     return (database.resolve().parent / DEFAULT_ARTIFACT_DIR).as_uri()
 
 
 def _check_sqlite(uri: str, *, create: bool) -> None:
-    path = _sqlite_path(uri)
+    path = sqlite_path(uri)
     if path is None:
         return
     try:
