@@ -133,3 +133,39 @@ def test_no_import_cycle():
 def test_every_module_is_a_small_room(name):
     lines = len(MODULES[name].read_text().splitlines())
     assert lines <= 400, f"{name} has {lines} lines"
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_no_module_takes_another_modules_private_name():
+    """``from clv.x import _name`` (or ``module._name``) reaches into another module.
+
+    A name another module uses is part of its module's interface and has a public name;
+    importing a private *module* (``from clv.models import _count_distributions``) is fine.
+    """
+    reaches = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(), str(path))
+        aliases: set[str] = set()  # local names bound to a clv module
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("clv"):
+                for alias in node.names:
+                    if f"{node.module}.{alias.name}" in MODULES:
+                        aliases.add(alias.asname or alias.name)
+                    elif _private(alias.name):
+                        reaches.append(
+                            f"{name}:{node.lineno} from {node.module} import {alias.name}"
+                        )
+            elif isinstance(node, ast.Import):
+                aliases.update(a.asname for a in node.names if a.asname and a.name in MODULES)
+        reaches += [
+            f"{name}:{node.lineno} {node.value.id}.{node.attr}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and _private(node.attr)
+        ]
+    assert not reaches, f"{len(reaches)} private names taken:\n" + "\n".join(reaches)
