@@ -42,7 +42,9 @@ def venv_script(name: str) -> Path:
 def clean_env() -> dict[str, str]:
     """The environment of a cron job: the venv not activated, no PYSPARK_PYTHON.
 
-    PATH without the venv's bin folder, no VIRTUAL_ENV, PYSPARK_*, PYTHONPATH. Where
+    PATH without the venv's bin folder, no VIRTUAL_ENV, PYSPARK_*, PYTHONPATH; the
+    suite's CLV_MODEL_CACHE (off, tests/conftest.py) is kept so that no Spark process
+    writes into the real ~/.cache/clv/models. Where
     the venv's Python, started so, would import another clv than the tests do (an
     engineer's worktree beside the editable install), PYTHONPATH points at the tested
     clv; on a clean checkout with clv installed in its venv it is not set at all.
@@ -54,7 +56,7 @@ def clean_env() -> dict[str, str]:
         entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != bin_folder
     )
     env = {"PATH": path, "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
-    for name in ("JAVA_HOME", "TMPDIR"):
+    for name in ("JAVA_HOME", "TMPDIR", "CLV_MODEL_CACHE"):
         if name in os.environ:
             env[name] = os.environ[name]
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"

@@ -150,6 +150,7 @@ def test_clv_score_engine_spark_equals_engine_local(store, tmp_path):
     # The Python workers run the driver's interpreter (PYSPARK_PYTHON unset, the
     # venv's bin not on PATH: PySpark alone would start whatever python3 PATH has).
     assert "PYSPARK_PYTHON" not in clean_env()
+    assert clean_env()["CLV_MODEL_CACHE"] == "off"  # not the real ~/.cache/clv/models
     outputs = {}
     for engine in ("spark", "local"):
         output: Path = tmp_path / f"{engine}.csv"
