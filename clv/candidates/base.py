@@ -34,7 +34,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 KINDS: tuple[str, ...] = ("baseline", "bg_nbd", "mbg_nbd", "pareto_nbd", "boosted", "hybrid")
 FORMAT_NAME = "clv-candidate"
 FORMAT_VERSION = 1
-RFM_TABLE_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+RFM = ["customer_id", "frequency", "recency", "T", "monetary_value"]
 
 
 def customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
@@ -44,7 +44,7 @@ def customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
             f"got {type(features).__name__}."
         )
     hint = "; build it with clv.features.customer_features"
-    require_columns(features, RFM_TABLE_COLUMNS, "The feature table", hint)
+    require_columns(features, RFM, "The feature table", hint)
     declared = features.attrs.get("time_unit")
     if declared is not None and declared != time_unit:
         raise InvalidDataError(
@@ -55,20 +55,18 @@ def customer_table(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
 
 
 def rfm_view(features: pd.DataFrame, time_unit: str) -> pd.DataFrame:
-    # Not `features[RFM_TABLE_COLUMNS].reset_index(drop=True)`: selecting a list of columns costs
+    # Not `features[RFM].reset_index(drop=True)`: selecting a list of columns costs
     # ~0.5 ms, too much for one-row requests on the endpoint.
     index = features.index
     if (
-        list(features.columns) == RFM_TABLE_COLUMNS
+        list(features.columns) == RFM
         and isinstance(index, pd.RangeIndex)
         and index.start == 0
         and index.step == 1
     ):
         table = features.copy(deep=False)
     else:
-        table = pd.DataFrame(
-            {name: features[name].array for name in RFM_TABLE_COLUMNS}, columns=RFM_TABLE_COLUMNS
-        )
+        table = pd.DataFrame({name: features[name].array for name in RFM}, columns=RFM)
     table.attrs["time_unit"] = time_unit
     return table
 

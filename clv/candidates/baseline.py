@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from clv.candidates.base import (
-    RFM_TABLE_COLUMNS,
-    Candidate,
-    customer_table,
-    prediction_frame,
-    rfm_view,
-)
+from clv.candidates.base import RFM, Candidate, customer_table, prediction_frame, rfm_view
 from clv.features.rfm import rfm_summary
 from clv.models.baseline import SimpleCLVModel, uniform_discount_factor
 
@@ -22,7 +16,7 @@ class BaselineCandidate(Candidate):
 
     name: ClassVar[str] = "baseline"
     #: The feature columns ``predict`` reads (the served model requires only these).
-    input_columns: ClassVar[tuple[str, ...]] = tuple(RFM_TABLE_COLUMNS)
+    input_columns: ClassVar[tuple[str, ...]] = tuple(RFM)
 
     def fit_transactions(self, transactions, *, as_of, time_unit="D", **options):  # noqa: D102
         table = rfm_summary(

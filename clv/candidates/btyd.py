@@ -15,13 +15,7 @@ import numpy as np
 import pandas as pd
 
 from clv._validation import check_number, units_per_year
-from clv.candidates.base import (
-    RFM_TABLE_COLUMNS,
-    Candidate,
-    customer_table,
-    prediction_frame,
-    rfm_view,
-)
+from clv.candidates.base import RFM, Candidate, customer_table, prediction_frame, rfm_view
 from clv.errors import CLVError
 from clv.features.rfm import rfm_summary
 from clv.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
@@ -125,7 +119,7 @@ class _BTYDCandidate(Candidate):
     """A transaction model x Gamma-Gamma, fitted on the RFM table as of ``as_of``."""
 
     #: The feature columns ``predict`` reads (the endpoint passes only these).
-    input_columns: ClassVar[tuple[str, ...]] = tuple(RFM_TABLE_COLUMNS)
+    input_columns: ClassVar[tuple[str, ...]] = tuple(RFM)
 
     def __init__(self, *, penalty: float = 0.0):
         self.penalty = penalty

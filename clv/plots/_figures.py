@@ -106,9 +106,7 @@ def as_series(values: Any, name: str) -> pd.Series:
     return series
 
 
-def aligned_values(
-    actual: Any, predicted: Any, names: tuple[str, str]
-) -> tuple[np.ndarray, np.ndarray]:
+def aligned(actual: Any, predicted: Any, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
     """Two vectors, aligned on the first one's index when both are Series."""
     a = as_series(actual, names[0])
     p = as_series(predicted, names[1])

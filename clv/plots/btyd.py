@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from clv._validation import DAY_UNITS, TIME_UNIT_NAMES, check_number, require_columns
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.plots._figures import aligned_values, new_figure, time_unit_of, transaction_model_of
+from clv.plots._figures import aligned, new_figure, time_unit_of, transaction_model_of
 
 
 def probability_alive_matrix(
@@ -147,7 +147,7 @@ def expected_vs_actual_by_frequency(
             table, float(table["holdout_duration"].iloc[0])
         ).set_axis(index)  # predictions keep the table's index; key them by customer here
         label = type(transaction_model).__name__
-    actual, predicted = aligned_values(
+    actual, predicted = aligned(
         pd.Series(table["holdout_frequency"].to_numpy(dtype=np.float64), index=index),
         expected,
         ("holdout_frequency", "predicted"),

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from clv._validation import check_number
 from clv.errors import InvalidDataError
 from clv.metrics import prediction_buckets, ranked_with_ties_averaged
-from clv.plots._figures import aligned_values, as_series, named_predictions, new_figure
+from clv.plots._figures import aligned, as_series, named_predictions, new_figure
 
 
 def decile_chart(
@@ -48,7 +48,7 @@ def decile_chart(
     -------
     matplotlib.figure.Figure
     """
-    a, p = aligned_values(actual, predicted, ("actual", "predicted"))
+    a, p = aligned(actual, predicted, ("actual", "predicted"))
     buckets = prediction_buckets(p, n_buckets)
     frame = pd.DataFrame({"bucket": buckets + 1, "actual": a, "predicted": p})
     means = frame.groupby("bucket").mean().sort_index()
@@ -112,7 +112,7 @@ def gain_curve(
     if (a < 0).any():
         raise InvalidDataError("'actual' must be non-negative for a gain curve.")
     for name, values in named_predictions(predicted, "model").items():
-        y, p = aligned_values(actual, values, ("actual", name))
+        y, p = aligned(actual, values, ("actual", name))
         curve = _captured(y, p)
         axes.plot(np.linspace(0, 1, curve.size), curve, label=name)
     perfect = _captured(a, a)
@@ -162,7 +162,7 @@ def churn_reliability_curve(
     top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="Perfectly calibrated")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     for name, values in named_predictions(churn_probability, "model").items():
-        y, p = aligned_values(churned, values, ("churned", name))
+        y, p = aligned(churned, values, ("churned", name))
         if not np.isin(y, (0.0, 1.0)).all():
             raise InvalidDataError("'churned' must hold only 0/1 (or False/True) labels.")
         if ((p < 0) | (p > 1)).any():

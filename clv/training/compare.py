@@ -207,7 +207,7 @@ def compare_models(
     predictions: dict[str, pd.DataFrame] = {}
     fitted: dict[str, Any] = {}
     rows: dict[str, dict[str, float]] = {}
-    spend_label, spend_format = DISPLAY_COLUMNS["holdout_rmse_spend"]
+    spend_label, spend_format = DISPLAY["holdout_rmse_spend"]
     for number, kind in enumerate(chosen, start=1):
         label = f"[{number}/{len(chosen)}] {kind}"
         with step(progress, f"{label}: fitting", f"{label}: fitted and scored") as note:
@@ -243,7 +243,7 @@ def compare_models(
 # ---------------------------------------------------------------------------------------
 
 #: Column headers and number formats of :func:`comparison_table`.
-DISPLAY_COLUMNS: dict[str, tuple[str, str]] = {
+DISPLAY: dict[str, tuple[str, str]] = {
     "holdout_mae_purchases": ("MAE purchases", "{:.3f}"),
     "holdout_rmse_purchases": ("RMSE purchases", "{:.3f}"),
     "holdout_mae_spend": ("MAE spend", "{:.2f}"),
@@ -316,7 +316,7 @@ def comparison_table(
         raise InvalidDataError(
             "The table has no column(s) " + ", ".join(repr(name) for name in missing) + "."
         )
-    headers = ["Model"] + [DISPLAY_COLUMNS.get(name, (name, ""))[0] for name in shown]
+    headers = ["Model"] + [DISPLAY.get(name, (name, ""))[0] for name in shown]
     lines = [
         "| " + " | ".join(headers) + " |",
         "|:---|" + "".join("---:|" for _ in shown),
@@ -325,8 +325,6 @@ def comparison_table(
         label = (
             f"{model} (selected)" if best is not None and str(model) == str(best) else str(model)
         )
-        cells = [
-            format_number(row[name], DISPLAY_COLUMNS.get(name, ("", "{:.4g}"))[1]) for name in shown
-        ]
+        cells = [format_number(row[name], DISPLAY.get(name, ("", "{:.4g}"))[1]) for name in shown]
         lines.append("| " + " | ".join([label, *cells]) + " |")
     return "\n".join(lines) + "\n"

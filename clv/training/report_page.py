@@ -18,7 +18,7 @@ import pandas as pd
 
 from clv._validation import TIME_UNIT_NAMES
 from clv.errors import InvalidParameterError
-from clv.training.compare import DISPLAY_COLUMNS, format_number
+from clv.training.compare import DISPLAY, format_number
 
 __all__ = ["TIME_UNIT_NAMES", "duration", "number", "render_page"]
 
@@ -269,7 +269,7 @@ def render_page(data: Any, *, currency: str = "", acquisition_cost: float | None
             for alias, version in sorted(data.aliases.items())
         ]
     comparison = data.comparison.rename(
-        columns={name: label for name, (label, _) in DISPLAY_COLUMNS.items()}
+        columns={name: label for name, (label, _) in DISPLAY.items()}
     )
     if "segments" in decisions:
         segments = _segments_table(decisions["segments"], currency)

@@ -86,12 +86,12 @@ class TrainingResult:
             marked ``*``), the registered version and the gate's decision, where the
             store is and how to open the MLflow UI.
         """
-        from clv.training.compare import DISPLAY_COLUMNS
+        from clv.training.compare import DISPLAY
 
         columns = [name for name in _SUMMARY_COLUMNS if name in self.comparison.columns]
         table = self.comparison[columns].rename(columns=_SUMMARY_COLUMNS)
         # One precision per metric, as in the comparison table and the report.
-        formats = {_SUMMARY_COLUMNS[name]: DISPLAY_COLUMNS[name][1].format for name in columns}
+        formats = {_SUMMARY_COLUMNS[name]: DISPLAY[name][1].format for name in columns}
         table.index = [
             f"{name} *" if name == self.best_model else str(name) for name in table.index
         ]
