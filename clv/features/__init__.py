@@ -2,9 +2,10 @@
 
 Transactions enter through one contract (``customer_id``, ``timestamp``,
 ``amount``; map your own names with keyword arguments) and are validated once.
-See :mod:`clv.features._contract` for the policies on duplicated rows, returns
-(negative amounts) and timezone-aware timestamps, and :func:`clean_transactions` to
-apply them once to a messy log with every dropped or netted row counted.
+See :mod:`clv.features._policies` for the policies on duplicated rows, returns
+(negative amounts) and rows without a customer id, :mod:`clv.features._contract` for
+timezone-aware timestamps, and :func:`clean_transactions` to apply the policies once
+to a messy log with every dropped or netted row counted.
 """
 
 from clv.features.behaviour import customer_features, training_examples

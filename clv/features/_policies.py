@@ -20,7 +20,7 @@ Returns (``negative_amounts``)
     a return with no purchase in its group (a return of an earlier day's purchase
     without an invoice to tie it) is dropped. All three are counted.
 Exact duplicates (``duplicates``)
-    Kept by default (line items); ``"drop"`` drops and counts them.
+    Kept by default (line items); ``"drop"`` drops and counts them, ``"raise"`` refuses them.
 $0 lines
     Purchases (free samples, vouchers): kept and counted, never warned.
 """

@@ -98,9 +98,6 @@ OUTPUT_COLUMNS = (*MODEL_OUTPUT_COLUMNS, "model_version", "scored_at")
 
 DEFAULT_CHUNK_CUSTOMERS = 500_000
 
-_positive = check_positive
-_check_discount_rate = check_discount_rate
-
 
 def check_score_arguments(
     horizon: object,
@@ -110,9 +107,9 @@ def check_score_arguments(
     columns: list[str],
 ) -> tuple[float, int]:
     """Check :func:`score_file`'s arguments (both engines); return horizon and chunk."""
-    horizon = _positive("horizon", horizon)
-    _check_discount_rate(discount_rate)
-    chunk = int(_positive("chunk_customers", chunk_customers, integer=True))
+    horizon = check_positive("horizon", horizon)
+    check_discount_rate(discount_rate)
+    chunk = int(check_positive("chunk_customers", chunk_customers, integer=True))
     to_day_number(as_of, "as_of")
     check_columns(columns)
     return horizon, chunk

@@ -46,9 +46,6 @@ def _check_output(output: str | Path) -> Path:
     return location
 
 
-_check_input = check_transaction_file
-
-
 def check_paths(transactions_path: str | Path, output: str | Path) -> tuple[Path, Path]:
     """Check the transaction file and the output of a scoring job (both engines).
 
@@ -70,7 +67,7 @@ def check_paths(transactions_path: str | Path, output: str | Path) -> tuple[Path
     FileNotFoundError, IsADirectoryError, clv.errors.InvalidDataError
         See :func:`clv.features.io.check_transaction_file`.
     """
-    source = _check_input(transactions_path)
+    source = check_transaction_file(transactions_path)
     target = _check_output(output)
     same = source.resolve() == target.resolve()
     if not same and target.exists():
