@@ -16,6 +16,8 @@ importing clv (or ``clv.cli``) changes no logging or warning state.
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.machinery
 import logging
 import sys
 import warnings
@@ -47,9 +49,33 @@ def library_output(verbose: bool = False) -> Iterator[None]:
     if verbose:
         yield
         return
-    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
-
     from clv.errors import CLVWarning, DataPolicyWarning
+
+    # MLflow is silenced when it is imported (at once if it already is): importing it
+    # here (~1.5 s) would delay `clv score`'s helper thread (clv.serving.model_loading).
+    hook = _AfterImport("mlflow", _silence_mlflow)
+    restore = hook.restore
+    if "mlflow" in sys.modules:
+        restore.append(_silence_mlflow())
+    else:
+        sys.meta_path.insert(0, hook)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.filterwarnings("default", category=CLVWarning)
+            warnings.filterwarnings("ignore", category=DataPolicyWarning)
+            warnings.showwarning = _show_clv_warning
+            yield
+    finally:
+        if hook in sys.meta_path:
+            sys.meta_path.remove(hook)
+        for undo in restore:
+            undo()
+
+
+def _silence_mlflow() -> Callable[[], None]:
+    """Drop MLflow's event stream and raise its log level; return the undo."""
+    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
 
     # Every MLflow log handler and ``eprint`` writes to this one stream. Its own
     # ``enabled`` switch is not enough: MLflow turns it back on when some of its
@@ -61,16 +87,37 @@ def library_output(verbose: bool = False) -> Iterator[None]:
     logger = logging.getLogger("mlflow")
     level = logger.level
     logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            warnings.filterwarnings("default", category=CLVWarning)
-            warnings.filterwarnings("ignore", category=DataPolicyWarning)
-            warnings.showwarning = _show_clv_warning
-            yield
-    finally:
+
+    def undo() -> None:
         logger.setLevel(level)
         del stream.write
+
+    return undo
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Call ``action`` (appending its undo to ``restore``) once module ``name`` is imported."""
+
+    def __init__(self, name: str, action: Callable[[], Callable[[], None]]) -> None:
+        self.name, self.action = name, action
+        self.restore: list[Callable[[], None]] = []
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            execute(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            self.restore.append(self.action())
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 
 
 def _discard(text: str) -> None:
