@@ -69,6 +69,32 @@ def test_library_output_is_scoped_and_keeps_clv_warnings(capsys):
         warnings.warn("a library's warning", UserWarning, stacklevel=1)
 
 
+def test_library_output_silences_mlflow_imported_inside_the_block():
+    # clv score imports MLflow on its model-loading thread, after the block began
+    script = (
+        "import logging, sys\n"
+        "from clv._cli_output import library_output\n"
+        "finders = list(sys.meta_path)\n"
+        "with library_output():\n"
+        "    assert 'mlflow' not in sys.modules\n"
+        "    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM as stream, eprint\n"
+        '    eprint("MLflow\'s event line")\n'
+        "    assert 'write' in vars(stream)\n"
+        "    assert logging.getLogger('mlflow').level == logging.ERROR\n"
+        "assert 'write' not in vars(stream)\n"
+        "assert logging.getLogger('mlflow').level != logging.ERROR\n"
+        "assert sys.meta_path == finders\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "MLflow's event line" not in result.stderr + result.stdout
+
+
 def test_compare_models_reports_each_candidate_with_its_time():
     from clv.training.compare import compare_models
 
