@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["library_output", "quiet_command", "segment_rules_line", "set_verbose"]
+__all__ = ["library_output", "quiet_command", "segment_rules_line", "set_verbose", "table_text"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -97,3 +97,38 @@ def segment_rules_line(rules: dict[str, Any]) -> str:
         f"training), medium value = clv > {thresholds['medium']:,.2f} (next {medium:.0%}), "
         f"at risk = churn probability >= {float(params['churn_threshold']):.2f}"
     )
+
+
+def table_text(frame: Any, formats: dict[str, str] | None = None) -> str:
+    """Render a small DataFrame as a Markdown table with rich (plain ASCII, no colour).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows to show; its index is the first column.
+    formats : dict, optional
+        ``str.format`` patterns by column name, e.g. ``{"share": "{:.1%}"}``.
+
+    Returns
+    -------
+    str
+        The table, one line per row after the header and its rule.
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    formats = formats or {}
+    table = Table(box=box.MARKDOWN)
+    table.add_column(str(frame.index.name or ""))
+    for name in frame.columns:
+        table.add_column(str(name), justify="right")
+    for label, *values in frame.itertuples(name=None):
+        cells = (
+            formats.get(str(k), "{}").format(v) for k, v in zip(frame.columns, values, strict=True)
+        )
+        table.add_row(str(label), *cells)
+    console = Console(width=200, color_system=None, highlight=False, emoji=False, markup=False)
+    with console.capture() as captured:
+        console.print(table)
+    return "\n".join(line.rstrip() for line in captured.get().strip().splitlines())

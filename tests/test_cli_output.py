@@ -117,3 +117,20 @@ def test_clv_train_prints_no_mlflow_lines_unless_verbose(tmp_path):
     )
     assert verbose.returncode == 0, verbose.stderr
     assert " INFO mlflow" in verbose.stderr
+
+
+def test_table_text_is_a_markdown_table_with_formats():
+    import pandas as pd
+
+    from clv._cli_output import table_text
+
+    frame = pd.DataFrame(
+        {"count": [133963, 9], "mean_clv": [69.125, 4.0]},
+        index=pd.Index(["high value", "low value"], name="segment"),
+    )
+    lines = table_text(frame, {"count": "{:,}", "mean_clv": "{:,.2f}"}).splitlines()
+    assert lines[0].split("|")[1:-1] == [" segment    ", "   count ", " mean_clv "]
+    assert set(lines[1]) == {"|", "-"}
+    assert lines[2] == "| high value | 133,963 |    69.12 |"
+    assert lines[3] == "| low value  |       9 |     4.00 |"
+    assert all(len(line) == len(lines[0]) for line in lines)

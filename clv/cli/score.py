@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from clv._cli_output import segment_rules_line, table_text
 from clv.cli.options import (
     DateFormatOption,
     DuplicatesOption,
@@ -221,18 +222,9 @@ def score(
         )
     table = summary.copy()
     table["share"] = table["count"] / max(int(table["count"].sum()), 1)
-    typer.echo(
-        table[["count", "share", "total_clv", "mean_clv"]].to_string(
-            formatters={
-                "share": "{:.1%}".format,
-                "total_clv": "{:,.2f}".format,
-                "mean_clv": "{:,.2f}".format,
-            }
-        )
-    )
+    formats = {"count": "{:,}", "share": "{:.1%}", "total_clv": "{:,.2f}", "mean_clv": "{:,.2f}"}
+    typer.echo(table_text(table[["count", "share", "total_clv", "mean_clv"]], formats))
     if attrs.get("segment_rules") is not None:
-        from clv._cli_output import segment_rules_line
-
         typer.echo(segment_rules_line(attrs["segment_rules"]))
     if actions is not None:
         from clv.serving.action_export import write_action_lists

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clv._cli_output import table_text
 from clv.cli.options import (
     DateFormatOption,
     DuplicatesOption,
@@ -44,7 +45,7 @@ def demo(
         "(calibration to 1997-09-30, holdout to 1998-06-30, weeks)"
     )
     summary = table[["frequency", "recency", "T", "monetary_value", "holdout_frequency"]]
-    typer.echo(summary.describe().round(2).to_string())
+    typer.echo(table_text(summary.describe(), dict.fromkeys(summary.columns, "{:,.2f}")))
     typer.echo(
         f"repeat purchases: calibration {int(table['frequency'].sum()):,}, "
         f"holdout {int(table['holdout_frequency'].sum()):,}; "

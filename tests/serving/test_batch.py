@@ -72,12 +72,14 @@ def test_clv_score_scores_every_cdnow_customer(trained, cdnow_scores):
     assert scores[PREDICTIONS].notna().all().all()
     assert scores["probability_alive"].between(0, 1).all()
     assert scores["churn_probability"].between(0, 1).all()
-    # The summary printed is the per-segment count, total and mean clv.
+    # The summary printed is the per-segment count, total and mean clv, as a Markdown table.
     assert "scored 2,357 customers" in stdout
+    assert "| segment " in stdout and "| count | share | total_clv | mean_clv |" in stdout
     counts = scores["segment"].value_counts()
     for segment, count in counts.items():
         assert any(
-            line.startswith(segment) and f" {count} " in line for line in stdout.splitlines()
+            line.startswith(f"| {segment} ") and f" {count:,} | " in line
+            for line in stdout.splitlines()
         )
 
 
