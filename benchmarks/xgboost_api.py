@@ -1,12 +1,12 @@
-"""XGBoost's learning API against its scikit-learn wrapper, as clv's boosted models use it.
+"""XGBoost's learning API against its scikit-learn wrapper, as clv's boosted models train.
 
 Run: ``.venv/bin/python benchmarks/xgboost_api.py [--rows 20000] [--rounds 300]
 [--repeat 3]``. Fits the same Tweedie booster (hist, depth 4, one thread) with a
 per-row ``base_margin`` offset and ``sample_weight`` twice: through ``xgboost.train`` on
-a ``DMatrix`` (what ``clv.models._boosted_base`` does) and through
-``xgboost.XGBRegressor.fit``, interleaved. Prints the largest relative difference of
-the predictions and the ratio of the best CPU times (issue 13 asked whether the
-scikit-learn estimators give equal results).
+a ``DMatrix`` (what ``clv.models._boosted_base`` did before) and through
+``xgboost.XGBRegressor.fit`` (what it does now), interleaved. Prints the largest
+relative difference of the predictions and the ratio of the best CPU times (issue 13
+asked whether the scikit-learn estimators give equal results).
 """
 
 from __future__ import annotations

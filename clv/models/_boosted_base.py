@@ -22,6 +22,18 @@ __all__ = ["FORMAT_NAME"]
 
 FORMAT_NAME = "clv-boosted-model"
 _NOT_FEATURES = ("customer_id", "cutoff", "future_purchases", "future_spend", "churned")
+# Hyperparameters that xgboost.XGBRegressor takes under the same names.
+_XGB_ARGUMENTS = (
+    "n_estimators",
+    "learning_rate",
+    "max_depth",
+    "min_child_weight",
+    "subsample",
+    "colsample_bytree",
+    "reg_lambda",
+    "random_state",
+    "n_jobs",
+)
 
 
 def _xgboost():
@@ -40,7 +52,7 @@ def store_arguments(estimator: BaseEstimator, arguments: dict[str, Any]) -> None
 
 
 class BoostedModel(BaseEstimator):
-    """Shared machinery: feature checks, DMatrix building, training, persistence."""
+    """Shared machinery: feature checks, training (XGBRegressor), DMatrix, persistence."""
 
     _booster_files: ClassVar[tuple[str, ...]] = ("booster.ubj",)
     _logit_margin: ClassVar[bool] = False  # the offset is a probability (churn)
@@ -119,15 +131,10 @@ class BoostedModel(BaseEstimator):
                 columns[name] = series.to_numpy(dtype="float64", na_value=np.nan)
         return pd.DataFrame(columns)
 
-    def _dmatrix(self, frame: pd.DataFrame, label=None, weight=None, margin=None):
+    def _dmatrix(self, frame: pd.DataFrame, margin=None):
         xgb = _xgboost()
         return xgb.DMatrix(
-            frame,
-            label=label,
-            weight=weight,
-            base_margin=margin,
-            enable_categorical=True,
-            nthread=int(self.n_jobs),
+            frame, base_margin=margin, enable_categorical=True, nthread=int(self.n_jobs)
         )
 
     def _margin(self, X: pd.DataFrame, rows=None) -> np.ndarray | None:
@@ -150,24 +157,8 @@ class BoostedModel(BaseEstimator):
             return np.log(values / (1 - values))
         return np.log(np.maximum(values, 1e-6))
 
-    def _booster_params(self, objective: str, **extra: Any) -> dict[str, Any]:
-        params = {
-            "objective": objective,
-            "eta": float(self.learning_rate),
-            "max_depth": int(self.max_depth),
-            "min_child_weight": float(self.min_child_weight),
-            "subsample": float(self.subsample),
-            "colsample_bytree": float(self.colsample_bytree),
-            "lambda": float(self.reg_lambda),
-            "tree_method": "hist",
-            "seed": int(self.random_state),
-            "nthread": int(self.n_jobs),
-            "max_cat_to_onehot": 1,
-        }
-        params.update(extra)
-        return params
-
     def _train(self, frame, label, weight, objective: str, margin=None, **extra: Any):
+        """Fit ``XGBRegressor`` (for every objective) and return its booster."""
         xgb = _xgboost()
         # The starting score is the (weighted) mean label, set explicitly: XGBoost's own
         # intercept search is slow for log-link objectives with several threads.
@@ -176,11 +167,17 @@ class BoostedModel(BaseEstimator):
             mean = min(max(mean, 1e-6), 1 - 1e-6)
         elif objective != "reg:squarederror":
             mean = max(mean, 1e-6)
-        return xgb.train(
-            self._booster_params(objective, base_score=mean, **extra),
-            self._dmatrix(frame, label=label, weight=weight, margin=margin),
-            num_boost_round=int(self.n_estimators),
+        estimator = xgb.XGBRegressor(
+            objective=objective,
+            base_score=mean,
+            tree_method="hist",
+            enable_categorical=True,
+            max_cat_to_onehot=1,
+            **{name: getattr(self, name) for name in _XGB_ARGUMENTS},
+            **extra,
         )
+        estimator.fit(frame, label, sample_weight=weight, base_margin=margin)
+        return estimator.get_booster()
 
     @staticmethod
     def _labels(y: object, n: int, name: str) -> np.ndarray:

@@ -66,11 +66,7 @@ import pandas as pd
 
 from clv.errors import InvalidDataError
 from clv.features._contract import AMOUNT, CUSTOMER_ID, TIMESTAMP, to_day_number
-from clv.features.io import (
-    READ_ERRORS,
-    read_error,
-    read_transactions,
-)
+from clv.features.io import READ_ERRORS, is_parquet, read_error, read_transactions
 from clv.mlflow_model.intervals import (
     check_interval,
     check_model_interval,
@@ -78,7 +74,7 @@ from clv.mlflow_model.intervals import (
 )
 from clv.mlflow_model.scoring import clv_metadata, score_transactions
 from clv.mlflow_model.signature import OUTPUT_COLUMNS as MODEL_OUTPUT_COLUMNS
-from clv.serving.output import PARQUET_SUFFIXES, ScoreWriter, check_paths, lower_suffix
+from clv.serving.output import ScoreWriter, check_paths
 from clv.serving.partition import (
     Progress,
     check_parquet_columns,
@@ -256,7 +252,7 @@ def score_file(
             "warn": False,
             "interval": level,
         }
-        if lower_suffix(source) in PARQUET_SUFFIXES:
+        if is_parquet(source):
             import pyarrow as pa
             import pyarrow.parquet as pq
 

@@ -16,22 +16,12 @@ from typing import Any
 import pandas as pd
 
 from clv.errors import InvalidDataError, InvalidParameterError
-from clv.features.io import (
-    check_transaction_file,
-)
-
-PARQUET_SUFFIXES = (".parquet", ".pq")
-_CSV = (".csv",)
-
-
-def lower_suffix(path: Path) -> str:
-    """Return the file's last suffix in lower case (``.csv``, ``.parquet``)."""
-    return path.suffix.lower()
+from clv.features.io import check_transaction_file, is_parquet
 
 
 def _check_output(output: str | Path) -> Path:
     location = Path(output)
-    if lower_suffix(location) not in PARQUET_SUFFIXES + _CSV:
+    if not (is_parquet(location) or location.suffix.lower() == ".csv"):
         raise InvalidParameterError(
             f"The output {str(location)!r} must end in .parquet, .pq or .csv (the format "
             "follows the extension)."
@@ -86,7 +76,7 @@ class ScoreWriter:
     def __init__(self, output: Path, folder: Path) -> None:
         self.output = output
         self.temporary = folder / f"scores{output.suffix}"
-        self.parquet = lower_suffix(output) in PARQUET_SUFFIXES
+        self.parquet = is_parquet(output)
         self.writer: Any = None
         self.handle: Any = None
         self.schema: Any = None
