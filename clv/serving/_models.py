@@ -103,31 +103,18 @@ def resolve_model(model_uri: str, tracking_uri: str | None = None) -> ResolvedMo
     rest = model_uri[len(MODELS_SCHEME) :].strip("/")
     from mlflow.exceptions import MlflowException
 
-    from clv.training.store_client import mlflow_client
+    from clv.training.store_client import mlflow_client, registry_version
 
     client = mlflow_client(uri)
     try:
-        if "@" in rest:
-            name, alias = rest.rsplit("@", 1)
-            version = str(client.get_model_version_by_alias(name, alias).version)
-        elif "/" in rest:
-            name, selector = rest.rsplit("/", 1)
-            if selector.isdigit():
-                version = str(client.get_model_version(name, selector).version)
-            else:
-                stages = None if selector.lower() == "latest" else [selector]
-                found = client.get_latest_versions(name, stages)
-                if not found:
-                    raise ModelLoadError(
-                        f"The registered model {name!r} has no version {selector!r}."
-                    )
-                version = str(max(int(item.version) for item in found))
-        else:  # a logged model id (models:/m-...): not a registry version
-            return ResolvedModel(model_uri, model_uri, None, None, uri)
+        pinned = registry_version(client, rest)
     except MlflowException as error:
         raise ModelLoadError(
             f"Unknown model {model_uri!r} in the MLflow store {uri}: {_first_line(error)}"
         ) from error
+    if pinned is None:  # a logged model id (models:/m-...): not a registry version
+        return ResolvedModel(model_uri, model_uri, None, None, uri)
+    name, version = pinned
     return ResolvedModel(model_uri, f"{MODELS_SCHEME}{name}/{version}", name, version, uri)
 
 

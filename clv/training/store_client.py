@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from clv.errors import InvalidParameterError
+from clv.errors import InvalidParameterError, ModelLoadError
 from clv.training.stores import artifact_location_for
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "ensure_experiment",
     "load_registered_model",
     "mlflow_client",
+    "registry_version",
     "tracked_run",
 ]
 
@@ -214,6 +215,27 @@ def tracked_run(
     client.set_terminated(run.run_id, RunStatus.to_string(RunStatus.FINISHED))
 
 
+def registry_version(client: Any, reference: str) -> tuple[str, str] | None:
+    """Pin a ``models:/`` reference to ``(name, version)``; ``None`` for a logged model id.
+
+    ``reference`` is the part after ``models:/``: ``NAME@ALIAS``, ``NAME/VERSION``,
+    ``NAME/latest`` or ``NAME/STAGE`` (the newest version in it), or ``m-...``.
+    """
+    reference = reference.strip("/")
+    if "@" in reference:
+        name, alias = reference.rsplit("@", 1)
+        return name, str(client.get_model_version_by_alias(name, alias).version)
+    if "/" not in reference:
+        return None
+    name, selector = reference.rsplit("/", 1)
+    if selector.isdigit():
+        return name, str(client.get_model_version(name, selector).version)
+    found = client.get_latest_versions(name, None if selector.lower() == "latest" else [selector])
+    if not found:
+        raise ModelLoadError(f"The registered model {name!r} has no version {selector!r}.")
+    return name, str(max(int(item.version) for item in found))
+
+
 def _location(artifact_uri: str, client: Any) -> str:
     """Where a ``models:/`` URI's files are, asked of the store's own registry.
 
@@ -222,18 +244,10 @@ def _location(artifact_uri: str, client: Any) -> str:
     if not artifact_uri.startswith("models:/"):
         return artifact_uri
     rest = artifact_uri.removeprefix("models:/").strip("/")
-    if "/" in rest:
-        name, version = rest.rsplit("/", 1)
-        if not version.isdigit():
-            raise InvalidParameterError(
-                f"Pin {artifact_uri!r} to a version number or an alias to download it."
-            )
-    elif "@" in rest:
-        name, alias = rest.rsplit("@", 1)
-        version = client.get_model_version_by_alias(name, alias).version
-    else:  # a logged model id: models:/m-...
+    pinned = registry_version(client, rest)
+    if pinned is None:  # a logged model id: models:/m-...
         return client.get_logged_model(rest).artifact_location
-    return _location(client.get_model_version_download_uri(name, str(version)), client)
+    return _location(client.get_model_version_download_uri(*pinned), client)
 
 
 def download_artifacts(artifact_uri: str, tracking_uri: str, dst_path: str | None = None) -> str:
