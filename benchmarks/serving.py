@@ -15,7 +15,8 @@ machine changes the figures.
 
 Batch: simulates a transaction log of --customers customers (about 2.5
 transactions each, ordered by time, as parquet), then runs `clv score` on it in a
-subprocess and prints its wall time and peak resident memory (os.wait4).
+subprocess and prints its wall time, CPU time (os.wait4) and peak resident memory
+(its VmHWM).
 ``--customers 800000`` makes a log of 2.0M rows. With ``--baseline DIR`` (the
 source tree of an earlier clv, e.g. ``git worktree add --detach /tmp/base
 <commit>``), the same `clv score` also runs with ``PYTHONPATH=DIR``, the two
@@ -264,19 +265,37 @@ def _simulate(path: Path, customers: int, seed: int = 0, block: int = 1_000_000)
     return rows
 
 
-def _score(command: list[str], source: Path, cache: str) -> tuple[float, float, int, str]:
-    """Run `clv score` with clv imported from ``source``: wall s, CPU s, peak RSS KB, stdout."""
+# ru_maxrss survives fork and exec, so a child forked from this process (which holds
+# the simulated log) would report this process's memory as its peak: the scoring
+# process writes its own peak (VmHWM, reset by exec) as it exits.
+_REPORT_PEAK = (
+    "import atexit, runpy, sys\n"
+    "report = sys.argv.pop(1)\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as status, open(report, 'w') as out:\n"
+    "        out.write(next(x.split()[1] for x in status if x.startswith('VmHWM:')))\n"
+    "atexit.register(peak)\n"
+    "runpy.run_module('clv.cli', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def _score(arguments: list[str], source: Path, cache: str) -> tuple[float, float, int, str]:
+    """Run `clv ARGUMENTS` with clv imported from ``source``: wall s, CPU s, peak RSS KB, stdout."""
     environment = {**os.environ, "PYTHONPATH": str(source), "CLV_MODEL_CACHE": cache}
-    started = time.perf_counter()
-    process = subprocess.Popen(  # `python -m` puts the working folder first on sys.path
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, cwd=source
-    )
-    stdout = process.stdout.read().decode() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"clv score ({source}) failed:\n{stdout}\n{' '.join(command)}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, stdout
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "peak"
+        command = [sys.executable, "-c", _REPORT_PEAK, str(report), *arguments]
+        started = time.perf_counter()
+        process = subprocess.Popen(  # `python -c` puts the working folder first on sys.path
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, cwd=source
+        )
+        stdout = process.stdout.read().decode() if process.stdout else ""
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"clv score ({source}) failed:\n{stdout}\n{' '.join(command)}")
+        peak = int(report.read_text())
+    return elapsed, usage.ru_utime + usage.ru_stime, peak, stdout
 
 
 def batch(
@@ -312,7 +331,7 @@ def batch(
     cache = str(folder / "model-cache") if model_cache else "off"
     for run in range(repeat):
         for name, source in sources.items():
-            command = [sys.executable, "-m", "clv.cli", "score", str(log), "--model-uri"]
+            command = ["score", str(log), "--model-uri"]
             command += [model_uri, "--as-of", "2021-12-31", "--horizon", "52", "--output"]
             command += [str(outputs[name]), "--tracking-uri", stores[name]]
             command += ["--chunk-customers", str(chunk)]

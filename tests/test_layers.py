@@ -17,7 +17,14 @@ import clv
 ROOT = Path(clv.__file__).parent
 #: The layers, lowest first: a module imports only from its own layer or earlier ones.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("clv.errors", "clv._version", "clv._validation", "clv._interrupts", "clv._cli_output"),
+    (
+        "clv.errors",
+        "clv._version",
+        "clv._validation",
+        "clv._interrupts",
+        "clv._cli_output",
+        "clv._estimator_contract",
+    ),
     ("clv.datasets",),
     ("clv.features",),
     ("clv.models",),

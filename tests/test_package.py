@@ -54,3 +54,21 @@ def test_cli_user_error_is_one_line_and_exit_2(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-command"])
     assert exit_info.value.code == 2
+
+
+def test_the_console_entry_point_freezes_collection_at_its_end_only():
+    """`clv` run as a process skips the exit's collections; main([...]) in-process does not."""
+    import gc
+
+    from clv.cli import main
+
+    before = gc.get_freeze_count()
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert gc.get_freeze_count() == before
+    code = (
+        "import gc, sys\nfrom clv.cli import main\nsys.argv = ['clv', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\nprint(gc.get_freeze_count())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout.strip().splitlines()[-1]) > 0

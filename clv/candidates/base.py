@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from clv._estimator_contract import Estimator
 from clv._validation import check_is_fitted, check_number, check_time_unit, require_columns
 from clv.errors import InvalidDataError
 from clv.models._persistence import header, model_folder, write_json
@@ -79,7 +79,7 @@ def prediction_frame(index: pd.Index, **columns: np.ndarray) -> pd.DataFrame:
     )
 
 
-class Candidate(BaseEstimator):
+class Candidate(Estimator):
     """Base of the candidate models (one subclass per kind).
 
     Subclasses implement :meth:`fit_transactions`, :meth:`predict`, ``_state`` /

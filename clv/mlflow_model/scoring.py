@@ -4,12 +4,14 @@ Used by batch scoring (:mod:`clv.serving.batch`, :mod:`clv.serving.spark`) and b
 report (:mod:`clv.training.report`), so neither reaches into the other:
 :func:`score_transactions` builds each customer's features as of a date
 (:func:`clv.features.behaviour.customer_features`, the definitions the model was trained
-with) and scores them (:func:`clv.mlflow_model.table_scoring.predict_table`);
+with; :func:`clv.features.rfm_summary`, the same RFM columns in 0.4x the time, when the
+model reads nothing else) and scores them (:func:`clv.mlflow_model.table_scoring.predict_table`);
 :func:`clv_metadata` and :func:`model_feature_columns` read what a loaded model needs.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -133,27 +135,29 @@ def score_transactions(
         ``as_of``.
     """
     from clv.features._policies import DEFAULT_POLICIES, PolicyReport, data_policies
-    from clv.features.behaviour import customer_features
+    from clv.features.behaviour import RFM_COLUMNS, customer_features
     from clv.features.cleaning import clean_transactions
+    from clv.features.rfm import rfm_summary
 
     metadata = clv_metadata(model)
     margin = scoring_margin(metadata, margin)
     policies = data_policies(invoice, missing_customer_id, negative_amounts, duplicates)
     names = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
+    if set(metadata["feature_columns"]) <= {CUSTOMER_ID, *RFM_COLUMNS}:
+        # the same RFM columns as customer_features builds, in 0.4x its time
+        build = partial(rfm_summary, observation_end=as_of, time_unit=metadata["time_unit"])
+    else:
+        build = partial(customer_features, as_of=as_of, time_unit=metadata["time_unit"])
     if policies == DEFAULT_POLICIES:
         # Nothing to drop or net: the features validate the log themselves (one pass
         # instead of two: cleaning 2M rows costs about half of building their features).
-        features = customer_features(
-            transactions, as_of=as_of, time_unit=metadata["time_unit"], **names
-        )
+        features = build(transactions, **names)
         amounts = pd.to_numeric(transactions[amount], errors="coerce")
         report = PolicyReport(rows=len(transactions), zero_amount_rows=int((amounts == 0).sum()))
     else:
         cleaned = clean_transactions(transactions, warn=warn, **names, **policies)  # type: ignore[arg-type]
         report = cleaned.report
-        features = customer_features(
-            cleaned.transactions, as_of=as_of, time_unit=metadata["time_unit"]
-        )
+        features = build(cleaned.transactions)
     columns = model_feature_columns(metadata, list(features.columns))
     level = None if interval is None else check_model_interval(model, interval)
     params = model_params(metadata, horizon, discount_rate, margin, level)

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from clv._estimator_contract import Estimator
 from clv._validation import check_is_fitted, check_number, check_sample_weight
 from clv.errors import InvalidDataError, ModelLoadError
 from clv.models._persistence import check_header, header, model_folder, parse, read_text, write_json
@@ -44,14 +44,14 @@ def _xgboost():
     return xgboost
 
 
-def store_arguments(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+def store_arguments(estimator: Estimator, arguments: dict[str, Any]) -> None:
     """Set a constructor's keyword arguments as attributes (the scikit-learn contract)."""
     for name, value in arguments.items():
         if name != "self":
             setattr(estimator, name, value)
 
 
-class BoostedModel(BaseEstimator):
+class BoostedModel(Estimator):
     """Shared machinery: feature checks, training (XGBRegressor), DMatrix, persistence."""
 
     _booster_files: ClassVar[tuple[str, ...]] = ("booster.ubj",)

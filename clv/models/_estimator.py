@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from clv._estimator_contract import Estimator
 from clv._validation import (
     CustomerTable,
     check_is_fitted,
@@ -26,7 +26,6 @@ from clv._validation import (
 )
 from clv.errors import InvalidDataError, InvalidParameterError
 from clv.models._arrays import distinct_rows, dot
-from clv.models._fitting import covariance, maximise, standard_errors
 from clv.models._persistence import (
     JsonPersistence,
     parameter_state,
@@ -37,7 +36,7 @@ from clv.models._persistence import (
 __all__ = ["ProbabilisticModel", "fit_time_unit"]
 
 
-def fit_time_unit(estimator: BaseEstimator, X: pd.DataFrame) -> str | None:
+def fit_time_unit(estimator: Estimator, X: pd.DataFrame) -> str | None:
     """Return the fit's time unit: the estimator's ``time_unit``, else the table's; never two."""
     declared = X.attrs.get("time_unit") if isinstance(X, pd.DataFrame) else None
     given = estimator.time_unit
@@ -49,7 +48,7 @@ def fit_time_unit(estimator: BaseEstimator, X: pd.DataFrame) -> str | None:
     return given if given is not None else declared
 
 
-class ProbabilisticModel(JsonPersistence, BaseEstimator):
+class ProbabilisticModel(JsonPersistence, Estimator):
     """Base class of clv's probabilistic models: maximum likelihood done once.
 
     Subclasses set ``parameter_names``, ``data_columns`` and ``integer_columns`` and
@@ -183,6 +182,9 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
         data, log_scale, shift = self._rescaled(data, unique_weights)
         n_customers = float(unique_weights.sum())
 
+        # scipy.optimize loads with the first fit: a process that only scores never needs it
+        from clv.models._fitting import covariance, maximise, standard_errors
+
         log_params, result, total = maximise(self, data, unique_weights, n_customers)
         fitted = np.exp(log_params)
         params = np.exp(log_params + log_scale)
@@ -223,6 +225,8 @@ class ProbabilisticModel(JsonPersistence, BaseEstimator):
         return data, np.zeros(len(self.parameter_names)), 0.0
 
     def _standard_errors(self, params, data, weights) -> pd.Series:
+        from clv.models._fitting import covariance, standard_errors
+
         return standard_errors(covariance(self, params, data, weights), self.parameter_names)
 
     # -- scoring ---------------------------------------------------------------------------

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from clv._estimator_contract import Estimator
 from clv._validation import (
     CustomerTable,
     check_is_fitted,
@@ -88,7 +88,7 @@ def uniform_discount_factor(horizon: float, time_unit: str | None, discount_rate
 
 
 @register
-class SimpleCLVModel(JsonPersistence, BaseEstimator):
+class SimpleCLVModel(JsonPersistence, Estimator):
     """Average purchase value x historical purchase rate x horizon.
 
     Parameters

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from clv._estimator_contract import Estimator
 from clv._validation import check_is_fitted, check_number
 from clv.errors import InvalidDataError, ModelLoadError
 from clv.models._persistence import check_format
@@ -97,7 +97,7 @@ def _as_frame(predictions: Any) -> tuple[pd.DataFrame, bool]:
     )
 
 
-class SegmentRules(BaseEstimator):
+class SegmentRules(Estimator):
     """Value tiers (stored clv quantiles) crossed with churn risk.
 
     See the module docstring for the scheme and the segment names.
