@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 
 from clv.features._calendar import duration
-from clv.features._contract import AMOUNT, CUSTOMER_ID
+from clv.features._contract import AMOUNT, CUSTOMER_ID, inclusive_end
 from clv.features._purchases import Purchases, merged_purchases, run_sums
+
+_BLOCK = 1 << 16
+"""Customers per block of the calibration/holdout table (512 KB per int64 column)."""
 
 
 def purchases_of(
@@ -139,23 +142,25 @@ def holdout_columns(purchases: Purchases) -> dict[str, np.ndarray]:
 def calibration_holdout_table(
     events: pd.DataFrame,
     *,
-    calibration_end: float,
-    holdout_end: float,
+    calibration_day: float,
+    holdout_day: float,
     unit_days: float,
     merge: bool = True,
     time_unit: str | None = None,
 ) -> pd.DataFrame:
     """Calibration RFM columns plus holdout purchases, for customers seen in calibration.
 
-    One set of purchases up to ``holdout_end``: each customer's run splits at
-    ``calibration_end`` into the calibration purchases and the holdout ones.
+    One set of purchases up to the end of ``holdout_day``: each customer's run splits
+    at the end of ``calibration_day`` into the calibration purchases and the holdout
+    ones. The columns are filled block by block of customers, so that no temporary is
+    as long as the table (the fresh memory a call takes is the table's own).
 
     Parameters
     ----------
     events : pandas.DataFrame
         Validated events.
-    calibration_end, holdout_end : float
-        Last event time of the calibration and of the holdout period.
+    calibration_day, holdout_day : float
+        Last day of the calibration and of the holdout period (whole day numbers).
     unit_days : float
         Length of the time unit in days.
     merge : bool, default True
@@ -166,27 +171,55 @@ def calibration_holdout_table(
     Returns
     -------
     pandas.DataFrame
-        :func:`rfm_table` columns, ``holdout_frequency``, ``holdout_monetary_value``
-        (with amounts; 0 without holdout purchases) and ``holdout_duration``.
+        :func:`rfm_columns` (``T`` counted in whole days to ``calibration_day``, no
+        ``first_purchase``), ``holdout_frequency``, ``holdout_monetary_value`` (with
+        amounts; 0 without holdout purchases) and ``holdout_duration``.
     """
-    purchases = purchases_of(events, start=-np.inf, end=holdout_end, merge=merge)
-    # a run is sorted by time: it splits at its first holdout purchase (or its end)
-    later = np.flatnonzero(purchases.t > calibration_end)
-    split = np.append(later, len(purchases.t))[np.searchsorted(later, purchases.starts)]
-    np.minimum(split, purchases.stops, out=split)
-    seen = split > purchases.starts
-    seen = slice(None) if seen.all() else np.flatnonzero(seen)
-    table = rfm_table(
-        purchases.select(seen, purchases.starts, split),
-        end=calibration_end,
-        unit_days=unit_days,
-        time_unit=time_unit,
+    purchases = purchases_of(
+        events, start=-np.inf, end=inclusive_end(holdout_day, merge), merge=merge
     )
-    for name, values in holdout_columns(purchases.select(seen, split, purchases.stops)).items():
-        table[name] = values
-    table["holdout_duration"] = (
-        (holdout_end - calibration_end) / unit_days
+    cut = inclusive_end(calibration_day, merge)
+    n = len(purchases.customers)
+    columns: dict[str, np.ndarray] = {}
+    filled = 0
+    for a in range(0, n, _BLOCK) if n else [0]:
+        block = purchases.select(slice(a, a + _BLOCK), purchases.starts, purchases.stops)
+        split = _holdout_starts(block, cut)
+        seen = np.flatnonzero(split > block.starts)
+        part = rfm_columns(
+            block.select(seen, block.starts, split),
+            end=calibration_day,
+            unit_days=unit_days,
+            time_unit=time_unit,
+        )
+        del part["first_purchase"]
+        part.update(holdout_columns(block.select(seen, split, block.stops)))
+        for name, values in part.items():
+            if name not in columns:  # preallocated at the most: an unused tail is never touched
+                columns[name] = np.empty(n, dtype=values.dtype)
+            columns[name][filled : filled + len(seen)] = values
+        filled += len(seen)
+    table = {name: values[:filled] for name, values in columns.items()}
+    table["holdout_duration"] = np.full(
+        filled,
+        (holdout_day - calibration_day) / unit_days
         if time_unit != "M"
-        else duration(calibration_end, holdout_end, "M")
+        else duration(calibration_day, holdout_day, "M"),
     )
-    return table
+    return pd.DataFrame(table, copy=False)
+
+
+def _holdout_starts(purchases: Purchases, cut: float) -> np.ndarray:
+    """Position of each run's first purchase after ``cut`` (its stop without one).
+
+    The runs are consecutive and each is sorted by time.
+    """
+    starts, stops = purchases.starts, purchases.stops
+    if len(starts) == 0:
+        return stops.copy()
+    low, high = int(starts[0]), int(stops[-1])
+    later = np.flatnonzero(purchases.t[low:high] > cut)
+    later += low
+    split = np.append(later, high)[np.searchsorted(later, starts)]
+    np.minimum(split, stops, out=split)
+    return split

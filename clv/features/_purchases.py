@@ -76,12 +76,16 @@ def run_sums(values: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.nd
     lo, hi = (starts, stops) if every else (starts[filled], stops[filled])
     if len(lo) == 0:
         return np.zeros(len(starts), dtype="float64")
-    if np.array_equal(lo[1:], hi[:-1]):  # adjacent runs: one reduceat over their span
-        sums = np.add.reduceat(values[lo[0] : hi[-1]], lo - lo[0] if lo[0] else lo)
-    else:
-        bounds = np.empty(2 * len(lo), dtype="int64")
-        bounds[0::2], bounds[1::2] = lo, hi
-        sums = np.add.reduceat(values, bounds[:-1] if hi[-1] == len(values) else bounds)[0::2]
+    # one reduceat over the runs' span only (its last segment ends at the span's end)
+    adjacent = np.array_equal(lo[1:], hi[:-1])
+    if adjacent:
+        bounds = lo
+    else:  # every other segment is a gap between runs
+        bounds = np.empty(2 * len(lo) - 1, dtype="int64")
+        bounds[0::2], bounds[1::2] = lo, hi[:-1]
+    first = int(lo[0])
+    sums = np.add.reduceat(values[first : hi[-1]], bounds - first if first else bounds)
+    sums = sums if adjacent else sums[0::2]
     if every:
         return sums
     out = np.zeros(len(starts), dtype="float64")

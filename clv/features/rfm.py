@@ -9,8 +9,8 @@ import pandas as pd
 
 from clv._validation import DAY_UNITS
 from clv.errors import InvalidParameterError
-from clv.features._calendar import duration
 from clv.features._contract import (
+    AMOUNT,
     CUSTOMER_ID,
     PreparedTransactions,
     check_observed_by,
@@ -206,23 +206,13 @@ def _split_frame(
 ) -> pd.DataFrame:
     """Validate a (part of a) log and build its calibration/holdout table."""
     prepared = options.prepare(transactions)
-    unit_days = DAY_UNITS.get(time_unit, np.nan)
-    calibration_day = prepared.day_of(calibration_end, "calibration_end")
-    holdout_day = prepared.day_of(holdout_end, "holdout_end")
-    merge = options.merge_same_day
     table = calibration_holdout_table(
         prepared.events,
-        calibration_end=inclusive_end(calibration_day, merge),
-        holdout_end=inclusive_end(holdout_day, merge),
-        unit_days=unit_days,
-        merge=merge,
+        calibration_day=prepared.day_of(calibration_end, "calibration_end"),
+        holdout_day=prepared.day_of(holdout_end, "holdout_end"),
+        unit_days=DAY_UNITS.get(time_unit, np.nan),
+        merge=options.merge_same_day,
         time_unit=time_unit,
     )
-    # T and the holdout length count whole days from the boundaries.
-    table["T"] = duration(table["first_purchase"].to_numpy(), calibration_day, time_unit)
-    table["holdout_duration"] = duration(calibration_day, holdout_day, time_unit)
-    columns = _CUSTOMER_COLUMNS + (["monetary_value"] if prepared.has_amount else [])
-    columns += ["holdout_frequency"]
-    columns += ["holdout_monetary_value"] if prepared.has_amount else []
-    columns += ["holdout_duration"]
+    columns = _output_columns(prepared.events, AMOUNT, True)
     return table[columns].reset_index(drop=True)

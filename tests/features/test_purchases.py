@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv.features import _purchases, calibration_holdout_split, rfm_summary
+from clv.features import _definitions, _purchases, calibration_holdout_split, rfm_summary
 from clv.features._purchases import merged_purchases, run_sums
+from tests.conftest import simulated_log
 
 
 def _events(seed: int, n: int = 400, customers: int = 30, days: int = 60):
@@ -69,7 +70,21 @@ def test_run_sums_of_empty_adjacent_and_separate_runs():
     np.testing.assert_array_equal(
         run_sums(values, np.array([0, 3]), np.array([3, 10])), [6.0, 49.0]
     )
+    # separate runs that end before the values do: nothing after the last run is summed
+    np.testing.assert_array_equal(run_sums(values, np.array([1, 5]), np.array([3, 7])), [5.0, 13.0])
     assert run_sums(values, np.zeros(0, "int64"), np.zeros(0, "int64")).shape == (0,)
+
+
+@pytest.mark.parametrize("unit", ["W", "M"])
+@pytest.mark.parametrize("merge", [True, False])
+def test_split_built_in_blocks_of_customers_equals_one_block(monkeypatch, unit, merge):
+    log = simulated_log(seed=3)  # some customers start in the holdout: unseen ones in blocks
+    options = {"calibration_end": "2020-08-01", "holdout_end": "2021-01-20", "time_unit": unit}
+    whole = calibration_holdout_split(log, merge_same_day=merge, **options)
+    monkeypatch.setattr(_definitions, "_BLOCK", 7)
+    blocks = calibration_holdout_split(log, merge_same_day=merge, **options)
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=True)
+    assert 7 < len(whole) < log["customer_id"].nunique()
 
 
 def test_integer_ids_in_a_narrow_range_and_factorised_ids_give_one_table():
