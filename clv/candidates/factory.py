@@ -53,7 +53,7 @@ def make_candidate(kind: str, **params: Any) -> Candidate:
             f"Unknown candidate kind {kind!r}; choose one of {', '.join(KINDS)}."
         )
     cls = _CLASSES[kind]
-    valid = cls._get_param_names()
+    valid = sorted(cls().get_params(deep=False))
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise InvalidParameterError(
