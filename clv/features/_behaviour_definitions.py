@@ -72,14 +72,21 @@ LABEL_COLUMNS: tuple[str, ...] = ("future_purchases", "future_spend", "churned")
 
 
 def behaviour_table(
-    events: pd.DataFrame, *, end: float, end_day: float, time_unit: str, merge: bool = True
+    events: pd.DataFrame,
+    *,
+    end: float,
+    end_day: float,
+    time_unit: str,
+    merge: bool = True,
+    rfm_only: bool = False,
 ) -> pd.DataFrame:
     """RFM and behavioural features of every customer with a purchase up to ``end``.
 
     ``end`` is the last event time included (``end_day`` itself for whole days, just
     before ``end_day + 1`` otherwise); durations are measured to the day ``end_day``,
     in ``time_unit``; ``merge`` as in :func:`clv.features._definitions.purchases_of`.
-    Returns ``customer_id``, :data:`RFM_COLUMNS`, :data:`BEHAVIOUR_COLUMNS` by customer id.
+    Returns ``customer_id``, :data:`RFM_COLUMNS`, :data:`BEHAVIOUR_COLUMNS` by customer id
+    (``rfm_only``: the first two only).
     """
     purchases = purchases_of(events, start=-np.inf, end=end, merge=merge)
     table = rfm_columns(
@@ -92,6 +99,8 @@ def behaviour_table(
     codes = np.repeat(np.arange(n), stops - starts)
     frequency = table["frequency"]
     columns: dict[str, np.ndarray] = {name: table[name] for name in (CUSTOMER_ID, *RFM_COLUMNS)}
+    if rfm_only:
+        return pd.DataFrame(columns, copy=False)
 
     # Window [end_day + 1 - w, end_day + 1): the w calendar days ending with end_day.
     counts: dict[int, np.ndarray] = {}

@@ -4,8 +4,8 @@ Used by batch scoring (:mod:`clv.serving.batch`, :mod:`clv.serving.spark`) and b
 report (:mod:`clv.training.report`), so neither reaches into the other:
 :func:`score_transactions` builds each customer's features as of a date
 (:func:`clv.features.behaviour.customer_features`, the definitions the model was trained
-with; :func:`clv.features.rfm_summary`, the same RFM columns in 0.4x the time, when the
-model reads nothing else) and scores them (:func:`clv.mlflow_model.table_scoring.predict_table`);
+with; ``rfm_only`` when the model reads nothing else: the same columns in 0.4x the
+time) and scores them (:func:`clv.mlflow_model.table_scoring.predict_table`);
 :func:`clv_metadata` and :func:`model_feature_columns` read what a loaded model needs.
 """
 
@@ -137,17 +137,17 @@ def score_transactions(
     from clv.features._policies import DEFAULT_POLICIES, PolicyReport, data_policies
     from clv.features.behaviour import RFM_COLUMNS, customer_features
     from clv.features.cleaning import clean_transactions
-    from clv.features.rfm import rfm_summary
 
     metadata = clv_metadata(model)
     margin = scoring_margin(metadata, margin)
     policies = data_policies(invoice, missing_customer_id, negative_amounts, duplicates)
     names = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
-    if set(metadata["feature_columns"]) <= {CUSTOMER_ID, *RFM_COLUMNS}:
-        # the same RFM columns as customer_features builds, in 0.4x its time
-        build = partial(rfm_summary, observation_end=as_of, time_unit=metadata["time_unit"])
-    else:
-        build = partial(customer_features, as_of=as_of, time_unit=metadata["time_unit"])
+    build = partial(
+        customer_features,
+        as_of=as_of,
+        time_unit=metadata["time_unit"],
+        rfm_only=set(metadata["feature_columns"]) <= {CUSTOMER_ID, *RFM_COLUMNS},
+    )
     if policies == DEFAULT_POLICIES:
         # Nothing to drop or net: the features validate the log themselves (one pass
         # instead of two: cleaning 2M rows costs about half of building their features).

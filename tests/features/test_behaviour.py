@@ -78,6 +78,17 @@ def test_rfm_columns_equal_rfm_summary(cdnow):
     assert len(features.columns) >= 20
 
 
+@pytest.mark.parametrize("time_unit", ["W", "M"])
+def test_rfm_only_is_the_rfm_block_and_keeps_the_as_of_wording(cdnow, time_unit):
+    full = customer_features(cdnow, as_of="1997-09-30", time_unit=time_unit)
+    rfm = customer_features(cdnow, as_of="1997-09-30", time_unit=time_unit, rfm_only=True)
+    assert list(rfm.columns) == ["customer_id", "frequency", "recency", "T", "monetary_value"]
+    pd.testing.assert_frame_equal(rfm, full[rfm.columns], check_exact=True)
+    assert rfm.attrs == {"time_unit": time_unit}
+    with pytest.raises(InvalidDataError, match="'as_of' date is before the first"):
+        customer_features(cdnow, as_of="1990-01-01", rfm_only=True)
+
+
 def test_attributes_are_joined_and_categorical():
     attributes = pd.DataFrame({"cust": ["b", "a"], "plan": ["gold", "basic"], "age": [30, 40]})
     table = customer_features(

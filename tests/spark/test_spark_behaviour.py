@@ -38,6 +38,12 @@ def test_customer_features_equal_on_spark(spark, cdnow, source, as_of, time_unit
     assert remote.columns == list(FEATURE_COLUMNS) == list(local.columns)
     # Same values and the same dtypes (int64 counts, float64 the rest), bit for bit.
     pd.testing.assert_frame_equal(_sorted(remote.toPandas()), _sorted(local), check_exact=True)
+    if time_unit == "W":  # the RFM block alone, as batch scoring builds it per bucket
+        rfm = customer_features(spark.createDataFrame(log), **options, rfm_only=True)
+        assert rfm.columns == list(local.columns[:5])
+        pd.testing.assert_frame_equal(
+            _sorted(rfm.toPandas()), _sorted(local.iloc[:, :5]), check_exact=True
+        )
 
 
 def test_customer_features_on_spark_mapped_names_and_attributes(spark):
